@@ -1,0 +1,79 @@
+"""A person's data as one Markdown document: what they told us and what we advised."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import ExportFile
+from bot.playbook.schema import Playbook
+from bot.store import repository as repo
+from bot.store.models import Consultation, User
+
+PlaybookLookup = Callable[[AsyncSession, Consultation], Awaitable[Playbook]]
+
+
+def _md(text: str) -> str:
+    """Keep user text from turning into Markdown structure (headings, links, HTML)."""
+    out = text.replace("\\", "\\\\")
+    for ch in "`*_[]<>#|":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")
+
+
+async def export_markdown(
+    s: AsyncSession, user: User, playbook_for: PlaybookLookup, now: datetime
+) -> ExportFile:
+    lines = [
+        "# Your Crossroads data",
+        "",
+        f"Exported {now:%Y-%m-%d %H:%M} UTC for {user.platform} user {user.platform_user_id} "
+        f"({user.tenant}).",
+    ]
+    if user.timezone:
+        lines.append(f"Time zone: {user.timezone}.")
+    for c in await repo.user_consultations(s, user.id):
+        pb = await playbook_for(s, c)
+        lines += [
+            "",
+            f"## {pb.title} (consultation {c.id}, {c.status})",
+            "",
+            f"Started {c.created_at:%Y-%m-%d}; playbook {pb.id} version {c.playbook_version}.",
+            "",
+            "### Answers",
+            "",
+        ]
+        history = await repo.answer_history(s, c.id)
+        for record in history:
+            q = pb.question(record.question_id)
+            label = q.label if q else record.question_id
+            answer = q.describe(record.value) if q else str(record.value)
+            if record.value is None:
+                answer = "(skipped)"
+            note = f" — changed on {record.superseded_at:%Y-%m-%d}" if record.superseded_at else ""
+            lines.append(f"- {_md(label)}: {_md(answer)}{note}")
+        if not history:
+            lines.append("- (none yet)")
+        snap = await repo.latest_snapshot(s, c.id)
+        if snap is not None:
+            lines += ["", f"### Recommendation (shown {snap.created_at:%Y-%m-%d})", ""]
+            for p in snap.payload["paths"]:
+                lines.append(f"{p['rank']}. **{p['title']}** — {p['summary']}")
+                for label, key in (("Pros", "pros"), ("Cons", "cons"), ("Risks", "risks")):
+                    for item in p[key]:
+                        lines.append(f"   - {label}: {item}")
+            if snap.payload.get("why_order"):
+                lines += ["", "Why this order: " + " ".join(snap.payload["why_order"])]
+            if snap.payload.get("what_would_change"):
+                lines += ["", "What would change it: " + snap.payload["what_would_change"]]
+        items = await repo.plan_items(s, c.id)
+        if items:
+            lines += ["", "### Plan", ""]
+            for item in items:
+                due = f" (by {item.due_date:%Y-%m-%d})" if item.due_date else ""
+                box = "x" if item.status == "done" else " "
+                lines.append(f"- [{box}] {item.action}{due} — {item.status}")
+    lines.append("")
+    return ExportFile(f"crossroads-{user.platform}-{user.platform_user_id}.md", "\n".join(lines))

@@ -1,0 +1,232 @@
+"""One settings object: defaults from config/settings.toml, overridden by the environment.
+
+Secrets are only ever taken from the environment and are kept as ``SecretStr`` so they
+never show up in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(os.environ.get("CROSSROADS_CONFIG_DIR", REPO_ROOT / "config"))
+SETTINGS_FILE = CONFIG_DIR / "settings.toml"
+SECRET_FIELDS = frozenset(
+    {
+        "discord_token",
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_client_secret",
+    }
+)
+
+
+def _env(name: str, *aliases: str) -> AliasChoices:
+    return AliasChoices(f"CROSSROADS_{name.upper()}", *aliases)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "crossroads"
+
+
+class SettingsError(Exception):
+    """Start-up configuration is invalid; the message names each setting and what it allows."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, validate_default=True, frozen=True
+    )
+
+    data_dir: Path | None = Field(None, validation_alias=_env("data_dir"))
+    database_url: str = Field("", validation_alias=_env("database_url", "DATABASE_URL"))
+    auto_migrate: bool = Field(True, validation_alias=_env("auto_migrate"))
+    default_playbook: str = Field("ml-research-career", validation_alias=_env("default_playbook"))
+    playbooks_dir: Path = Field(CONFIG_DIR / "playbooks", validation_alias=_env("playbooks_dir"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=_env("log_level")
+    )
+    log_file: Path | None = Field(None, validation_alias=_env("log_file"))
+    max_text_length: int = Field(2000, ge=10, le=20000, validation_alias=_env("max_text_length"))
+
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=_env("discord_token", "DISCORD_TOKEN")
+    )
+    discord_api_base: str = Field(
+        "https://discord.com/api/v10", validation_alias=_env("discord_api_base")
+    )
+    discord_gateway_url: str = Field(
+        "wss://gateway.discord.gg/", validation_alias=_env("discord_gateway_url")
+    )
+    discord_dev_guild_id: int = Field(0, ge=0, validation_alias=_env("discord_dev_guild_id"))
+    discord_shard_count: int = Field(0, ge=0, validation_alias=_env("discord_shard_count"))
+    discord_shard_ids: list[int] = Field(
+        default_factory=list, validation_alias=_env("discord_shard_ids")
+    )
+
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=_env("slack_bot_token", "SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=_env("slack_app_token", "SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("slack_signing_secret", "SLACK_SIGNING_SECRET")
+    )
+    slack_client_id: str = Field("", validation_alias=_env("slack_client_id", "SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("slack_client_secret", "SLACK_CLIENT_SECRET")
+    )
+    slack_redirect_uri: str = Field("", validation_alias=_env("slack_redirect_uri"))
+    slack_api_base: str = Field("https://slack.com/api/", validation_alias=_env("slack_api_base"))
+    slack_mode: Literal["socket", "http"] = Field("socket", validation_alias=_env("slack_mode"))
+    slack_http_host: str = Field("127.0.0.1", validation_alias=_env("slack_http_host"))
+    slack_http_port: int = Field(3000, ge=1, le=65535, validation_alias=_env("slack_http_port"))
+    slack_command: str = Field("/advise", validation_alias=_env("slack_command"))
+
+    default_timezone: str = Field("UTC", validation_alias=_env("default_timezone"))
+    quiet_hours_start: time = Field(time(21, 0), validation_alias=_env("quiet_hours_start"))
+    quiet_hours_end: time = Field(time(8, 0), validation_alias=_env("quiet_hours_end"))
+    checkin_grace_hours: int = Field(
+        12, ge=0, le=24 * 30, validation_alias=_env("checkin_grace_hours")
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if SETTINGS_FILE.is_file():
+            sources.append(_NonSecretToml(settings_cls, toml_file=SETTINGS_FILE))
+        return tuple(sources)
+
+    @field_validator("data_dir", "log_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator(
+        "discord_token",
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_client_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_secret_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone name such as Europe/Zurich") from exc
+        return value
+
+    @field_validator("default_playbook")
+    @classmethod
+    def _playbook_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", value):
+            raise ValueError("must be a playbook id: lower-case letters, digits and dashes")
+        return value
+
+    @field_validator("slack_command")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", value):
+            raise ValueError("must be a slash command such as /advise")
+        return value
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir or _default_data_dir()
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.resolved_data_dir / 'crossroads.db'}"
+
+    @cached_property
+    def resolved_log_file(self) -> Path:
+        return self.log_file or self.resolved_data_dir / "crossroads.log"
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_token is not None
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None or bool(self.slack_client_id)
+
+
+class _NonSecretToml(TomlConfigSettingsSource):
+    """The settings file may set anything but a secret: secrets come from the environment."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        leaked = sorted(SECRET_FIELDS & set(data))
+        if leaked:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: {', '.join(leaked)} must not be set in a file; "
+                "set it in the environment instead"
+            )
+        return data
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, sqlite:///) and pick the async driver."""
+    url = url.strip()
+    for prefix, replacement in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgresql+psycopg://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    raise SettingsError(
+        "DATABASE_URL: must start with sqlite:/// or postgresql:// "
+        f"(got a URL starting with {url.split(':', 1)[0]!r})"
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one readable message."""
+    try:
+        settings = Settings(**overrides)
+        settings.resolved_database_url  # noqa: B018 - validates the URL now, not later
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = str(err["loc"][0]) if err["loc"] else "settings"
+            name = loc.removeprefix("CROSSROADS_").lower()
+            lines.append(f"{name} (environment variable CROSSROADS_{name.upper()}): {err['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    return settings

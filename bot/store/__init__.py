@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2.x typed ORM on an async engine (SQLite or PostgreSQL)."""

@@ -1,0 +1,189 @@
+"""The schema. Alembic migrations in migrations/ create exactly this (a test checks it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware on PostgreSQL; SQLite hands back naive values, which are UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    """A person on one platform and tenant (Discord guild / Slack team / console)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("platform", "tenant", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(64))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    consultations: Mapped[list[Consultation]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Consultation(Base):
+    """One run through a playbook; ``version`` makes concurrent turns apply once."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (
+        # One active consultation per user per playbook.
+        Index(
+            "uq_consultations_active",
+            "user_id",
+            "playbook_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    playbook_id: Mapped[str] = mapped_column(String(40))
+    playbook_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    current_step: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __mapper_args__ = {"version_id_col": version}
+
+    user: Mapped[User] = relationship(back_populates="consultations")
+    answers: Mapped[list[AnswerRecord]] = relationship(
+        back_populates="consultation",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="AnswerRecord.id",
+    )
+    snapshots: Mapped[list[RecommendationSnapshot]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="RecommendationSnapshot.id"
+    )
+    plan_items: Mapped[list[PlanItem]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="PlanItem.id"
+    )
+
+
+class AnswerRecord(Base):
+    """Every answer ever given; an edit supersedes the old row instead of overwriting it."""
+
+    __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_current", "consultation_id", "superseded_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Any] = mapped_column(JSON)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    consultation: Mapped[Consultation] = relationship(back_populates="answers")
+
+
+class RecommendationSnapshot(Base):
+    """What was shown, when: the ranking as the person saw it."""
+
+    __tablename__ = "recommendation_snapshots"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    playbook_version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlanItem(Base):
+    """A next step the person intends to take; check-ins are scheduled from these."""
+
+    __tablename__ = "plan_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlaybookVersion(Base):
+    """The exact playbook a consultation started with, kept for as long as it is needed."""
+
+    __tablename__ = "playbook_versions"
+
+    playbook_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TenantSettings(Base):
+    """Per server / workspace choices an admin makes (default playbook, check-in defaults)."""
+
+    __tablename__ = "tenant_settings"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    default_playbook: Mapped[str | None] = mapped_column(String(40))
+    checkin_defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

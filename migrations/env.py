@@ -1,0 +1,51 @@
+"""Alembic environment: async-aware, shared by the CLI and the bot's start-up upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.settings import load_settings
+from bot.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+ADVISORY_LOCK_ID = 0x43524F5353  # "CROSS": one migrator at a time on a shared PostgreSQL
+
+
+def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_ID})"))
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(_run)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(
+        url=load_settings().resolved_database_url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+elif (conn := config.attributes.get("connection")) is not None:
+    _run(conn)
+else:
+    asyncio.run(_run_async(load_settings().resolved_database_url))
