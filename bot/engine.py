@@ -537,3 +537,8 @@ class Engine:
                 s, platform, tenant, self.clock(), default_playbook=playbook_id
             )
         return Notice(f"New consultations here now use the playbook {playbook_id}.", Level.SUCCESS)
+
+    async def has_open_consultation(self, user: ev.UserRef) -> bool:
+        """Whether ``user`` has a consultation to resume (a front end picks start or resume)."""
+        async with self.db.session() as s:
+            return await self._load(s, user) is not None

@@ -1,0 +1,124 @@
+"""The `crossroads` command: run the bot, hold a console consultation, manage the database."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import click
+
+from adapters.runtime import StartupError, open_runtime, settings_or_exit
+from bot.playbook.loader import PlaybookError, load_playbook
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"crossroads: {message}", err=True)
+    sys.exit(code)
+
+
+def _run(coro_fn: Callable[[], Awaitable[int | None]]) -> None:
+    try:
+        code = asyncio.run(coro_fn())
+    except StartupError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("\nStopped; your progress is saved.", err=True)
+        code = 130
+    sys.exit(code or 0)
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Crossroads: career advice in Discord, Slack or this terminal.
+
+    With no command, serves the platforms whose credentials are set in the environment,
+    or holds a consultation here in the terminal when none are.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@cli.command()
+@click.option("--user", default=None, help="Console user name (default: your login name).")
+@click.option("--playbook", default=None, help="Playbook id for the console consultation.")
+def run(user: str | None, playbook: str | None) -> None:
+    """Serve the configured platforms, or the terminal when none are configured."""
+    from adapters.serve import serve
+
+    _run(lambda: serve(settings_or_exit(), console_user=user, console_playbook=playbook))
+
+
+@cli.command()
+@click.option("--user", default=None, help="Who you are; the same name resumes your consultation.")
+@click.option("--playbook", default=None, help="Which playbook to use (see `playbook list`).")
+def console(user: str | None, playbook: str | None) -> None:
+    """Hold a consultation in this terminal (works with piped input too)."""
+    from adapters.serve import serve_console
+
+    _run(lambda: serve_console(settings_or_exit(), user, playbook))
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the latest migration."""
+
+    async def go() -> int:
+        rt = await open_runtime(settings_or_exit(auto_migrate=True), log_to_stderr=True)
+        await rt.close()
+        click.echo("database is up to date")
+        return 0
+
+    _run(go)
+
+
+@cli.group()
+def playbook() -> None:
+    """Playbook commands."""
+
+
+@playbook.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def playbook_check(files: tuple[Path, ...]) -> None:
+    """Validate playbook FILES; print every problem with its location."""
+    failed = 0
+    for file in files:
+        try:
+            pb = load_playbook(file)
+        except PlaybookError as exc:
+            failed += 1
+            for issue in exc.issues:
+                click.echo(str(issue))
+            continue
+        click.echo(
+            f"{file}: ok ({pb.id} v{pb.version}: {len(pb.questions)} questions, "
+            f"{len(pb.paths)} paths)"
+        )
+    sys.exit(1 if failed else 0)
+
+
+@playbook.command("list")
+def playbook_list() -> None:
+    """List the installed playbooks."""
+    from bot.playbook.loader import PlaybookRegistry
+
+    try:
+        settings = settings_or_exit()
+        registry = PlaybookRegistry.from_directory(settings.playbooks_dir)
+    except (StartupError, PlaybookError) as exc:
+        _fail(str(exc))
+        return
+    for pb in registry.all():
+        mark = " (default)" if pb.id == settings.default_playbook else ""
+        click.echo(f"{pb.id}{mark}: {pb.title} — version {pb.version}")
+
+
+def main() -> None:
+    cli()

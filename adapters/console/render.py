@@ -1,0 +1,140 @@
+"""Core messages as plain terminal text. No colours or escapes: output may be piped."""
+
+from __future__ import annotations
+
+from bot.messages import (
+    AnyMessage,
+    Confirm,
+    ExportFile,
+    Notice,
+    PathAdvice,
+    PathDetail,
+    Plan,
+    Question,
+    QuestionKind,
+    Recommendation,
+    Status,
+    Text,
+)
+
+WIDTH = 78
+HINTS = {
+    QuestionKind.SINGLE_CHOICE: "Type the number of your choice.",
+    QuestionKind.MULTI_CHOICE: "Type one or more numbers, separated by commas (e.g. 1,3).",
+    QuestionKind.SCALE: "Type a number.",
+    QuestionKind.FREE_TEXT: "Type your answer on one line.",
+}
+
+
+def _answer_text(q: Question) -> str:
+    if q.current is None:
+        return ""
+    if isinstance(q.current, list):
+        return ", ".join(q.choice_label(c) for c in q.current)
+    if q.kind == QuestionKind.SINGLE_CHOICE:
+        return q.choice_label(str(q.current))
+    return str(q.current)
+
+
+def render_question(q: Question) -> str:
+    lines = []
+    if q.error:
+        lines.append(f"! {q.error}")
+    lines.append(f"[{q.position}/{q.total}] {q.prompt}")
+    if q.help:
+        lines.append(f"  {q.help}")
+    for i, c in enumerate(q.choices, start=1):
+        extra = f" — {c.description}" if c.description else ""
+        lines.append(f"  {i}. {c.label}{extra}")
+    if q.kind == QuestionKind.SCALE:
+        low = f" = {q.scale_low_label}" if q.scale_low_label else ""
+        high = f" = {q.scale_high_label}" if q.scale_high_label else ""
+        lines.append(f"  {q.scale_min}{low} … {q.scale_max}{high}")
+    hint = HINTS[q.kind]
+    if q.kind == QuestionKind.FREE_TEXT:
+        hint += f" At most {q.max_length} characters."
+    if q.optional:
+        hint += " Type skip to leave it out."
+    if q.current is not None:
+        hint += f" Press Enter to keep your answer ({_answer_text(q)})."
+    lines.append(f"  {hint}")
+    return "\n".join(lines)
+
+
+def render_path(p: PathAdvice, *, full: bool) -> str:
+    lines = [f"{p.rank}. {p.title}", f"   {p.summary}"]
+    for reason in p.reasons[: None if full else 2]:
+        lines.append(f"   • {reason}")
+    if full:
+        for label, items in (("Pros", p.pros), ("Cons", p.cons), ("Risks", p.risks)):
+            for item in items:
+                lines.append(f"   {label}: {item}")
+        for step in p.next_steps:
+            due = f" (by {step.due:%a %d %b %Y})" if step.due else ""
+            lines.append(f"   Next: {step.text}{due}")
+    return "\n".join(lines)
+
+
+def render_recommendation(rec: Recommendation) -> str:
+    lines = [
+        f"=== {rec.playbook_title}: what I would weigh up ==="
+        if rec.playbook_title
+        else "=== Your recommendation ==="
+    ]
+    top = rec.top
+    lines.append(render_path(top, full=True))
+    lines.append("")
+    lines.append("Why this order:")
+    lines += [f"  • {w}" for w in rec.why_order]
+    lines.append("")
+    lines.append(f"What would change this: {rec.what_would_change}")
+    if len(rec.paths) > 1:
+        lines.append("")
+        lines.append("The other paths:")
+        for p in rec.paths[1:]:
+            lines.append(render_path(p, full=False))
+    for note in rec.notes:
+        lines.append(f"Note — {note}")
+    if rec.dropped:
+        lines.append("")
+        lines.append("Left out for you: " + "; ".join(rec.dropped))
+    lines.append("")
+    lines.append("Type /details N for everything about path N.")
+    return "\n".join(lines)
+
+
+def render(message: AnyMessage) -> str:
+    """One message as text; every branch of the message model is handled."""
+    match message:
+        case Text():
+            return f"=== {message.title} ===\n{message.text}" if message.title else message.text
+        case Notice():
+            prefix = {"error": "! ", "warning": "! "}.get(message.level, "* ")
+            return prefix + message.text
+        case Question():
+            return render_question(message)
+        case Recommendation():
+            return render_recommendation(message)
+        case PathDetail():
+            return render_path(message.path, full=True)
+        case Plan():
+            if not message.items:
+                return "Your plan is empty."
+            lines = ["Your plan:"]
+            for item in message.items:
+                due = f" — by {item.due:%a %d %b %Y}" if item.due else ""
+                lines.append(f"  [{item.status}] {item.action}{due}")
+            return "\n".join(lines)
+        case Status():
+            lines = [
+                f"{message.playbook_title}: {message.state}, "
+                f"{message.position} of {message.total} questions answered."
+            ]
+            for i, a in enumerate(message.answers, start=1):
+                lines.append(f"  {i}. {a.prompt}: {a.answer}")
+            return "\n".join(lines)
+        case Confirm():
+            return f"{message.prompt} Type yes to confirm, anything else to keep it."
+        case ExportFile():
+            return message.content
+    return str(message)

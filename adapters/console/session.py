@@ -1,0 +1,195 @@
+"""The console loop: read a line, turn it into a core event, print the reply.
+
+Works the same on a terminal and on piped input: each line is one answer or command,
+end of input saves and exits cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from adapters.console.render import render
+from bot import events as ev
+from bot.engine import FORGET_ACTION, Engine
+from bot.messages import AnyMessage, Confirm, ExportFile, Plan, Question, Recommendation
+
+log = logging.getLogger(__name__)
+MAX_LINE = 64_000  # a longer line is read in full but rejected, never half-applied
+
+HELP = """Commands:
+  /back          go back one question
+  /edit N        change your answer to question N (see /status)
+  /status        where you are and what you answered
+  /details N     everything about path N of the recommendation
+  /restart       start again from the first question
+  /export [FILE] write everything I keep about you to a Markdown file
+  /forget        delete everything I keep about you
+  /help          this list
+  /quit          stop here (your progress is saved; come back with the same --user)"""
+
+
+class ConsoleSession:
+    def __init__(
+        self,
+        engine: Engine,
+        user: ev.UserRef,
+        *,
+        playbook_id: str | None = None,
+        stdin: BinaryIO | None = None,
+        stdout: TextIO | None = None,
+        export_dir: Path | None = None,
+    ) -> None:
+        self.engine = engine
+        self.user = user
+        self.playbook_id = playbook_id
+        self.stdin = stdin or sys.stdin.buffer
+        self.stdout = stdout or sys.stdout
+        self.export_dir = export_dir or Path.cwd()
+        self.pending_confirm: Confirm | None = None
+        self.last_question: Question | None = None
+        self.finished = False
+        self._paths: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def show(self, messages: list[AnyMessage]) -> None:
+        for m in messages:
+            if isinstance(m, ExportFile):
+                self._write_export(m)
+                continue
+            if isinstance(m, Question):
+                self.last_question, self.finished = m, False
+            elif isinstance(m, Recommendation):
+                self.last_question, self.finished = None, True
+                self._paths = [p.path_id for p in m.paths]
+            elif isinstance(m, Confirm):
+                self.pending_confirm = m
+            if isinstance(m, Plan) and not m.items:
+                continue
+            self.say(render(m))
+            self.say("")
+
+    def _write_export(self, export: ExportFile, target: str = "") -> None:
+        path = Path(target).expanduser() if target else self.export_dir / export.filename
+        try:
+            path.write_text(export.content, encoding="utf-8")
+        except OSError as exc:
+            self.say(f"! Could not write {path}: {exc.strerror}. Nothing was changed.")
+            return
+        self.say(f"* Wrote your data to {path}.")
+
+    async def _readline(self) -> bytes | None:
+        line = await asyncio.to_thread(self.stdin.readline, MAX_LINE + 1)
+        if not line:
+            return None
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            # Drain the rest of an oversized line so it is not read as further answers.
+            while True:
+                more = await asyncio.to_thread(self.stdin.readline, MAX_LINE)
+                if not more or more.endswith(b"\n"):
+                    break
+            return b"\x00too-long"
+        return line
+
+    async def opening(self) -> None:
+        if self.playbook_id is None and await self.engine.has_open_consultation(self.user):
+            self.show(await self.engine.handle(ev.Resume(self.user)))
+        else:
+            self.show(await self.engine.handle(ev.Start(self.user, self.playbook_id)))
+
+    async def run(self, prompt: Callable[[], None] | None = None) -> int:
+        await self.opening()
+        while True:
+            if prompt is not None:
+                prompt()
+            raw = await self._readline()
+            if raw is None:
+                self.say("* End of input: your progress is saved. Goodbye.")
+                return 0
+            if raw == b"\x00too-long":
+                self.say(f"! That line was longer than {MAX_LINE} characters; it was ignored.")
+                continue
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                self.say("! That input was not valid UTF-8 text; please type it again.")
+                continue
+            if not await self.step(line):
+                self.say("* Your progress is saved. Goodbye.")
+                return 0
+
+    async def step(self, line: str) -> bool:
+        """Handle one line; False means the person wants to stop."""
+        stripped = line.strip()
+        if self.pending_confirm is not None:
+            confirm, self.pending_confirm = self.pending_confirm, None
+            if confirm.action == FORGET_ACTION and stripped.lower() in ("yes", "y"):
+                self.show(await self.engine.handle(ev.Forget(self.user, confirmed=True)))
+                self.finished, self.last_question = True, None
+                return True
+            self.say("* Nothing was deleted.")
+            return True
+        if stripped.lower() in ("/quit", "/exit", "quit", "exit", "/q"):
+            return False
+        if stripped.startswith("/"):
+            await self.command(stripped)
+            return True
+        if self.last_question is None:
+            if self.finished:
+                self.say("* This consultation is complete. /help lists what you can do next.")
+            else:
+                self.show(await self.engine.handle(ev.Resume(self.user)))
+            return True
+        q = self.last_question
+        value: str | list[str] | int = line
+        if stripped == "" and q.current is not None:
+            value = q.current
+        self.show(
+            await self.engine.handle(
+                ev.Answer(self.user, value, q.question_id, q.consultation_id, q.step)
+            )
+        )
+        return True
+
+    async def command(self, text: str) -> None:
+        name, _, arg = text.partition(" ")
+        name, arg = name.lower(), arg.strip()
+        user = self.user
+        simple: dict[str, ev.InEvent] = {
+            "/back": ev.Back(user),
+            "/status": ev.ShowStatus(user),
+            "/restart": ev.Restart(user, self.playbook_id),
+            "/forget": ev.Forget(user),
+            "/resume": ev.Resume(user),
+        }
+        if name in simple:
+            self.show(await self.engine.handle(simple[name]))
+        elif name == "/help":
+            self.say(HELP)
+        elif name == "/edit":
+            if not arg:
+                self.say("! Which question? For example /edit 2 (numbers are listed by /status).")
+                return
+            self.show(await self.engine.handle(ev.Edit(user, arg)))
+        elif name == "/details":
+            if not arg.isdigit() or not 1 <= int(arg) <= len(self._paths):
+                self.say("! Give a path number from the recommendation, e.g. /details 1.")
+                return
+            self.show(await self.engine.handle(ev.ShowPath(user, self._paths[int(arg) - 1])))
+        elif name == "/export":
+            out = await self.engine.handle(ev.Export(user))
+            files = [m for m in out if isinstance(m, ExportFile)]
+            if files and arg:
+                self._write_export(files[0], arg)
+            else:
+                self.show(out)
+        else:
+            shown = name[:30]
+            self.say(f"! Unknown command {shown}. Type /help for the list.")
