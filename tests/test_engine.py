@@ -1,0 +1,263 @@
+"""The dialog engine on a real database (SQLite always; PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import events as ev
+from bot.engine import Engine
+from bot.messages import (
+    Confirm,
+    ExportFile,
+    Notice,
+    PathDetail,
+    Plan,
+    Question,
+    Recommendation,
+    Status,
+    Text,
+)
+from bot.settings import Settings
+from bot.store.models import AnswerRecord, Consultation, PlanItem, RecommendationSnapshot, User
+from tests.conftest import make_engine
+
+ALICE = ev.UserRef("console", "local", "alice")
+BOB = ev.UserRef("discord", "guild-1", "bob")
+
+
+@pytest.fixture
+async def eng(db_url: str, settings: Settings) -> AsyncIterator[Engine]:
+    engine = await make_engine(db_url, settings.model_copy(update={"default_playbook": "tiny"}))
+    yield engine
+    await engine.db.dispose()
+
+
+def question(out: list) -> Question:
+    qs = [m for m in out if isinstance(m, Question)]
+    assert qs, f"expected a question in {out}"
+    return qs[-1]
+
+
+async def count(engine: Engine, model: type, *where: object) -> int:
+    async with engine.db.session() as s:
+        return await s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+async def answer_all(engine: Engine, user: ev.UserRef, values: list) -> list:
+    out: list = []
+    for v in values:
+        out = await engine.handle(ev.Answer(user, v))
+    return out
+
+
+async def test_full_consultation_produces_ranked_advice_and_plan(eng: Engine) -> None:
+    out = await eng.handle(ev.Start(ALICE))
+    assert isinstance(out[0], Text) and "quick questions" in out[0].text
+    q = question(out)
+    assert (q.question_id, q.position, q.choices[0].label) == ("role", 1, "Student")
+    out = await answer_all(eng, ALICE, ["student", "Yes", ["code", "maths"], "5", "Boston only"])
+    rec = next(m for m in out if isinstance(m, Recommendation))
+    plan = next(m for m in out if isinstance(m, Plan))
+    # Pay rated 5/5 outweighs the thesis bonus: the job comes first, and the reasons say why.
+    assert [p.path_id for p in rec.paths] == ["job", "study"]
+    assert any("rated it 5 of 5" in r for r in rec.top.reasons)
+    assert rec.top.risks == ("Research may not happen.",)  # conditional on role=student
+    assert "pay" in rec.what_would_change and "Keep studying" in rec.what_would_change
+    assert rec.notes == ("You noted (notes): Boston only",)
+    assert [i.action for i in plan.items][:2] == ["Update your CV.", "Apply to five roles."]
+    assert plan.items[0].due is not None and plan.items[0].due.isoformat() == "2026-03-05"
+    assert await count(eng, RecommendationSnapshot) == 1
+    assert await count(eng, PlanItem) == len(plan.items) >= 3
+
+
+async def test_invalid_answers_reask_and_store_nothing(eng: Engine) -> None:
+    await eng.handle(ev.Start(ALICE))
+    cases = ["7", "", "banana", "x" * 20_000, ["student"]]
+    for bad in cases:
+        q = question(await eng.handle(ev.Answer(ALICE, bad)))
+        assert q.question_id == "role" and q.error, bad
+    assert "options" in q.error
+    await answer_all(eng, ALICE, ["1", "no"])
+    q = question(await eng.handle(ev.Answer(ALICE, "1, 9")))
+    assert q.question_id == "skills" and "1 to 3" in q.error
+    await eng.handle(ev.Answer(ALICE, "coding, writing"))
+    for bad in ["0", "6", "lots", "3.5"]:
+        q = question(await eng.handle(ev.Answer(ALICE, bad)))
+        assert q.question_id == "money" and "1 to 5" in q.error
+    await eng.handle(ev.Answer(ALICE, "4"))
+    q = question(await eng.handle(ev.Answer(ALICE, "y" * 101)))
+    assert q.question_id == "notes" and "101 characters" in q.error
+    assert await count(eng, AnswerRecord) == 4  # role, thesis, skills, money; nothing invalid
+
+
+async def test_free_text_is_cleaned_of_control_characters(eng: Engine) -> None:
+    await eng.handle(ev.Start(ALICE))
+    out = await answer_all(eng, ALICE, ["1", "1", "1", "3", "hi\x1b[31m there\u202e\x00"])
+    rec = next(m for m in out if isinstance(m, Recommendation))
+    assert rec.notes == ("You noted (notes): hi[31m there",)
+
+
+async def test_back_edit_and_rerank_keep_other_answers(eng: Engine) -> None:
+    await eng.handle(ev.Start(ALICE))
+    await answer_all(eng, ALICE, ["student", "yes"])
+    q = question(await eng.handle(ev.Back(ALICE)))
+    assert (q.question_id, q.current) == ("thesis", "yes")
+    q = question(await eng.handle(ev.Back(ALICE)))
+    assert q.question_id == "role"
+    out = await eng.handle(ev.Back(ALICE))
+    assert isinstance(out[0], Notice) and "first question" in out[0].text
+    # Answering the first question again goes on to the first unanswered one.
+    q = question(await eng.handle(ev.Answer(ALICE, "student")))
+    assert q.question_id == "skills"
+    out = await answer_all(eng, ALICE, ["1", "1", "skip"])
+    first = next(m for m in out if isinstance(m, Recommendation))
+    assert first.top.path_id == "study"
+    # Edit pay to 5: the ranking is recomputed from the new answers.
+    q = question(await eng.handle(ev.Edit(ALICE, "money")))
+    assert q.current == 1
+    out = await eng.handle(ev.Answer(ALICE, "5"))
+    second = next(m for m in out if isinstance(m, Recommendation))
+    assert second.top.path_id == "job"
+    status = next(m for m in await eng.handle(ev.ShowStatus(ALICE)) if isinstance(m, Status))
+    assert [a.answer for a in status.answers] == ["Student", "Yes", "Coding", "5 of 5",
+                                                  "(not answered)"]
+    # The edit is traceable: the old answer is superseded, not overwritten.
+    assert await count(eng, AnswerRecord, AnswerRecord.question_id == "money") == 2
+    assert await count(eng, AnswerRecord, AnswerRecord.superseded_at.is_not(None)) == 2
+
+
+async def test_edit_hiding_a_conditional_question_ignores_its_answer(eng: Engine) -> None:
+    await eng.handle(ev.Start(ALICE))
+    await answer_all(eng, ALICE, ["student", "yes", "1", "1", "skip"])
+    await eng.handle(ev.Edit(ALICE, "1"))
+    out = await eng.handle(ev.Answer(ALICE, "worker"))
+    rec = next(m for m in out if isinstance(m, Recommendation))
+    assert all("thesis" not in r for p in rec.paths for r in p.reasons)
+    out = await eng.handle(ev.Edit(ALICE, "nope"))
+    assert isinstance(out[0], Notice) and "1. your role" in out[0].text
+
+
+async def test_stale_and_duplicate_clicks_apply_once(eng: Engine) -> None:
+    q = question(await eng.handle(ev.Start(ALICE)))
+    click = ev.Answer(ALICE, "student", q.question_id, q.consultation_id, q.step)
+    first = await eng.handle(click)
+    again = await eng.handle(click)
+    assert question(first).question_id == "thesis"
+    assert isinstance(again[0], Notice) and "already answered" in again[0].text
+    assert question(again).question_id == "thesis"
+    assert await count(eng, AnswerRecord) == 1
+
+
+async def test_one_active_consultation_per_user_and_playbook(eng: Engine) -> None:
+    await eng.handle(ev.Start(ALICE))
+    await eng.handle(ev.Answer(ALICE, "1"))
+    out = await eng.handle(ev.Start(ALICE))
+    assert isinstance(out[0], Notice) and "already have" in out[0].text
+    assert question(out).question_id == "thesis"
+    out = await eng.handle(ev.Restart(ALICE))
+    assert question(out).question_id == "role"
+    assert await count(eng, Consultation, Consultation.status == "active") == 1
+    assert await count(eng, Consultation, Consultation.status == "cancelled") == 1
+
+
+async def test_progress_survives_a_new_engine_on_the_same_database(
+    db_url: str, settings: Settings
+) -> None:
+    cfg = settings.model_copy(update={"default_playbook": "tiny"})
+    first = await make_engine(db_url, cfg)
+    await first.handle(ev.Start(BOB))
+    await answer_all(first, BOB, ["worker", "maths"])
+    await first.db.dispose()  # "crash": nothing kept in memory
+    second = await make_engine(db_url, cfg)
+    out = await second.handle(ev.Resume(BOB))
+    assert isinstance(out[0], Notice) and "Welcome back" in out[0].text
+    assert question(out).question_id == "money"
+    await second.db.dispose()
+
+
+async def test_consultation_keeps_its_playbook_version(
+    db_url: str, settings: Settings, tmp_path
+) -> None:
+    from bot.playbook.loader import PlaybookRegistry, load_playbook
+    from bot.store.database import Database
+    from tests.conftest import TEST_PLAYBOOKS
+
+    cfg = settings.model_copy(update={"default_playbook": "tiny"})
+    old = await make_engine(db_url, cfg)
+    await old.handle(ev.Start(ALICE))
+    await old.db.dispose()
+    text = (TEST_PLAYBOOKS / "tiny.yaml").read_text()
+    v2 = text.replace("version: 1", "version: 2").replace("What are you?", "Who are you now?")
+    (tmp_path / "tiny.yaml").write_text(v2)
+    new = Engine(Database(db_url), PlaybookRegistry([load_playbook(tmp_path / "tiny.yaml")]), cfg)
+    await new.prepare()
+    out = await new.handle(ev.Resume(ALICE))
+    assert question(out).prompt == "What are you?"  # still version 1
+    await new.handle(ev.Restart(ALICE))
+    out = await new.handle(ev.Resume(ALICE))
+    assert question(out).prompt == "Who are you now?"
+    await new.db.dispose()
+
+
+async def test_unknown_playbook_and_commands_without_consultation(eng: Engine) -> None:
+    out = await eng.handle(ev.Start(ALICE, "no-such-thing"))
+    assert isinstance(out[0], Notice) and "Available: tiny" in out[0].text
+    for event in (ev.Back(ALICE), ev.Resume(ALICE), ev.ShowStatus(ALICE), ev.Answer(ALICE, "1")):
+        out = await eng.handle(event)
+        assert isinstance(out[0], Notice) and "no consultation" in out[0].text
+
+
+async def test_path_details_export_and_forget(eng: Engine) -> None:
+    await eng.handle(ev.Start(ALICE))
+    await answer_all(eng, ALICE, ["student", "yes", "1,3", "2", "Needs <b>visa</b> *help*"])
+    detail = (await eng.handle(ev.ShowPath(ALICE, "study")))[0]
+    assert isinstance(detail, PathDetail)
+    assert detail.path.next_steps[0].text == "Write to two supervisors."
+    export = (await eng.handle(ev.Export(ALICE)))[0]
+    assert isinstance(export, ExportFile) and export.filename.endswith(".md")
+    assert "- your role: Student" in export.content
+    assert "Needs \\<b\\>visa\\</b\\> \\*help\\*" in export.content  # user text is inert
+    assert "Keep studying" in export.content and "Write to two supervisors." in export.content
+    ask = (await eng.handle(ev.Forget(ALICE)))[0]
+    assert isinstance(ask, Confirm) and await count(eng, User) == 1
+    await eng.handle(ev.Forget(ALICE, confirmed=True))
+    for model in (User, Consultation, AnswerRecord, PlanItem, RecommendationSnapshot):
+        assert await count(eng, model) == 0, model
+    assert isinstance((await eng.handle(ev.Export(ALICE)))[0], Notice)
+
+
+async def test_forget_touches_only_that_person(eng: Engine) -> None:
+    for user in (ALICE, BOB):
+        await eng.handle(ev.Start(user))
+        await answer_all(eng, user, ["worker", "1", "3"])
+    await eng.handle(ev.Forget(ALICE, confirmed=True))
+    assert await count(eng, User) == 1
+    assert await count(eng, AnswerRecord) == 3
+    assert question(await eng.handle(ev.Resume(BOB))).question_id == "notes"
+
+
+async def test_tenant_default_playbook(db_url: str, settings: Settings) -> None:
+    eng = await make_engine(
+        db_url, settings.model_copy(update={"default_playbook": "tiny"}), "tiny", "tiny2"
+    )
+    await eng.set_tenant_playbook("discord", "guild-1", "tiny2")
+    out = await eng.handle(ev.Start(BOB))
+    assert isinstance(out[0], Text) and out[0].title == "Second tiny playbook"
+    out = await eng.handle(ev.Start(ALICE))  # another tenant keeps the global default
+    assert isinstance(out[0], Text) and out[0].title == "Tiny test playbook"
+    await eng.db.dispose()
+
+
+async def test_database_outage_is_a_polite_notice(eng: Engine) -> None:
+    await eng.handle(ev.Start(ALICE))
+    await eng.db.dispose()
+    eng.db.engine.pool._creator = _broken  # type: ignore[attr-defined]
+    out = await eng.handle(ev.Answer(ALICE, "1"))
+    assert isinstance(out[0], Notice) and "Nothing you already told me is lost" in out[0].text
+
+
+def _broken(*_: object) -> object:
+    raise OSError("connection refused")
