@@ -1,7 +1,8 @@
 """The dialog engine: neutral events in, neutral messages out, every turn committed first.
 
-Each handler runs in one database transaction and returns messages built from what was
-committed, so a crash after the commit loses nothing and a crash before it changes nothing.
+Each event is handled by one unit of work (a plain function run in one transaction by
+``Database.run``); the messages it returns are built from what that transaction wrote, so
+a crash after the commit loses nothing and a crash before it changes nothing.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
 
 from bot import events as ev
 from bot.advice import effective_answers, rank, visible_questions
@@ -30,6 +30,7 @@ from bot.messages import (
     Plan,
     PlanItemView,
     Question,
+    QuestionKind,
     Status,
     Text,
 )
@@ -39,12 +40,14 @@ from bot.settings import Settings
 from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
 from bot.store.database import Database, StoreUnavailable
-from bot.store.models import Consultation, PlanItem, RecommendationSnapshot
+from bot.store.models import PlanItem
+from bot.store.repository import Conflict, ConsultationState
 from bot.validation import Invalid, parse_answer
 
 log = logging.getLogger(__name__)
 
 FORGET_ACTION = "forget"
+Messages = list[AnyMessage]
 
 
 class UnknownPlaybook(Exception):
@@ -53,9 +56,12 @@ class UnknownPlaybook(Exception):
 
 @dataclass(slots=True)
 class _Loaded:
-    consultation: Consultation
+    state: ConsultationState
     playbook: Playbook
-    answers: dict[str, Any]
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return self.state.answers
 
 
 def _utcnow() -> datetime:
@@ -63,7 +69,7 @@ def _utcnow() -> datetime:
 
 
 class Engine:
-    """One per process; stateless between calls apart from a cache of playbook versions."""
+    """One per process; holds no conversation state between calls (the database does)."""
 
     def __init__(
         self,
@@ -82,48 +88,48 @@ class Engine:
 
     async def prepare(self) -> None:
         """Remember each playbook version, so consultations keep theirs after an upgrade."""
-        async with self.db.session() as s:
-            for pb in self.playbooks.all():
-                digest = playbook_digest(pb)
-                stored = await repo.playbook_version(s, pb.id, pb.version)
-                if stored is None:
-                    await repo.save_playbook_version(
-                        s, pb.id, pb.version, digest, pb.model_dump(mode="json", by_alias=True)
-                    )
-                elif stored.digest != digest:
-                    log.warning(
-                        "playbook %s changed without a version bump (still version %s); "
-                        "bump its version so running consultations keep the old text",
-                        pb.id,
-                        pb.version,
-                    )
+        await self.db.run(self._prepare, self.clock())
+
+    def _prepare(self, s: Session, now: datetime) -> None:
+        for pb in self.playbooks.all():
+            digest = playbook_digest(pb)
+            stored = repo.playbook_version(s, pb.id, pb.version)
+            if stored is None:
+                document = pb.model_dump(mode="json", by_alias=True, exclude_none=True)
+                repo.save_playbook_version(s, pb.id, pb.version, digest, document, now)
+            elif stored.digest != digest:
+                log.warning(
+                    "playbook %s changed without a version bump (still version %s); bump its "
+                    "version so running consultations keep the text they started with",
+                    pb.id,
+                    pb.version,
+                )
 
     # ------------------------------------------------------------------ dispatch
 
-    async def handle(self, event: ev.InEvent) -> list[AnyMessage]:
+    async def handle(self, event: ev.InEvent) -> Messages:
         """Apply one event. A database outage becomes a polite notice, never a traceback."""
+        now = self.clock()
         try:
             match event:
-                case ev.Start():
-                    return await self._start(event.user, event.playbook_id, restart=False)
-                case ev.Restart():
-                    return await self._start(event.user, event.playbook_id, restart=True)
+                case ev.Start() | ev.Restart():
+                    return await self._start(event, now)
                 case ev.Answer():
-                    return await self._answer(event)
+                    return await self._answer(event, now)
                 case ev.Back():
-                    return await self._back(event.user)
+                    return await self.db.run(self._back, event.user, now)
                 case ev.Edit():
-                    return await self._edit(event.user, event.question)
+                    return await self.db.run(self._edit, event.user, event.question, now)
                 case ev.Resume():
-                    return await self._resume(event.user)
+                    return await self.db.run(self._resume, event.user, now)
                 case ev.Cancel():
-                    return await self._cancel(event.user)
+                    return await self.db.run(self._cancel, event.user, now)
                 case ev.ShowStatus():
-                    return await self._status(event.user)
+                    return await self.db.run(self._status, event.user)
                 case ev.ShowPath():
-                    return await self._show_path(event.user, event.path_id)
+                    return await self.db.run(self._show_path, event.user, event.path_id)
                 case ev.Export():
-                    return await self._export(event.user)
+                    return await self.db.run(self._export, event.user, now)
                 case ev.Forget():
                     return await self._forget(event.user, event.confirmed)
         except StoreUnavailable as exc:
@@ -137,6 +143,10 @@ class Engine:
             return [Notice(str(exc), Level.WARNING)]
         raise TypeError(f"unknown event {event!r}")
 
+    async def has_open_consultation(self, user: ev.UserRef) -> bool:
+        """Whether ``user`` has a consultation to resume (a front end picks start or resume)."""
+        return await self.db.run(lambda s: repo.current_state(s, user) is not None)
+
     # ------------------------------------------------------------------ helpers
 
     def playbook(self, playbook_id: str, version: int | None = None) -> Playbook | None:
@@ -144,50 +154,40 @@ class Engine:
             return self.playbooks.get(playbook_id)
         return self._versions.get((playbook_id, version))
 
-    async def _playbook_for(self, s: AsyncSession, c: Consultation) -> Playbook:
-        key = (c.playbook_id, c.playbook_version)
-        pb = self._versions.get(key)
+    def _playbook_for(self, s: Session, playbook_id: str, version: int) -> Playbook:
+        pb = self._versions.get((playbook_id, version))
         if pb is None:
-            stored = await repo.playbook_version(s, *key)
+            stored = repo.playbook_version(s, playbook_id, version)
             if stored is None:
-                raise StoreUnavailable(
-                    f"The playbook {c.playbook_id} version {c.playbook_version} is missing."
-                )
+                raise StoreUnavailable(f"The playbook {playbook_id} version {version} is missing.")
             pb = Playbook.model_validate(stored.document)
-            self._versions[key] = pb
+            self._versions[(playbook_id, version)] = pb
         return pb
 
-    async def _load(
-        self, s: AsyncSession, user: ev.UserRef, consultation_id: int | None = None
+    def _load(
+        self, s: Session, user: ev.UserRef, consultation_id: int | None = None
     ) -> _Loaded | None:
-        row = await repo.find_user(s, user)
-        if row is None:
+        state = repo.current_state(s, user, consultation_id)
+        if state is None:
             return None
-        c = await repo.current_consultation(s, row.id, consultation_id)
-        if c is None:
-            return None
-        pb = await self._playbook_for(s, c)
-        return _Loaded(c, pb, await repo.current_answers(s, c.id))
+        return _Loaded(state, self._playbook_for(s, state.playbook_id, state.playbook_version))
 
-    def _nothing_yet(self) -> list[AnyMessage]:
+    @staticmethod
+    def _nothing_yet() -> Messages:
         return [Notice("You have no consultation in progress. Use start to begin one.")]
 
-    async def _default_playbook_id(self, s: AsyncSession, user: ev.UserRef) -> str:
-        tenant = await repo.tenant_settings(s, user.platform, user.tenant)
-        if (
-            tenant is not None
-            and tenant.default_playbook
-            and self.playbooks.get(tenant.default_playbook)
-        ):
-            return tenant.default_playbook
-        return self.settings.default_playbook
+    def _unknown_playbook(self, playbook_id: str) -> UnknownPlaybook:
+        return UnknownPlaybook(
+            f"There is no playbook called {playbook_id[:40]!r}. "
+            f"Available: {', '.join(self.playbooks.ids())}."
+        )
 
     def question_message(self, loaded: _Loaded, q: PlaybookQuestion, error: str = "") -> Question:
-        visible = visible_questions(loaded.playbook, loaded.answers)
-        ids = [v.id for v in visible]
+        ids = [v.id for v in visible_questions(loaded.playbook, loaded.answers)]
+        multi = q.kind == QuestionKind.MULTI_CHOICE
         return Question(
-            consultation_id=loaded.consultation.id,
-            step=loaded.consultation.version,
+            consultation_id=loaded.state.id,
+            step=loaded.state.version,
             question_id=q.id,
             kind=q.kind,
             prompt=q.prompt.strip(),
@@ -195,7 +195,7 @@ class Engine:
             choices=tuple(ChoiceOption(c.id, c.label, c.description) for c in q.choices),
             optional=q.optional,
             min_choices=q.min_choices,
-            max_choices=(q.max_choices or len(q.choices)) if q.kind == "multi_choice" else 1,
+            max_choices=(q.max_choices or len(q.choices)) if multi else 1,
             max_length=min(q.max_length, self.settings.max_text_length),
             scale_min=q.scale_min,
             scale_max=q.scale_max,
@@ -211,26 +211,25 @@ class Engine:
     def _next_question(pb: Playbook, answers: dict[str, Any]) -> PlaybookQuestion | None:
         return next((q for q in visible_questions(pb, answers) if q.id not in answers), None)
 
-    async def _where_we_are(self, s: AsyncSession, loaded: _Loaded) -> list[AnyMessage]:
-        c = loaded.consultation
-        if c.status == "completed":
-            return await self._show_recommendation(s, loaded)
-        q = loaded.playbook.question(c.current_step or "")
+    def _where_we_are(self, s: Session, loaded: _Loaded, now: datetime) -> Messages:
+        state = loaded.state
+        if state.status == "completed":
+            return self._show_recommendation(s, loaded, now)
+        q = loaded.playbook.question(state.current_step or "")
         if q is None:
             q = self._next_question(loaded.playbook, loaded.answers)
         if q is None:
-            return await self._finish(s, loaded)
+            return self._finish(s, loaded, now)
         return [self.question_message(loaded, q)]
 
-    async def _show_recommendation(self, s: AsyncSession, loaded: _Loaded) -> list[AnyMessage]:
-        snap = await repo.latest_snapshot(s, loaded.consultation.id)
+    def _show_recommendation(self, s: Session, loaded: _Loaded, now: datetime) -> Messages:
+        snap = repo.latest_snapshot(s, loaded.state.id)
         if snap is None:
-            return await self._finish(s, loaded)
+            return self._finish(s, loaded, now)
         rec = payload_to_recommendation(
-            snap.payload, loaded.consultation.id, loaded.consultation.version, loaded.playbook.title
+            snap.payload, loaded.state.id, loaded.state.version, loaded.playbook.title
         )
-        items = await repo.plan_items(s, loaded.consultation.id)
-        return [rec, self._plan(loaded.consultation.id, items)]
+        return [rec, self._plan(loaded.state.id, repo.plan_items(s, loaded.state.id))]
 
     @staticmethod
     def _plan(consultation_id: int, items: list[PlanItem]) -> Plan:
@@ -239,224 +238,177 @@ class Engine:
             tuple(PlanItemView(i.id, i.action, i.due_date, i.status) for i in items),
         )
 
-    async def _finish(self, s: AsyncSession, loaded: _Loaded) -> list[AnyMessage]:
+    def _finish(self, s: Session, loaded: _Loaded, now: datetime) -> Messages:
         """Rank, store what is shown and the plan, and mark the consultation completed."""
-        c, pb = loaded.consultation, loaded.playbook
-        now = self.clock()
+        state, pb = loaded.state, loaded.playbook
         ranking = rank(pb, loaded.answers, now.date())
         if not ranking.paths:
-            c.current_step = pb.questions[0].id
             return [Notice("None of the paths in this playbook fit your answers.", Level.WARNING)]
-        c.status, c.current_step, c.completed_at, c.updated_at = "completed", None, now, now
-        await s.flush()
-        s.add(
-            RecommendationSnapshot(
-                consultation_id=c.id,
-                playbook_version=c.playbook_version,
-                payload=ranking_to_payload(ranking, effective_answers(pb, loaded.answers)),
-                created_at=now,
-            )
+        repo.advance(s, state, now, status="completed", current_step=None, completed_at=now)
+        payload = ranking_to_payload(ranking, effective_answers(pb, loaded.answers))
+        repo.add_snapshot(s, state.id, state.playbook_version, payload, now)
+        items = repo.replace_open_plan(
+            s, state.id, [(st.text, st.due) for st in ranking.next_steps], now
         )
-        items = await repo.replace_open_plan(
-            s, c.id, [(st.text, st.due) for st in ranking.next_steps], now
-        )
-        snap_rec = payload_to_recommendation(
-            ranking_to_payload(ranking, {}), c.id, c.version, pb.title
-        )
-        return [Text(pb.wording.finished), snap_rec, self._plan(c.id, items)]
+        rec = payload_to_recommendation(payload, state.id, state.version, pb.title)
+        return [Text(pb.wording.finished), rec, self._plan(state.id, items)]
 
-    # ------------------------------------------------------------------ handlers
+    # ------------------------------------------------------------------ start / answer
 
-    async def _start(
-        self, user: ev.UserRef, playbook_id: str | None, *, restart: bool
-    ) -> list[AnyMessage]:
+    async def _start(self, event: ev.Start | ev.Restart, now: datetime) -> Messages:
+        restart = isinstance(event, ev.Restart)
         for attempt in range(3):
             try:
-                async with self.db.session() as s:
-                    return await self._start_in(s, user, playbook_id, restart=restart)
+                return await self.db.run(
+                    self._start_unit, event.user, event.playbook_id, restart, now
+                )
             except IntegrityError:
-                # Two starts raced; the other one created the consultation: resume it.
+                # Two starts raced and the other one created the consultation: use that one.
                 log.info("start raced with another start (attempt %d)", attempt + 1)
-        return await self._resume(user)
+        return await self.db.run(self._resume, event.user, now)
 
-    async def _start_in(
-        self, s: AsyncSession, user: ev.UserRef, playbook_id: str | None, *, restart: bool
-    ) -> list[AnyMessage]:
-        row = await repo.get_or_create_user(s, user)
+    def _default_playbook_id(self, s: Session, user: ev.UserRef) -> str:
+        tenant = repo.tenant_settings(s, user.platform, user.tenant)
+        chosen = tenant.default_playbook if tenant is not None else None
+        if chosen and self.playbooks.get(chosen) is not None:
+            return chosen
+        return self.settings.default_playbook
+
+    def _start_unit(
+        self, s: Session, user: ev.UserRef, playbook_id: str | None, restart: bool, now: datetime
+    ) -> Messages:
+        uid = repo.get_or_create_user_id(s, user, now)
         if playbook_id is None:
-            current = await repo.current_consultation(s, row.id) if restart else None
-            playbook_id = (
-                current.playbook_id if current else await self._default_playbook_id(s, user)
-            )
+            current = repo.current_state(s, user) if restart else None
+            playbook_id = current.playbook_id if current else self._default_playbook_id(s, user)
         pb = self.playbooks.get(playbook_id)
         if pb is None:
-            raise UnknownPlaybook(
-                f"There is no playbook called {playbook_id[:40]!r}. "
-                f"Available: {', '.join(self.playbooks.ids())}."
-            )
-        existing = await repo.active_consultation(s, row.id, pb.id)
-        messages: list[AnyMessage] = []
-        now = self.clock()
-        if existing is not None and not restart:
-            loaded = _Loaded(
-                existing,
-                await self._playbook_for(s, existing),
-                await repo.current_answers(s, existing.id),
-            )
-            return [
-                Notice(
-                    "You already have a consultation in progress, so we continue it. "
-                    "Use restart to begin again from the first question."
-                ),
-                *await self._where_we_are(s, loaded),
-            ]
+            raise self._unknown_playbook(playbook_id)
+        lead: Messages = []
         if restart:
-            for c in await repo.user_consultations(s, row.id):
-                if c.status in repo.OPEN_STATES and c.playbook_id == pb.id:
-                    c.status, c.updated_at = "cancelled", now
-            await s.flush()
-            messages.append(Notice("Starting again from the first question."))
-        c = Consultation(
-            user_id=row.id,
-            playbook_id=pb.id,
-            playbook_version=pb.version,
-            status="active",
-            current_step=None,
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(c)
-        await s.flush()
-        loaded = _Loaded(c, pb, {})
+            repo.close_open(s, uid, pb.id, now)
+            lead.append(Notice("Starting again from the first question."))
+        else:
+            existing = repo.active_state(s, uid, pb.id)
+            if existing is not None:
+                loaded = _Loaded(existing, self._playbook_for(s, pb.id, existing.playbook_version))
+                return [
+                    Notice(
+                        "You already have a consultation in progress, so we continue it. "
+                        "Use restart to begin again from the first question."
+                    ),
+                    *self._where_we_are(s, loaded, now),
+                ]
         first = self._next_question(pb, {})
-        assert first is not None
-        c.current_step = first.id
-        await s.flush()
-        return [
-            *messages,
-            Text(pb.intro.strip(), title=pb.title),
-            self.question_message(loaded, first),
-        ]
+        assert first is not None, "a playbook always has an unconditional first question"
+        state = repo.create_consultation(s, uid, pb.id, pb.version, first.id, now)
+        loaded = _Loaded(state, pb)
+        return [*lead, Text(pb.intro.strip(), title=pb.title), self.question_message(loaded, first)]
 
-    async def _answer(self, event: ev.Answer) -> list[AnyMessage]:
+    async def _answer(self, event: ev.Answer, now: datetime) -> Messages:
         try:
-            async with self.db.session() as s:
-                return await self._answer_in(s, event)
-        except StaleDataError:
+            return await self.db.run(self._answer_unit, event, now)
+        except Conflict:
             # Someone else (a second click, another process) moved this consultation on.
-            return await self._stale(event.user, event.consultation_id)
+            return await self.db.run(self._stale, event.user, event.consultation_id, now)
 
-    async def _stale(self, user: ev.UserRef, consultation_id: int | None) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            loaded = await self._load(s, user, consultation_id)
-            if loaded is None:
-                return self._nothing_yet()
-            return [
-                Notice(loaded.playbook.wording.stale),
-                *await self._where_we_are(s, loaded),
-            ]
+    def _stale(
+        self, s: Session, user: ev.UserRef, consultation_id: int | None, now: datetime
+    ) -> Messages:
+        loaded = self._load(s, user, consultation_id)
+        if loaded is None:
+            return self._nothing_yet()
+        return [Notice(loaded.playbook.wording.stale), *self._where_we_are(s, loaded, now)]
 
-    async def _answer_in(self, s: AsyncSession, event: ev.Answer) -> list[AnyMessage]:
-        loaded = await self._load(s, event.user, event.consultation_id)
+    def _answer_unit(self, s: Session, event: ev.Answer, now: datetime) -> Messages:
+        loaded = self._load(s, event.user, event.consultation_id)
         if loaded is None:
             if event.consultation_id is not None:
                 return [Notice("That consultation is closed or no longer exists.")]
             return self._nothing_yet()
-        c, pb = loaded.consultation, loaded.playbook
-        expected = c.current_step
+        state, pb = loaded.state, loaded.playbook
         stale = (
-            c.status != "active"
-            or (event.step is not None and event.step != c.version)
-            or (event.question_id is not None and event.question_id != expected)
+            state.status != "active"
+            or (event.step is not None and event.step != state.version)
+            or (event.question_id is not None and event.question_id != state.current_step)
         )
         if stale:
-            return [Notice(pb.wording.stale), *await self._where_we_are(s, loaded)]
-        q = pb.question(expected or "")
+            return [Notice(pb.wording.stale), *self._where_we_are(s, loaded, now)]
+        q = pb.question(state.current_step or "")
         if q is None:
-            return await self._where_we_are(s, loaded)
+            return self._where_we_are(s, loaded, now)
         value = parse_answer(q, event.value, pb.wording, self.settings.max_text_length)
         if isinstance(value, Invalid):
             return [self.question_message(loaded, q, error=value.reason)]
-        now = self.clock()
-        loaded.answers[q.id] = value
-        nxt = self._next_question(pb, loaded.answers)
-        c.current_step = nxt.id if nxt else None
-        c.updated_at = now
-        await s.flush()  # the version check: a concurrent turn fails here, before any insert
-        await repo.record_answer(s, c.id, q.id, value, now)
+        replaces = q.id in state.answers
+        answers = {**state.answers, q.id: value}
+        nxt = self._next_question(pb, answers)
+        # The version check: a concurrent turn on the same step fails here, before any insert.
+        repo.advance(s, state, now, current_step=nxt.id if nxt else None, answers=answers)
+        repo.record_answer(s, state.id, q.id, value, now, replaces=replaces)
         if nxt is None:
-            return await self._finish(s, loaded)
+            return self._finish(s, loaded, now)
         return [self.question_message(loaded, nxt)]
 
-    async def _back(self, user: ev.UserRef) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            loaded = await self._load(s, user)
-            if loaded is None:
-                return self._nothing_yet()
-            c, pb = loaded.consultation, loaded.playbook
-            visible = [q.id for q in visible_questions(pb, loaded.answers)]
-            here = visible.index(c.current_step) if c.current_step in visible else len(visible)
-            if here == 0:
-                return [
-                    Notice("This is the first question; there is nothing before it."),
-                    *await self._where_we_are(s, loaded),
-                ]
-            target = pb.question(visible[here - 1])
-            assert target is not None
-            return await self._move_to(s, loaded, target)
+    # ------------------------------------------------------------------ navigation
 
-    async def _move_to(
-        self, s: AsyncSession, loaded: _Loaded, q: PlaybookQuestion
-    ) -> list[AnyMessage]:
-        c = loaded.consultation
-        c.status, c.current_step, c.updated_at = "active", q.id, self.clock()
-        await s.flush()
+    def _move_to(self, s: Session, loaded: _Loaded, q: PlaybookQuestion, now: datetime) -> Messages:
+        repo.advance(s, loaded.state, now, status="active", current_step=q.id)
         return [self.question_message(loaded, q)]
 
-    async def _edit(self, user: ev.UserRef, question: str) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            loaded = await self._load(s, user)
-            if loaded is None:
-                return self._nothing_yet()
-            visible = visible_questions(loaded.playbook, loaded.answers)
-            target: PlaybookQuestion | None = None
-            token = question.strip().lower()
-            if token.isdigit() and 1 <= int(token) <= len(visible):
-                target = visible[int(token) - 1]
-            else:
-                target = next((q for q in visible if q.id == token), None)
-            if target is None:
-                listing = "; ".join(
-                    f"{i}. {q.label}"
-                    for i, q in enumerate(visible, start=1)
-                    if q.id in loaded.answers
+    def _back(self, s: Session, user: ev.UserRef, now: datetime) -> Messages:
+        loaded = self._load(s, user)
+        if loaded is None:
+            return self._nothing_yet()
+        visible = [q.id for q in visible_questions(loaded.playbook, loaded.answers)]
+        step = loaded.state.current_step
+        here = visible.index(step) if step in visible else len(visible)
+        if here == 0:
+            return [
+                Notice("This is the first question; there is nothing before it."),
+                *self._where_we_are(s, loaded, now),
+            ]
+        target = loaded.playbook.question(visible[here - 1])
+        assert target is not None
+        return self._move_to(s, loaded, target, now)
+
+    def _edit(self, s: Session, user: ev.UserRef, question: str, now: datetime) -> Messages:
+        loaded = self._load(s, user)
+        if loaded is None:
+            return self._nothing_yet()
+        visible = visible_questions(loaded.playbook, loaded.answers)
+        token = question.strip().lower()
+        target: PlaybookQuestion | None
+        if token.isdigit() and 1 <= int(token) <= len(visible):
+            target = visible[int(token) - 1]
+        else:
+            target = next((q for q in visible if q.id == token), None)
+        if target is None:
+            listing = "; ".join(
+                f"{i}. {q.label}" for i, q in enumerate(visible, start=1) if q.id in loaded.answers
+            )
+            return [
+                Notice(
+                    "I could not find that question. Pick one by its number: " + listing,
+                    Level.WARNING,
                 )
-                return [
-                    Notice(
-                        "I could not find that question. Pick one by its number: " + listing,
-                        Level.WARNING,
-                    )
-                ]
-            return await self._move_to(s, loaded, target)
+            ]
+        return self._move_to(s, loaded, target, now)
 
-    async def _resume(self, user: ev.UserRef) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            loaded = await self._load(s, user)
-            if loaded is None:
-                return self._nothing_yet()
-            lead: list[AnyMessage] = []
-            if loaded.consultation.status == "active":
-                lead = [Notice(loaded.playbook.wording.welcome_back)]
-            return [*lead, *await self._where_we_are(s, loaded)]
+    def _resume(self, s: Session, user: ev.UserRef, now: datetime) -> Messages:
+        loaded = self._load(s, user)
+        if loaded is None:
+            return self._nothing_yet()
+        lead: Messages = []
+        if loaded.state.status == "active":
+            lead = [Notice(loaded.playbook.wording.welcome_back)]
+        return [*lead, *self._where_we_are(s, loaded, now)]
 
-    async def _cancel(self, user: ev.UserRef) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            loaded = await self._load(s, user)
-            if loaded is None:
-                return self._nothing_yet()
-            loaded.consultation.status = "cancelled"
-            loaded.consultation.updated_at = self.clock()
-            await s.flush()
+    def _cancel(self, s: Session, user: ev.UserRef, now: datetime) -> Messages:
+        loaded = self._load(s, user)
+        if loaded is None:
+            return self._nothing_yet()
+        repo.advance(s, loaded.state, now, status="cancelled")
         return [
             Notice(
                 "Consultation closed. Your answers stay saved until you ask me to forget you; "
@@ -464,50 +416,46 @@ class Engine:
             )
         ]
 
-    async def _status(self, user: ev.UserRef) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            loaded = await self._load(s, user)
-            if loaded is None:
-                return self._nothing_yet()
-            c, pb = loaded.consultation, loaded.playbook
-            visible = visible_questions(pb, loaded.answers)
-            answered = [q for q in visible if q.id in loaded.answers]
-            return [
-                Status(
-                    consultation_id=c.id,
-                    playbook_title=pb.title,
-                    state=c.status,
-                    position=len(answered),
-                    total=len(visible),
-                    answers=tuple(
-                        AnswerSummary(q.id, q.label, q.describe(loaded.answers[q.id]))
-                        for q in answered
-                    ),
-                )
-            ]
-
-    async def _show_path(self, user: ev.UserRef, path_id: str) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            loaded = await self._load(s, user)
-            snap = await repo.latest_snapshot(s, loaded.consultation.id) if loaded else None
-            if loaded is None or snap is None:
-                return [Notice("There is no recommendation yet: finish the questions first.")]
-            rec = payload_to_recommendation(
-                snap.payload, loaded.consultation.id, loaded.consultation.version, ""
+    def _status(self, s: Session, user: ev.UserRef) -> Messages:
+        loaded = self._load(s, user)
+        if loaded is None:
+            return self._nothing_yet()
+        pb = loaded.playbook
+        visible = visible_questions(pb, loaded.answers)
+        answered = [q for q in visible if q.id in loaded.answers]
+        return [
+            Status(
+                consultation_id=loaded.state.id,
+                playbook_title=pb.title,
+                state=loaded.state.status,
+                position=len(answered),
+                total=len(visible),
+                answers=tuple(
+                    AnswerSummary(q.id, q.label, q.describe(loaded.answers[q.id])) for q in answered
+                ),
             )
-            path = next((p for p in rec.paths if p.path_id == path_id), None)
-            if path is None:
-                return [Notice("That path is not part of your latest recommendation.")]
-            return [PathDetail(loaded.consultation.id, path)]
+        ]
 
-    async def _export(self, user: ev.UserRef) -> list[AnyMessage]:
-        async with self.db.session() as s:
-            row = await repo.find_user(s, user)
-            if row is None:
-                return [Notice("I have no data about you.")]
-            return [await export_markdown(s, row, self._playbook_for, self.clock())]
+    def _show_path(self, s: Session, user: ev.UserRef, path_id: str) -> Messages:
+        loaded = self._load(s, user)
+        snap = repo.latest_snapshot(s, loaded.state.id) if loaded else None
+        if loaded is None or snap is None:
+            return [Notice("There is no recommendation yet: finish the questions first.")]
+        rec = payload_to_recommendation(snap.payload, loaded.state.id, loaded.state.version, "")
+        path = next((p for p in rec.paths if p.path_id == path_id), None)
+        if path is None:
+            return [Notice("That path is not part of your latest recommendation.")]
+        return [PathDetail(loaded.state.id, path)]
 
-    async def _forget(self, user: ev.UserRef, confirmed: bool) -> list[AnyMessage]:
+    # ------------------------------------------------------------------ privacy
+
+    def _export(self, s: Session, user: ev.UserRef, now: datetime) -> Messages:
+        row = repo.find_user(s, user)
+        if row is None:
+            return [Notice("I have no data about you.")]
+        return [export_markdown(s, row, self._playbook_for, now)]
+
+    async def _forget(self, user: ev.UserRef, confirmed: bool) -> Messages:
         if not confirmed:
             return [
                 Confirm(
@@ -518,27 +466,24 @@ class Engine:
                     cancel_label="Keep it",
                 )
             ]
-        async with self.db.session() as s:
-            row = await repo.find_user(s, user)
-            if row is not None:
-                await repo.delete_user(s, row.id)
+
+        def unit(s: Session) -> None:
+            uid = repo.user_id(s, user)
+            if uid is not None:
+                repo.delete_user(s, uid)
+
+        await self.db.run(unit)
         return [Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)]
 
     # ------------------------------------------------------------------ admin
 
     async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Notice:
         if self.playbooks.get(playbook_id) is None:
-            raise UnknownPlaybook(
-                f"There is no playbook called {playbook_id[:40]!r}. "
-                f"Available: {', '.join(self.playbooks.ids())}."
+            raise self._unknown_playbook(playbook_id)
+        now = self.clock()
+        await self.db.run(
+            lambda s: repo.set_tenant_settings(
+                s, platform, tenant, now, default_playbook=playbook_id
             )
-        async with self.db.session() as s:
-            await repo.set_tenant_settings(
-                s, platform, tenant, self.clock(), default_playbook=playbook_id
-            )
+        )
         return Notice(f"New consultations here now use the playbook {playbook_id}.", Level.SUCCESS)
-
-    async def has_open_consultation(self, user: ev.UserRef) -> bool:
-        """Whether ``user`` has a consultation to resume (a front end picks start or resume)."""
-        async with self.db.session() as s:
-            return await self._load(s, user) is not None

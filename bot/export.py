@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.messages import ExportFile
 from bot.playbook.schema import Playbook
 from bot.store import repository as repo
-from bot.store.models import Consultation, User
+from bot.store.models import User
 
-PlaybookLookup = Callable[[AsyncSession, Consultation], Awaitable[Playbook]]
+PlaybookLookup = Callable[[Session, str, int], Playbook]
 
 
 def _md(text: str) -> str:
@@ -23,8 +23,8 @@ def _md(text: str) -> str:
     return out.replace("\n", " ")
 
 
-async def export_markdown(
-    s: AsyncSession, user: User, playbook_for: PlaybookLookup, now: datetime
+def export_markdown(
+    s: Session, user: User, playbook_for: PlaybookLookup, now: datetime
 ) -> ExportFile:
     lines = [
         "# Your Crossroads data",
@@ -34,8 +34,8 @@ async def export_markdown(
     ]
     if user.timezone:
         lines.append(f"Time zone: {user.timezone}.")
-    for c in await repo.user_consultations(s, user.id):
-        pb = await playbook_for(s, c)
+    for c in repo.user_consultations(s, user.id):
+        pb = playbook_for(s, c.playbook_id, c.playbook_version)
         lines += [
             "",
             f"## {pb.title} (consultation {c.id}, {c.status})",
@@ -45,7 +45,7 @@ async def export_markdown(
             "### Answers",
             "",
         ]
-        history = await repo.answer_history(s, c.id)
+        history = repo.answer_history(s, c.id)
         for record in history:
             q = pb.question(record.question_id)
             label = q.label if q else record.question_id
@@ -56,7 +56,7 @@ async def export_markdown(
             lines.append(f"- {_md(label)}: {_md(answer)}{note}")
         if not history:
             lines.append("- (none yet)")
-        snap = await repo.latest_snapshot(s, c.id)
+        snap = repo.latest_snapshot(s, c.id)
         if snap is not None:
             lines += ["", f"### Recommendation (shown {snap.created_at:%Y-%m-%d})", ""]
             for p in snap.payload["paths"]:
@@ -68,7 +68,7 @@ async def export_markdown(
                 lines += ["", "Why this order: " + " ".join(snap.payload["why_order"])]
             if snap.payload.get("what_would_change"):
                 lines += ["", "What would change it: " + snap.payload["what_would_change"]]
-        items = await repo.plan_items(s, c.id)
+        items = repo.plan_items(s, c.id)
         if items:
             lines += ["", "### Plan", ""]
             for item in items:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as SourceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("CROSSROADS_CONFIG_DIR", REPO_ROOT / "config"))
@@ -55,7 +57,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path | None = Field(None, validation_alias=_env("data_dir"))
-    database_url: str = Field("", validation_alias=_env("database_url", "DATABASE_URL"))
+    # repr=False: a PostgreSQL URL may carry a password.
+    database_url: str = Field("", repr=False, validation_alias=_env("database_url", "DATABASE_URL"))
     auto_migrate: bool = Field(True, validation_alias=_env("auto_migrate"))
     default_playbook: str = Field("ml-research-career", validation_alias=_env("default_playbook"))
     playbooks_dir: Path = Field(CONFIG_DIR / "playbooks", validation_alias=_env("playbooks_dir"))
@@ -169,7 +172,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return normalise_database_url(self.database_url)
-        return f"sqlite+aiosqlite:///{self.resolved_data_dir / 'crossroads.db'}"
+        return f"sqlite:///{self.resolved_data_dir / 'crossroads.db'}"
 
     @cached_property
     def resolved_log_file(self) -> Path:
@@ -187,15 +190,19 @@ class Settings(BaseSettings):
 class _NonSecretToml(TomlConfigSettingsSource):
     """The settings file may set anything but a secret: secrets come from the environment."""
 
-    def __call__(self) -> dict[str, Any]:
-        data = super().__call__()
-        leaked = sorted(SECRET_FIELDS & set(data))
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
+        try:
+            super().__init__(settings_cls, toml_file=toml_file)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{toml_file}: not valid TOML: {exc}") from None
+        # Check the keys as written in the file (the parsed data is keyed by alias).
+        written = {str(k).lower().removeprefix("crossroads_") for k in self.toml_data}
+        leaked = sorted(SECRET_FIELDS & written)
         if leaked:
             raise SettingsError(
-                f"{SETTINGS_FILE}: {', '.join(leaked)} must not be set in a file; "
+                f"{toml_file}: {', '.join(leaked)} must not be set in a file; "
                 "set it in the environment instead"
             )
-        return data
 
 
 def normalise_database_url(url: str) -> str:
@@ -205,11 +212,12 @@ def normalise_database_url(url: str) -> str:
         ("postgres://", "postgresql+asyncpg://"),
         ("postgresql://", "postgresql+asyncpg://"),
         ("postgresql+psycopg://", "postgresql+asyncpg://"),
-        ("sqlite:///", "sqlite+aiosqlite:///"),
+        ("sqlite+aiosqlite:///", "sqlite:///"),
+        ("sqlite+pysqlite:///", "sqlite:///"),
     ):
         if url.startswith(prefix):
             return replacement + url[len(prefix) :]
-    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+    if url.startswith(("postgresql+asyncpg://", "sqlite:///")):
         return url
     raise SettingsError(
         "DATABASE_URL: must start with sqlite:/// or postgresql:// "
@@ -227,6 +235,15 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             loc = str(err["loc"][0]) if err["loc"] else "settings"
             name = loc.removeprefix("CROSSROADS_").lower()
-            lines.append(f"{name} (environment variable CROSSROADS_{name.upper()}): {err['msg']}")
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{name} (environment variable CROSSROADS_{name.upper()}): {msg}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    except SourceError as exc:
+        # pydantic-settings could not even parse a value (a list that is not JSON).
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = found.group(1) if found else "settings"
+        raise SettingsError(
+            f"invalid settings:\n  {name} (environment variable CROSSROADS_{name.upper()}): "
+            "cannot be parsed; write a list as JSON, e.g. [0, 1]"
+        ) from None
     return settings

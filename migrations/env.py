@@ -7,9 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.settings import load_settings
+from bot.store.database import Database
 from bot.store.models import Base
 
 config = context.config
@@ -30,11 +30,12 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _run_async(url: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(_run)
-    await engine.dispose()
+async def _run_standalone(url: str) -> None:
+    db = Database(url)
+    try:
+        await db.run(lambda session: _run(session.connection()))
+    finally:
+        await db.dispose()
 
 
 if context.is_offline_mode():
@@ -48,4 +49,4 @@ if context.is_offline_mode():
 elif (conn := config.attributes.get("connection")) is not None:
     _run(conn)
 else:
-    asyncio.run(_run_async(load_settings().resolved_database_url))
+    asyncio.run(_run_standalone(load_settings().resolved_database_url))

@@ -68,14 +68,14 @@ def pg_url(pg_available: bool) -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'crossroads.db'}"
+    return f"sqlite:///{tmp_path / 'crossroads.db'}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Run a test on both databases (PostgreSQL skips locally when absent, never in CI)."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'crossroads.db'}"
+        return f"sqlite:///{tmp_path / 'crossroads.db'}"
     return request.getfixturevalue("pg_url")
 
 

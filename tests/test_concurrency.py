@@ -8,9 +8,11 @@ race is forced every time instead of hoped for.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.util import await_only
 
 from bot import events as ev
 from bot.engine import Engine
@@ -31,34 +33,41 @@ async def test_concurrent_answers_to_one_step_apply_once(
     out = await one.handle(ev.Start(user))
     q = next(m for m in out if isinstance(m, Question))
 
-    barrier = asyncio.Barrier(2)
-    real = repository.current_answers
-
+    # Hold the two racing reads until both have happened. SQLite units run in each
+    # Database's own thread (a thread barrier); PostgreSQL units run in SQLAlchemy's
+    # greenlet on the event loop (an asyncio barrier, awaited from sync code).
+    thread_barrier = threading.Barrier(2, timeout=10)
+    loop_barrier = asyncio.Barrier(2)
+    real = repository.current_state
     calls = 0
 
-    async def held(session, consultation_id):  # type: ignore[no-untyped-def]
+    def held(session, user, consultation_id=None):  # type: ignore[no-untyped-def]
         nonlocal calls
-        answers = await real(session, consultation_id)
+        state = real(session, user, consultation_id)
         calls += 1
-        if calls <= 2:  # only the two racing reads wait for each other
-            await asyncio.wait_for(barrier.wait(), 10)
-        return answers
+        if calls <= 2:
+            if session.get_bind().dialect.name == "sqlite":
+                thread_barrier.wait()
+            else:
+                await_only(asyncio.wait_for(loop_barrier.wait(), 10))
+        return state
 
-    monkeypatch.setattr(repository, "current_answers", held)
+    monkeypatch.setattr(repository, "current_state", held)
     values = ("student", "student") if same_value else ("student", "worker")
     results = await asyncio.gather(
         one.handle(ev.Answer(user, values[0], q.question_id, q.consultation_id, q.step)),
         two.handle(ev.Answer(user, values[1], q.question_id, q.consultation_id, q.step)),
     )
-    monkeypatch.setattr(repository, "current_answers", real)
+    monkeypatch.setattr(repository, "current_state", real)
 
     stale = [r for r in results if isinstance(r[0], Notice)]
     applied = [r for r in results if isinstance(r[0], Question)]
     assert len(applied) == 1 and len(stale) == 1
     assert "already answered" in stale[0][0].text
-    async with one.db.session() as s:
-        rows = (await s.execute(select(AnswerRecord.question_id, AnswerRecord.value))).all()
-        version = await s.scalar(select(Consultation.version))
+    rows = await one.db.run(
+        lambda s: s.execute(select(AnswerRecord.question_id, AnswerRecord.value)).all()
+    )
+    version = await one.db.run(lambda s: s.scalar(select(Consultation.version)))
     assert len(rows) == 1 and rows[0][0] == "role"
     assert version == q.step + 1
     # The loser is shown where the consultation really is: the winner's next question.
@@ -77,7 +86,9 @@ async def test_many_duplicate_clicks_in_flight(db_url: str, settings: Settings) 
     click = ev.Answer(user, "worker", q.question_id, q.consultation_id, q.step)
     results = await asyncio.gather(*(e.handle(click) for e in engines))
     assert sum(isinstance(r[0], Question) for r in results) == 1
-    async with engines[0].db.session() as s:
-        assert await s.scalar(select(func.count()).select_from(AnswerRecord)) == 1
+    total = await engines[0].db.run(
+        lambda s: s.scalar(select(func.count()).select_from(AnswerRecord))
+    )
+    assert total == 1
     for e in engines:
         await e.db.dispose()

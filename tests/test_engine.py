@@ -21,6 +21,7 @@ from bot.messages import (
     Text,
 )
 from bot.settings import Settings
+from bot.store.database import Database
 from bot.store.models import AnswerRecord, Consultation, PlanItem, RecommendationSnapshot, User
 from tests.conftest import make_engine
 
@@ -42,8 +43,8 @@ def question(out: list) -> Question:
 
 
 async def count(engine: Engine, model: type, *where: object) -> int:
-    async with engine.db.session() as s:
-        return await s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    stmt = select(func.count()).select_from(model).where(*where)
+    return await engine.db.run(lambda s: s.scalar(stmt)) or 0
 
 
 async def answer_all(engine: Engine, user: ev.UserRef, values: list) -> list:
@@ -122,8 +123,13 @@ async def test_back_edit_and_rerank_keep_other_answers(eng: Engine) -> None:
     second = next(m for m in out if isinstance(m, Recommendation))
     assert second.top.path_id == "job"
     status = next(m for m in await eng.handle(ev.ShowStatus(ALICE)) if isinstance(m, Status))
-    assert [a.answer for a in status.answers] == ["Student", "Yes", "Coding", "5 of 5",
-                                                  "(not answered)"]
+    assert [a.answer for a in status.answers] == [
+        "Student",
+        "Yes",
+        "Coding",
+        "5 of 5",
+        "(not answered)",
+    ]
     # The edit is traceable: the old answer is superseded, not overwritten.
     assert await count(eng, AnswerRecord, AnswerRecord.question_id == "money") == 2
     assert await count(eng, AnswerRecord, AnswerRecord.superseded_at.is_not(None)) == 2
@@ -251,13 +257,18 @@ async def test_tenant_default_playbook(db_url: str, settings: Settings) -> None:
     await eng.db.dispose()
 
 
-async def test_database_outage_is_a_polite_notice(eng: Engine) -> None:
+async def test_database_outage_is_a_polite_notice(eng: Engine, tmp_path) -> None:
     await eng.handle(ev.Start(ALICE))
-    await eng.db.dispose()
-    eng.db.engine.pool._creator = _broken  # type: ignore[attr-defined]
+    saved = eng.db
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    eng.db = Database(
+        f"sqlite:///{blocker}/x.db"
+        if saved.is_sqlite
+        else "postgresql+asyncpg://postgres@127.0.0.1:1/test"
+    )
     out = await eng.handle(ev.Answer(ALICE, "1"))
     assert isinstance(out[0], Notice) and "Nothing you already told me is lost" in out[0].text
-
-
-def _broken(*_: object) -> object:
-    raise OSError("connection refused")
+    await eng.db.dispose()
+    eng.db = saved  # back up: the consultation is where it was
+    assert question(await eng.handle(ev.Resume(ALICE))).question_id == "role"

@@ -20,9 +20,8 @@ def _diff(connection):  # type: ignore[no-untyped-def]
 async def test_upgrade_matches_models_without_drift(db_url: str) -> None:
     db = Database(db_url)
     await upgrade(db)
-    async with db.engine.connect() as conn:
-        diff = await conn.run_sync(_diff)
-        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    diff = await db.run(lambda s: _diff(s.connection()))
+    tables = await db.run(lambda s: set(inspect(s.connection()).get_table_names()))
     assert diff == [], diff
     assert set(Base.metadata.tables) <= tables
     assert await current_revision(db) == head_revision()
@@ -39,10 +38,8 @@ async def test_downgrade_to_base_and_up_again(db_url: str) -> None:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, "base")
 
-    async with db.session() as s:
-        await (await s.connection()).run_sync(down)
-    async with db.engine.connect() as conn:
-        left = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    await db.run(lambda s: down(s.connection()))
+    left = await db.run(lambda s: set(inspect(s.connection()).get_table_names()))
     assert left <= {"alembic_version"}
     await upgrade(db)
     assert await current_revision(db) == head_revision()

@@ -32,15 +32,11 @@ def _current(connection: Connection) -> str | None:
 async def upgrade(db: Database, target: str = "head") -> None:
     """Create or upgrade the schema; on PostgreSQL concurrent starters wait for each other."""
     cfg = alembic_config()
-    async with db.session() as session:
-        connection = await session.connection()
-        await connection.run_sync(_upgrade, cfg, target)
+    await db.run(lambda s: _upgrade(s.connection(), cfg, target))
 
 
 async def current_revision(db: Database) -> str | None:
-    async with db.session() as session:
-        connection = await session.connection()
-        return await connection.run_sync(_current)
+    return await db.run(lambda s: _current(s.connection()))
 
 
 def head_revision() -> str | None:

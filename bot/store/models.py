@@ -76,7 +76,7 @@ class User(Base):
 
 
 class Consultation(Base):
-    """One run through a playbook; ``version`` makes concurrent turns apply once."""
+    """One run through a playbook by one person."""
 
     __tablename__ = "consultations"
     __table_args__ = (
@@ -97,15 +97,18 @@ class Consultation(Base):
     playbook_version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")
     current_step: Mapped[str | None] = mapped_column(String(40))
+    # Checked and bumped by every turn (UPDATE ... WHERE version = :seen): a second,
+    # concurrent turn on the same step matches no row and is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The current answers, kept beside the step so one read gives a turn its whole state;
+    # the answers table keeps the full history (every edit) for export and audit.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __mapper_args__ = {"version_id_col": version}
-
     user: Mapped[User] = relationship(back_populates="consultations")
-    answers: Mapped[list[AnswerRecord]] = relationship(
+    history: Mapped[list[AnswerRecord]] = relationship(
         back_populates="consultation",
         cascade="all, delete-orphan",
         passive_deletes=True,
@@ -132,7 +135,7 @@ class AnswerRecord(Base):
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    consultation: Mapped[Consultation] = relationship(back_populates="answers")
+    consultation: Mapped[Consultation] = relationship(back_populates="history")
 
 
 class RecommendationSnapshot(Base):

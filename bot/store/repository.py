@@ -1,14 +1,19 @@
-"""Queries the engine needs, in one place: the engine speaks in rows, never in SQL."""
+"""Queries the engine needs, in one place: the engine speaks in rows, never in SQL.
+
+Every function takes a sync ``Session`` and runs inside a unit of work (Database.run).
+The turn path (load, advance, record) uses Core statements: one read and two writes.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.events import UserRef
 from bot.store.models import (
@@ -24,12 +29,84 @@ from bot.store.models import (
 OPEN_STATES = ("active", "completed")
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+class Conflict(Exception):
+    """Another turn changed this consultation first; the caller re-reads and says so."""
 
 
-async def find_user(session: AsyncSession, ref: UserRef) -> User | None:
-    return await session.scalar(
+@dataclass(slots=True)
+class ConsultationState:
+    """A consultation as one turn sees it: everything needed, read in one query."""
+
+    id: int
+    user_id: int
+    playbook_id: str
+    playbook_version: int
+    status: str
+    current_step: str | None
+    version: int
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+# Turn-path statements are built once: building and cache-keying a statement per call
+# costs more CPU than SQLite spends executing it (bench/RESULTS.md has the profile).
+_users = User.__table__
+_consultations = Consultation.__table__
+_answers = AnswerRecord.__table__
+_STATE_COLUMNS = tuple(
+    _consultations.c[name]
+    for name in (
+        "id",
+        "user_id",
+        "playbook_id",
+        "playbook_version",
+        "status",
+        "current_step",
+        "version",
+        "answers",
+    )
+)
+_USER_MATCH = (
+    _users.c.platform == bindparam("platform"),
+    _users.c.tenant == bindparam("tenant"),
+    _users.c.platform_user_id == bindparam("user_ref"),
+)
+_USER_ID = select(_users.c.id).where(*_USER_MATCH)
+_LATEST_OPEN = (
+    select(*_STATE_COLUMNS)
+    .join(_users, _users.c.id == _consultations.c.user_id)
+    .where(*_USER_MATCH, _consultations.c.status.in_(OPEN_STATES))
+    .order_by(_consultations.c.updated_at.desc(), _consultations.c.id.desc())
+    .limit(1)
+)
+_GIVEN_OPEN = _LATEST_OPEN.where(_consultations.c.id == bindparam("cid"))
+_ACTIVE = select(*_STATE_COLUMNS).where(
+    _consultations.c.user_id == bindparam("uid"),
+    _consultations.c.playbook_id == bindparam("pid"),
+    _consultations.c.status == "active",
+)
+_INSERT_CONSULTATION = insert(_consultations).returning(_consultations.c.id)
+# No .values(): the SET clause comes from the keys of each call's parameters.
+_ADVANCE = update(_consultations).where(
+    _consultations.c.id == bindparam("b_id"), _consultations.c.version == bindparam("b_version")
+)
+_SUPERSEDE = update(_answers).where(
+    _answers.c.consultation_id == bindparam("b_cid"),
+    _answers.c.question_id == bindparam("b_qid"),
+    _answers.c.superseded_at.is_(None),
+)
+_INSERT_ANSWER = insert(_answers)
+
+
+def _user_params(ref: UserRef) -> dict[str, str]:
+    return {"platform": ref.platform, "tenant": ref.tenant, "user_ref": ref.user_id}
+
+
+def _upsert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def find_user(session: Session, ref: UserRef) -> User | None:
+    return session.scalar(
         select(User).where(
             User.platform == ref.platform,
             User.tenant == ref.tenant,
@@ -38,79 +115,127 @@ async def find_user(session: AsyncSession, ref: UserRef) -> User | None:
     )
 
 
-async def get_or_create_user(session: AsyncSession, ref: UserRef) -> User:
+def user_id(session: Session, ref: UserRef) -> int | None:
+    return session.connection().execute(_USER_ID, _user_params(ref)).scalar()
+
+
+def get_or_create_user_id(session: Session, ref: UserRef, now: datetime) -> int:
     """Safe against two first messages of the same person arriving at once."""
-    user = await find_user(session, ref)
-    if user is not None:
-        return user
-    stmt = (
-        _insert(session)(User)
-        .values(platform=ref.platform, tenant=ref.tenant, platform_user_id=ref.user_id)
+    found = user_id(session, ref)
+    if found is not None:
+        return found
+    session.execute(
+        _upsert(session)(User)
+        .values(
+            platform=ref.platform, tenant=ref.tenant, platform_user_id=ref.user_id, created_at=now
+        )
         .on_conflict_do_nothing()
     )
-    await session.execute(stmt)
-    user = await find_user(session, ref)
-    assert user is not None
-    return user
+    created = user_id(session, ref)
+    assert created is not None
+    return created
 
 
-async def current_consultation(
-    session: AsyncSession, user_id: int, consultation_id: int | None = None
-) -> Consultation | None:
-    """The consultation a command without an explicit id is about: the latest open one."""
-    stmt = select(Consultation).where(
-        Consultation.user_id == user_id, Consultation.status.in_(OPEN_STATES)
-    )
+def current_state(
+    session: Session, ref: UserRef, consultation_id: int | None = None
+) -> ConsultationState | None:
+    """The consultation a command is about: the given one, else the latest open one."""
+    params: dict[str, Any] = _user_params(ref)
+    stmt = _LATEST_OPEN
     if consultation_id is not None:
-        stmt = stmt.where(Consultation.id == consultation_id)
-    stmt = stmt.order_by(Consultation.updated_at.desc(), Consultation.id.desc()).limit(1)
-    return await session.scalar(stmt)
+        stmt, params["cid"] = _GIVEN_OPEN, consultation_id
+    row = session.connection().execute(stmt, params).first()
+    return ConsultationState(*row) if row is not None else None
 
 
-async def active_consultation(
-    session: AsyncSession, user_id: int, playbook_id: str
-) -> Consultation | None:
-    return await session.scalar(
-        select(Consultation).where(
-            Consultation.user_id == user_id,
-            Consultation.playbook_id == playbook_id,
-            Consultation.status == "active",
+def active_state(session: Session, uid: int, playbook_id: str) -> ConsultationState | None:
+    row = session.connection().execute(_ACTIVE, {"uid": uid, "pid": playbook_id}).first()
+    return ConsultationState(*row) if row is not None else None
+
+
+def create_consultation(
+    session: Session, uid: int, playbook_id: str, version: int, step: str, now: datetime
+) -> ConsultationState:
+    """Raises IntegrityError when the person already has an active one (a raced start)."""
+    new_id = (
+        session.connection()
+        .execute(
+            _INSERT_CONSULTATION,
+            {
+                "user_id": uid,
+                "playbook_id": playbook_id,
+                "playbook_version": version,
+                "status": "active",
+                "current_step": step,
+                "version": 1,
+                "answers": {},
+                "created_at": now,
+                "updated_at": now,
+            },
         )
+        .scalar_one()
     )
+    return ConsultationState(new_id, uid, playbook_id, version, "active", step, 1, {})
 
 
-async def current_answers(session: AsyncSession, consultation_id: int) -> dict[str, Any]:
-    rows = await session.execute(
-        select(AnswerRecord.question_id, AnswerRecord.value).where(
-            AnswerRecord.consultation_id == consultation_id,
-            AnswerRecord.superseded_at.is_(None),
-        )
-    )
-    return {qid: value for qid, value in rows}
+def advance(session: Session, state: ConsultationState, now: datetime, **values: Any) -> None:
+    """Apply ``values`` if nobody changed the consultation since ``state`` was read."""
+    params = {
+        "b_id": state.id,
+        "b_version": state.version,
+        "version": state.version + 1,
+        "updated_at": now,
+        **values,
+    }
+    if session.connection().execute(_ADVANCE, params).rowcount != 1:
+        raise Conflict(state.id)
+    state.version += 1
+    for key, value in values.items():
+        if hasattr(state, key):
+            setattr(state, key, value)
 
 
-async def record_answer(
-    session: AsyncSession, consultation_id: int, question_id: str, value: Any, now: datetime
-) -> None:
-    await session.execute(
-        update(AnswerRecord)
+def close_open(session: Session, uid: int, playbook_id: str, now: datetime) -> None:
+    session.execute(
+        update(Consultation)
         .where(
-            AnswerRecord.consultation_id == consultation_id,
-            AnswerRecord.question_id == question_id,
-            AnswerRecord.superseded_at.is_(None),
+            Consultation.user_id == uid,
+            Consultation.playbook_id == playbook_id,
+            Consultation.status.in_(OPEN_STATES),
         )
-        .values(superseded_at=now)
-    )
-    session.add(
-        AnswerRecord(
-            consultation_id=consultation_id, question_id=question_id, value=value, answered_at=now
-        )
+        .values(status="cancelled", updated_at=now, version=Consultation.version + 1)
     )
 
 
-async def answer_history(session: AsyncSession, consultation_id: int) -> list[AnswerRecord]:
+def record_answer(
+    session: Session,
+    consultation_id: int,
+    question_id: str,
+    value: Any,
+    now: datetime,
+    *,
+    replaces: bool,
+) -> None:
+    """Append to the history; an earlier answer to the same question is marked superseded."""
+    conn = session.connection()
+    if replaces:
+        conn.execute(
+            _SUPERSEDE, {"b_cid": consultation_id, "b_qid": question_id, "superseded_at": now}
+        )
+    conn.execute(
+        _INSERT_ANSWER,
+        {
+            "consultation_id": consultation_id,
+            "question_id": question_id,
+            "value": value,
+            "answered_at": now,
+        },
+    )
+
+
+def answer_history(session: Session, consultation_id: int) -> list[AnswerRecord]:
     return list(
-        await session.scalars(
+        session.scalars(
             select(AnswerRecord)
             .where(AnswerRecord.consultation_id == consultation_id)
             .order_by(AnswerRecord.id)
@@ -118,10 +243,21 @@ async def answer_history(session: AsyncSession, consultation_id: int) -> list[An
     )
 
 
-async def latest_snapshot(
-    session: AsyncSession, consultation_id: int
-) -> RecommendationSnapshot | None:
-    return await session.scalar(
+def add_snapshot(
+    session: Session, consultation_id: int, version: int, payload: dict[str, Any], now: datetime
+) -> None:
+    session.execute(
+        insert(RecommendationSnapshot).values(
+            consultation_id=consultation_id,
+            playbook_version=version,
+            payload=payload,
+            created_at=now,
+        )
+    )
+
+
+def latest_snapshot(session: Session, consultation_id: int) -> RecommendationSnapshot | None:
+    return session.scalar(
         select(RecommendationSnapshot)
         .where(RecommendationSnapshot.consultation_id == consultation_id)
         .order_by(RecommendationSnapshot.id.desc())
@@ -129,39 +265,38 @@ async def latest_snapshot(
     )
 
 
-async def replace_open_plan(
-    session: AsyncSession, consultation_id: int, steps: list[tuple[str, Any]], now: datetime
+def replace_open_plan(
+    session: Session, consultation_id: int, steps: list[tuple[str, date | None]], now: datetime
 ) -> list[PlanItem]:
     """New advice replaces plan items the person has not touched; touched ones stay."""
-    await session.execute(
+    session.execute(
         delete(PlanItem).where(
             PlanItem.consultation_id == consultation_id, PlanItem.status == "open"
         )
     )
     kept = set(
-        await session.scalars(
-            select(PlanItem.action).where(PlanItem.consultation_id == consultation_id)
-        )
+        session.scalars(select(PlanItem.action).where(PlanItem.consultation_id == consultation_id))
     )
-    items = [
-        PlanItem(
-            consultation_id=consultation_id,
-            action=action,
-            due_date=due,
-            created_at=now,
-            updated_at=now,
-        )
+    fresh = [
+        {
+            "consultation_id": consultation_id,
+            "action": action,
+            "due_date": due,
+            "status": "open",
+            "created_at": now,
+            "updated_at": now,
+        }
         for action, due in steps
         if action not in kept
     ]
-    session.add_all(items)
-    await session.flush()
-    return await plan_items(session, consultation_id)
+    if fresh:
+        session.execute(insert(PlanItem), fresh)
+    return plan_items(session, consultation_id)
 
 
-async def plan_items(session: AsyncSession, consultation_id: int) -> list[PlanItem]:
+def plan_items(session: Session, consultation_id: int) -> list[PlanItem]:
     return list(
-        await session.scalars(
+        session.scalars(
             select(PlanItem)
             .where(PlanItem.consultation_id == consultation_id)
             .order_by(PlanItem.id)
@@ -169,45 +304,52 @@ async def plan_items(session: AsyncSession, consultation_id: int) -> list[PlanIt
     )
 
 
-async def user_consultations(session: AsyncSession, user_id: int) -> list[Consultation]:
+def user_consultations(session: Session, uid: int) -> list[Consultation]:
     return list(
-        await session.scalars(
-            select(Consultation).where(Consultation.user_id == user_id).order_by(Consultation.id)
+        session.scalars(
+            select(Consultation).where(Consultation.user_id == uid).order_by(Consultation.id)
         )
     )
 
 
-async def delete_user(session: AsyncSession, user_id: int) -> None:
+def delete_user(session: Session, uid: int) -> None:
     """Every row that belongs to a person goes with them (FKs cascade on both databases)."""
-    await session.execute(delete(User).where(User.id == user_id))
+    session.execute(delete(User).where(User.id == uid))
 
 
-async def playbook_version(
-    session: AsyncSession, playbook_id: str, version: int
-) -> PlaybookVersion | None:
-    return await session.get(PlaybookVersion, (playbook_id, version))
+def playbook_version(session: Session, playbook_id: str, version: int) -> PlaybookVersion | None:
+    return session.get(PlaybookVersion, (playbook_id, version))
 
 
-async def save_playbook_version(
-    session: AsyncSession, playbook_id: str, version: int, digest: str, document: dict[str, Any]
+def save_playbook_version(
+    session: Session,
+    playbook_id: str,
+    version: int,
+    digest: str,
+    document: dict[str, Any],
+    now: datetime,
 ) -> None:
-    await session.execute(
-        _insert(session)(PlaybookVersion)
-        .values(playbook_id=playbook_id, version=version, digest=digest, document=document)
+    session.execute(
+        _upsert(session)(PlaybookVersion)
+        .values(
+            playbook_id=playbook_id,
+            version=version,
+            digest=digest,
+            document=document,
+            created_at=now,
+        )
         .on_conflict_do_nothing()
     )
 
 
-async def tenant_settings(
-    session: AsyncSession, platform: str, tenant: str
-) -> TenantSettings | None:
-    return await session.get(TenantSettings, (platform, tenant))
+def tenant_settings(session: Session, platform: str, tenant: str) -> TenantSettings | None:
+    return session.get(TenantSettings, (platform, tenant))
 
 
-async def set_tenant_settings(
-    session: AsyncSession, platform: str, tenant: str, now: datetime, **values: Any
+def set_tenant_settings(
+    session: Session, platform: str, tenant: str, now: datetime, **values: Any
 ) -> None:
-    row = await tenant_settings(session, platform, tenant)
+    row = tenant_settings(session, platform, tenant)
     if row is None:
         row = TenantSettings(platform=platform, tenant=tenant)
         session.add(row)
