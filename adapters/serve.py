@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from adapters.console.session import ConsoleSession
 from adapters.runtime import StartupError, open_runtime
@@ -46,7 +49,21 @@ async def serve(
     """Serve every configured platform; with none configured, hold a console consultation."""
     if not (settings.discord_enabled or settings.slack_enabled):
         return await serve_console(settings, console_user, console_playbook)
-    raise StartupError(
-        "platform credentials are set, but this build serves only the terminal so far; "
-        "unset DISCORD_TOKEN / SLACK_BOT_TOKEN to use the console"
-    )
+    rt = await open_runtime(settings)
+    services: list[Coroutine[Any, Any, None]] = []
+    try:
+        if settings.discord_enabled:
+            from adapters.discord.service import run as run_discord
+
+            services.append(run_discord(rt))
+        if settings.slack_enabled:
+            from adapters.slack.service import run as run_slack
+
+            services.append(run_slack(rt))
+        log.info("serving %d platform(s)", len(services))
+        await asyncio.gather(*services)
+    finally:
+        for pending in services:
+            pending.close()  # never-started coroutines, if gather failed early
+        await rt.close()
+    return 0
