@@ -8,10 +8,12 @@ a crash after the commit loses nothing and a crash before it changes nothing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -487,3 +489,79 @@ class Engine:
             )
         )
         return Notice(f"New consultations here now use the playbook {playbook_id}.", Level.SUCCESS)
+
+    async def set_tenant_checkin_defaults(
+        self,
+        platform: str,
+        tenant: str,
+        *,
+        cadence_days: int | None = None,
+        timezone: str | None = None,
+        quiet_hours: str | None = None,
+    ) -> Notice:
+        """Server/workspace defaults for check-ins; invalid values get a polite refusal."""
+        try:
+            changes = checkin_defaults(cadence_days, timezone, quiet_hours)
+        except ValueError as exc:
+            return Notice(str(exc), Level.WARNING)
+        if not changes:
+            return Notice("Nothing to change: give a cadence, a time zone or quiet hours.")
+        now = self.clock()
+
+        def unit(s: Session) -> dict[str, Any]:
+            row = repo.tenant_settings(s, platform, tenant)
+            merged = {**((row.checkin_defaults if row else None) or {}), **changes}
+            repo.set_tenant_settings(s, platform, tenant, now, checkin_defaults=merged)
+            return merged
+
+        merged = await self.db.run(unit)
+        summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(merged.items()))
+        return Notice(f"Check-in defaults here: {summary}.", Level.SUCCESS)
+
+    async def tenant_overview(self, platform: str, tenant: str) -> Text:
+        """What an admin has set for this server/workspace, in words."""
+        row = await self.db.run(lambda s: repo.tenant_settings(s, platform, tenant))
+        playbook = (row.default_playbook if row else None) or self.settings.default_playbook
+        defaults = (row.checkin_defaults if row else None) or {}
+        lines = [f"Default playbook: {playbook} (available: {', '.join(self.playbooks.ids())})."]
+        cadence = defaults.get("cadence_days")
+        lines.append(
+            f"Check-in cadence: every {cadence} days."
+            if cadence
+            else "Check-in cadence: the dates each plan suggests."
+        )
+        lines.append(
+            f"Time zone fallback: {defaults.get('timezone', self.settings.default_timezone)}."
+        )
+        quiet = defaults.get("quiet_hours") or (
+            f"{self.settings.quiet_hours_start:%H:%M}-{self.settings.quiet_hours_end:%H:%M}"
+        )
+        lines.append(f"Quiet hours: {quiet}.")
+        return Text("\n".join(lines), title="Crossroads settings here")
+
+
+def checkin_defaults(
+    cadence_days: int | None, timezone: str | None, quiet_hours: str | None
+) -> dict[str, Any]:
+    """Validate admin check-in defaults; raises ValueError with a sentence for the admin."""
+    changes: dict[str, Any] = {}
+    if cadence_days is not None:
+        if not 1 <= cadence_days <= 90:
+            raise ValueError("The check-in cadence must be between 1 and 90 days.")
+        changes["cadence_days"] = cadence_days
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "That is not a time zone I know; use an IANA name such as Europe/Berlin."
+            ) from None
+        changes["timezone"] = timezone.strip()
+    if quiet_hours is not None:
+        match = re.fullmatch(
+            r"\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*", quiet_hours
+        )
+        if match is None:
+            raise ValueError("Quiet hours look like 21:00-08:00 (24-hour clock, start-end).")
+        changes["quiet_hours"] = f"{match[1]}:{match[2]}-{match[3]}:{match[4]}"
+    return changes

@@ -272,3 +272,19 @@ async def test_database_outage_is_a_polite_notice(eng: Engine, tmp_path) -> None
     await eng.db.dispose()
     eng.db = saved  # back up: the consultation is where it was
     assert question(await eng.handle(ev.Resume(ALICE))).question_id == "role"
+
+
+async def test_admin_checkin_defaults_are_validated_and_merged(eng: Engine) -> None:
+    bad = await eng.set_tenant_checkin_defaults("slack", "T1", cadence_days=400)
+    assert "between 1 and 90" in bad.text
+    bad = await eng.set_tenant_checkin_defaults("slack", "T1", timezone="Mars/Base")
+    assert "IANA" in bad.text
+    bad = await eng.set_tenant_checkin_defaults("slack", "T1", quiet_hours="late")
+    assert "21:00-08:00" in bad.text
+    await eng.set_tenant_checkin_defaults("slack", "T1", cadence_days=14)
+    ok = await eng.set_tenant_checkin_defaults("slack", "T1", quiet_hours="22:30 - 07:00")
+    assert ok.text == "Check-in defaults here: cadence days 14, quiet hours 22:30-07:00."
+    overview = await eng.tenant_overview("slack", "T1")
+    assert "every 14 days" in overview.text and "22:30-07:00" in overview.text
+    other = await eng.tenant_overview("slack", "T2")
+    assert "the dates each plan suggests" in other.text and "21:00-08:00" in other.text
