@@ -23,6 +23,16 @@ class StartupError(Exception):
     """Start-up cannot continue; the message says why and what to do."""
 
 
+class _NoTraceback(logging.Formatter):
+    """For the stderr fallback: a person reads it, so one line per record, no traceback."""
+
+    def formatException(self, ei: object) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -41,7 +51,12 @@ def settings_or_exit(**overrides: object) -> Settings:
 
 
 async def open_runtime(settings: Settings, *, log_to_stderr: bool = False) -> Runtime:
-    configure_logging(settings.log_level, settings.resolved_log_file, to_stderr=log_to_stderr)
+    used = configure_logging(
+        settings.log_level, settings.resolved_log_file, to_stderr=log_to_stderr
+    )
+    if used is None:  # the log file cannot be written: records go to stderr instead
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
     try:
         registry = PlaybookRegistry.from_directory(settings.playbooks_dir)
     except PlaybookError as exc:

@@ -17,11 +17,13 @@ from adapters.console.render import render
 from bot import events as ev
 from bot.engine import FORGET_ACTION, Engine
 from bot.messages import AnyMessage, Confirm, ExportFile, Plan, Question, Recommendation
+from bot.validation import clean_text
 
 log = logging.getLogger(__name__)
 MAX_LINE = 64_000  # a longer line is read in full but rejected, never half-applied
 
 HELP = """Commands:
+  /start         start a consultation (or continue the one in progress)
   /back          go back one question
   /edit N        change your answer to question N (see /status)
   /status        where you are and what you answered
@@ -132,7 +134,8 @@ class ConsoleSession:
             confirm, self.pending_confirm = self.pending_confirm, None
             if confirm.action == FORGET_ACTION and stripped.lower() in ("yes", "y"):
                 self.show(await self.engine.handle(ev.Forget(self.user, confirmed=True)))
-                self.finished, self.last_question = True, None
+                # Nothing is left: the next line starts a new consultation.
+                self.finished, self.last_question = False, None
                 return True
             self.say("* Nothing was deleted.")
             return True
@@ -144,8 +147,10 @@ class ConsoleSession:
         if self.last_question is None:
             if self.finished:
                 self.say("* This consultation is complete. /help lists what you can do next.")
-            else:
+            elif await self.engine.has_open_consultation(self.user):
                 self.show(await self.engine.handle(ev.Resume(self.user)))
+            else:
+                self.show(await self.engine.handle(ev.Start(self.user, self.playbook_id)))
             return True
         q = self.last_question
         value: str | list[str] | int = line
@@ -168,6 +173,7 @@ class ConsoleSession:
             "/restart": ev.Restart(user, self.playbook_id),
             "/forget": ev.Forget(user),
             "/resume": ev.Resume(user),
+            "/start": ev.Start(user, self.playbook_id),
         }
         if name in simple:
             self.show(await self.engine.handle(simple[name]))
@@ -191,5 +197,5 @@ class ConsoleSession:
             else:
                 self.show(out)
         else:
-            shown = name[:30]
+            shown = clean_text(name)[:30]  # never echo escape sequences to the terminal
             self.say(f"! Unknown command {shown}. Type /help for the list.")
