@@ -83,6 +83,13 @@ def _weights(pb: Playbook, answers: Answers) -> dict[str, tuple[float, str]]:
     return out
 
 
+def _in_sentence(label: str) -> str:
+    """Lower-case a label's first letter for use mid-sentence, unless it starts an acronym."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[Path]]:
     """Score every path that applies to this person; return (ranked, dropped)."""
     weights = _weights(pb, answers)
@@ -99,7 +106,9 @@ def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[
             amount = weight * rating
             verb = "serves" if amount > 0 else "costs you on"
             tail = f" ({why})" if why else ""
-            factors.append(Factor(f"c:{crit}", amount, f"It {verb} {labels[crit].lower()}{tail}."))
+            factors.append(
+                Factor(f"c:{crit}", amount, f"It {verb} {_in_sentence(labels[crit])}{tail}.")
+            )
         for i, adj in enumerate(path.adjust):
             if evaluate(adj.when, answers):
                 reason = adj.because.rstrip(".") + _cite(pb, adj.when, answers) + "."
@@ -133,7 +142,7 @@ def what_would_change(pb: Playbook, answers: Answers) -> str:
     top = _top_id(pb, current)
     best: tuple[int, int, PlaybookQuestion, Any, str] | None = None
     for index, q in enumerate(visible_questions(pb, current)):
-        if q.id not in current or q.kind == QuestionKind.FREE_TEXT:
+        if q.id not in current or q.kind == QuestionKind.FREE_TEXT or not q.what_if:
             continue
         for distance, alternative in enumerate(q.alternatives(current[q.id]), start=1):
             cost = abs(alternative - current[q.id]) if q.kind == QuestionKind.SCALE else distance
@@ -169,6 +178,14 @@ def _why_order(first: ScoredPath, second: ScoredPath | None, title: str) -> list
     if not reasons:
         reasons = ["The two leading paths are close; neither wins clearly on what you told me."]
     return reasons
+
+
+def drop_reason(path: Path, answers: Answers) -> str:
+    """Why a path is not shown: the first matching ``dropped_reasons`` entry, else the default."""
+    for reason in path.dropped_reasons:
+        if evaluate(reason.when, answers):
+            return reason.text.strip()
+    return path.dropped_because.strip()
 
 
 def _texts(items: list[Any], answers: Answers) -> tuple[str, ...]:
@@ -230,7 +247,7 @@ def rank(pb: Playbook, answers: Answers, today: date) -> Ranking:
         else (),
         what_would_change=what_would_change(pb, current) if scored else "",
         dropped=tuple(
-            f"{p.title}: {p.dropped_because}" if p.dropped_because else p.title for p in dropped
+            f"{p.title}: {why}" if (why := drop_reason(p, current)) else p.title for p in dropped
         ),
         notes=notes,
         next_steps=tuple(plan),

@@ -95,9 +95,10 @@ def make_registry(*names: str) -> PlaybookRegistry:
 
 
 async def make_engine(
-    url: str, settings: Settings, *playbooks: str, now: datetime = FIXED_NOW
+    url: str, settings: Settings, *playbooks: str, now: datetime = FIXED_NOW, inline: bool = True
 ) -> Engine:
-    db = Database(url)
+    """An engine on a migrated database; ``inline=False`` runs SQLite units in a thread."""
+    db = Database(url, sqlite_inline=inline)
     await upgrade(db)
     engine = Engine(db, make_registry(*(playbooks or ("tiny",))), settings, clock=lambda: now)
     await engine.prepare()

@@ -28,7 +28,9 @@ async def test_concurrent_answers_to_one_step_apply_once(
     db_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch, same_value: bool
 ) -> None:
     cfg = settings.model_copy(update={"default_playbook": "tiny"})
-    one, two = await make_engine(db_url, cfg), await make_engine(db_url, cfg)
+    # SQLite units normally run inline on the loop; in threads the two turns can overlap.
+    one = await make_engine(db_url, cfg, inline=False)
+    two = await make_engine(db_url, cfg, inline=False)
     user = ev.UserRef("slack", "T1", "U1")
     out = await one.handle(ev.Start(user))
     q = next(m for m in out if isinstance(m, Question))
@@ -80,7 +82,7 @@ async def test_concurrent_answers_to_one_step_apply_once(
 async def test_many_duplicate_clicks_in_flight(db_url: str, settings: Settings) -> None:
     """Ten copies of one click from ten engines: one answer row, nine polite refusals."""
     cfg = settings.model_copy(update={"default_playbook": "tiny"})
-    engines: list[Engine] = [await make_engine(db_url, cfg) for _ in range(10)]
+    engines: list[Engine] = [await make_engine(db_url, cfg, inline=False) for _ in range(10)]
     user = ev.UserRef("discord", "G", "42")
     q = next(m for m in await engines[0].handle(ev.Start(user)) if isinstance(m, Question))
     click = ev.Answer(user, "worker", q.question_id, q.consultation_id, q.step)

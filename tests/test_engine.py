@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -288,3 +289,25 @@ async def test_admin_checkin_defaults_are_validated_and_merged(eng: Engine) -> N
     assert "every 14 days" in overview.text and "22:30-07:00" in overview.text
     other = await eng.tenant_overview("slack", "T2")
     assert "the dates each plan suggests" in other.text and "21:00-08:00" in other.text
+
+
+async def test_sqlite_lock_held_by_another_process_does_not_block_the_loop(
+    sqlite_url: str, settings: Settings
+) -> None:
+    """Another program holding the write lock: the turn waits off the loop, then applies."""
+    import sqlite3
+
+    eng = await make_engine(sqlite_url, settings.model_copy(update={"default_playbook": "tiny"}))
+    await eng.handle(ev.Start(ALICE))
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # holds the write lock, as a second process would
+    turn = asyncio.create_task(eng.handle(ev.Answer(ALICE, "1")))
+    ticks = 0
+    while ticks < 20:  # the loop keeps running while the turn waits for the lock
+        await asyncio.sleep(0)
+        ticks += 1
+    assert not turn.done()
+    other.execute("ROLLBACK")
+    other.close()
+    assert question(await asyncio.wait_for(turn, 10)).question_id == "thesis"
+    await eng.db.dispose()

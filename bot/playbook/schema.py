@@ -44,6 +44,9 @@ class PlaybookQuestion(_Strict):
     help: str = ""
     when: Condition | None = None
     optional: bool = False
+    # False: a fact the person cannot choose (their field of study), so "what would change
+    # this" never suggests answering it differently.
+    what_if: bool = True
     choices: list[ChoiceSpec] = Field(default_factory=list)
     min_choices: int = Field(1, ge=0)
     max_choices: int | None = Field(None, ge=1)
@@ -160,6 +163,9 @@ class Path(_Strict):
     summary: Prose
     when: Condition | None = None
     dropped_because: str = ""
+    # When the path is dropped, the first of these whose ``when`` holds replaces
+    # ``dropped_because`` (a path can be dropped for different reasons).
+    dropped_reasons: list[Conditional] = Field(default_factory=list)
     base: float = 0.0
     ratings: dict[str, float] = Field(default_factory=dict)
     adjust: list[Adjustment] = Field(default_factory=list)
@@ -222,7 +228,7 @@ def _conditions(pb: Playbook) -> Iterator[tuple[Loc, Condition, int]]:
             yield (*base, "adjust", j, "when"), a.when, n
         for j, v in enumerate(p.variants):
             yield (*base, "variants", j, "when"), v.when, n
-        for section in ("pros", "cons", "risks", "next_steps"):
+        for section in ("pros", "cons", "risks", "next_steps", "dropped_reasons"):
             for j, item in enumerate(getattr(p, section)):
                 if item.when is not None:
                     yield (*base, section, j, "when"), item.when, n

@@ -3,13 +3,12 @@
 A unit of work is a plain function taking a SQLAlchemy ``Session``; ``Database.run``
 executes it in one transaction and returns its result:
 
-* PostgreSQL: on the asyncio event loop via ``AsyncSession.run_sync`` (asyncpg underneath),
-  so many units run concurrently on a connection pool;
-* SQLite: in one dedicated thread with the standard ``sqlite3`` driver. SQLite allows one
-  writer at a time anyway; handing the whole unit to that thread costs one thread hop per
-  turn, where an async SQLite driver costs several per statement (bench/RESULTS.md).
-
-Either way the caller just awaits ``run`` and the event loop is never blocked on I/O.
+* PostgreSQL: on the event loop via ``AsyncSession.run_sync`` (asyncpg underneath), so many
+  units run concurrently on a connection pool;
+* SQLite: with the standard ``sqlite3`` driver, inline on the event loop when the database
+  is free (a turn is well under a millisecond of work: cheaper than any thread hop or
+  async driver, see bench/RESULTS.md), and in a dedicated thread when another process
+  holds the write lock, so waiting for the lock never blocks the loop.
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ def describe_outage(url: str, error: BaseException) -> str:
 class Database:
     """One per process: owns the engine (and, for SQLite, the thread that talks to it)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, sqlite_inline: bool = True) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -69,12 +68,16 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 with contextlib.suppress(OSError):
                     Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.sync_engine = create_engine(
-                parsed.set(drivername="sqlite"), connect_args={"timeout": 30}
-            )
-            event.listen(self.sync_engine, "connect", _sqlite_pragmas)
-            self._sync_sessions = sessionmaker(self.sync_engine, expire_on_commit=False)
+            sqlite_url = parsed.set(drivername="sqlite")
+            # Inline: never wait for a lock (busy_timeout 0) — on "locked", retry in the thread.
+            self.sync_engine = create_engine(sqlite_url, connect_args={"timeout": 0})
+            event.listen(self.sync_engine, "connect", _sqlite_pragmas(busy_ms=0))
+            self._waiting_engine = create_engine(sqlite_url, connect_args={"timeout": 30})
+            event.listen(self._waiting_engine, "connect", _sqlite_pragmas(busy_ms=30_000))
+            self._inline_sessions = sessionmaker(self.sync_engine, expire_on_commit=False)
+            self._waiting_sessions = sessionmaker(self._waiting_engine, expire_on_commit=False)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="crossroads-sqlite")
+            self.sqlite_inline = sqlite_inline
         else:
             self.async_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -87,9 +90,17 @@ class Database:
         """Run ``unit(session, ...)`` in one transaction: committed if it returns normally."""
         try:
             if self.is_sqlite:
+                if self.sqlite_inline:
+                    try:
+                        return _in_transaction(self._inline_sessions, unit, *args, **kwargs)
+                    except exc.OperationalError as error:
+                        if not _is_locked(error):
+                            raise
+                        log.debug("sqlite busy; waiting for the lock off the event loop")
                 loop = asyncio.get_running_loop()
                 return await loop.run_in_executor(
-                    self._thread, lambda: self._run_sqlite(unit, *args, **kwargs)
+                    self._thread,
+                    lambda: _in_transaction(self._waiting_sessions, unit, *args, **kwargs),
                 )
             async with self._async_sessions() as session, session.begin():
                 return await session.run_sync(lambda s: unit(s, *args, **kwargs))
@@ -102,10 +113,6 @@ class Database:
             log.warning("database error: %s", error, exc_info=True)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
 
-    def _run_sqlite(self, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self._sync_sessions() as session, session.begin():
-            return unit(session, *args, **kwargs)
-
     async def ping(self) -> None:
         """Fail fast, with a clear message, if the database cannot be reached or read."""
         await self.run(_ping)
@@ -114,8 +121,9 @@ class Database:
         if self.async_engine is not None:
             await self.async_engine.dispose()
         if self.sync_engine is not None:
+            self.sync_engine.dispose()
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._thread, self.sync_engine.dispose)
+            await loop.run_in_executor(self._thread, self._waiting_engine.dispose)
             self._thread.shutdown(wait=True)
 
 
@@ -125,15 +133,32 @@ def _ping(session: Session) -> None:
         session.execute(text("SELECT count(*) FROM sqlite_master"))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _in_transaction(
+    sessions: sessionmaker[Session], unit: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    with sessions() as session, session.begin():
+        return unit(session, *args, **kwargs)
+
+
+def _is_locked(error: exc.OperationalError) -> bool:
+    text_ = str(error.orig).lower()
+    return "locked" in text_ or "busy" in text_
+
+
+def _sqlite_pragmas(*, busy_ms: int) -> Callable[[Any, Any], None]:
     # WAL lets readers run beside the writer; NORMAL sync is durable across app crashes
     # (it may lose the last commit only on power loss); FKs make "forget" cascade.
-    cursor = dbapi_connection.cursor()
-    for pragma in (
+    pragmas = (
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=30000",
-    ):
-        cursor.execute(pragma)
-    cursor.close()
+        f"PRAGMA busy_timeout={busy_ms}",
+    )
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        cursor.close()
+
+    return on_connect
