@@ -3,14 +3,16 @@
 A turn = an answer received -> validated -> committed -> next message ready.
 
 Two loads per database:
-  * closed loop: every consultation answers as fast as it can, all in flight at once
-    (the most turns per second one process can commit; latency then includes queueing);
-  * open loop: the consultations answer at a fixed total rate (Poisson arrivals), as people
-    would; latency here is what a person waits for at that load.
+  * closed loop: every simulated person answers as fast as they can, all in flight at
+    once (the most turns per second one process commits; latency then includes queueing);
+  * open loop: the people answer with random pauses so that the total offered rate is
+    fixed (Poisson arrivals), as real people would; latency here is what a person waits
+    for at that load.
+Each simulated person starts a new consultation when one ends, until the run's time is up.
 
 Usage:
   .venv/bin/python bench/engine_turns.py [--consultations 1000] [--db sqlite|postgresql|both]
-      [--rate 1000] [--playbook ml-research-career]
+      [--rate 250 500 1000] [--seconds 10] [--playbook ml-research-career]
 PostgreSQL: a scratch database is created and dropped on CROSSROADS_BENCH_PG_URL
 (default postgresql+asyncpg://postgres@127.0.0.1:5432/test).
 """
@@ -61,42 +63,73 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def one_consultation(
-    engine: Engine, user: ev.UserRef, rng: random.Random, latencies: list[float],
+async def consult_until(
+    engine: Engine,
+    name: str,
+    deadline: float,
+    rng: random.Random,
     gap: float | None,
-) -> int:
-    out = await engine.handle(ev.Start(user))
-    turns = 0
-    while True:
-        q = next((m for m in out if isinstance(m, Question)), None)
-        if q is None:
-            return turns
-        if gap is not None:
-            await asyncio.sleep(rng.expovariate(1 / gap))
-        value = pick(q, rng)
+    latencies: list[float],
+    starts: list[float],
+) -> None:
+    """One simulated person: consultation after consultation until the deadline."""
+    round_no = 0
+    if gap is not None:  # arrive spread out, as people do, not all in the same instant
+        await asyncio.sleep(rng.uniform(0, gap))
+    while time.perf_counter() < deadline:
+        user = ev.UserRef("bench", "t", f"{name}-{round_no}")
+        round_no += 1
         t0 = time.perf_counter()
-        out = await engine.handle(ev.Answer(user, value, q.question_id, q.consultation_id, q.step))
-        latencies.append((time.perf_counter() - t0) * 1000)
-        turns += 1
+        out = await engine.handle(ev.Start(user))
+        starts.append((time.perf_counter() - t0) * 1000)
+        while (q := next((m for m in out if isinstance(m, Question)), None)) is not None:
+            if gap is not None:
+                pause = rng.expovariate(1 / gap)
+                await asyncio.sleep(min(pause, max(0.0, deadline - time.perf_counter())))
+            if time.perf_counter() >= deadline:
+                return
+            value = pick(q, rng)
+            t0 = time.perf_counter()
+            out = await engine.handle(
+                ev.Answer(user, value, q.question_id, q.consultation_id, q.step)
+            )
+            latencies.append((time.perf_counter() - t0) * 1000)
 
 
-async def run_load(engine: Engine, n: int, tag: str, gap: float | None) -> dict[str, float]:
+async def run_load(
+    engine: Engine, n: int, tag: str, gap: float | None, seconds: float
+) -> dict[str, float]:
     latencies: list[float] = []
+    starts: list[float] = []
     rng = random.Random(42)
-    users = [ev.UserRef("bench", tag, f"u{i}") for i in range(n)]
     t0 = time.perf_counter()
-    turns = await asyncio.gather(
-        *(one_consultation(engine, u, random.Random(rng.random()), latencies, gap) for u in users)
+    deadline = t0 + seconds
+    await asyncio.gather(
+        *(
+            consult_until(
+                engine, f"{tag}{i}", deadline, random.Random(rng.random()), gap, latencies, starts
+            )
+            for i in range(n)
+        )
     )
     elapsed = time.perf_counter() - t0
     return {
-        "turns": sum(turns),
-        "seconds": elapsed,
-        "turns_per_s": sum(turns) / elapsed,
+        "turns": len(latencies),
+        "turns_per_s": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies),
         "p99_ms": pct(latencies, 99),
         "max_ms": max(latencies),
+        "start_p50_ms": statistics.median(starts),
+        "start_p99_ms": pct(starts, 99),
     }
+
+
+def report(label: str, r: dict[str, float]) -> None:
+    print(
+        f"{label}: {r['turns']:.0f} answer turns, {r['turns_per_s']:.0f} turns/s; "
+        f"turn p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.1f} ms; "
+        f"start p50 {r['start_p50_ms']:.2f} ms, p99 {r['start_p99_ms']:.2f} ms"
+    )
 
 
 async def bench(url: str, label: str, args: argparse.Namespace) -> None:
@@ -107,30 +140,33 @@ async def bench(url: str, label: str, args: argparse.Namespace) -> None:
     engine = Engine(db, registry, settings)
     await engine.prepare()
     questions = len(registry.get(args.playbook).questions)  # type: ignore[union-attr]
-    print(f"\n== {label}: {args.consultations} consultations, playbook {args.playbook} "
-          f"({questions} questions)")
-    await run_load(engine, 50, "warmup", None)
-    closed = await run_load(engine, args.consultations, "closed", None)
     print(
-        f"closed loop (all in flight): {closed['turns']:.0f} turns in {closed['seconds']:.2f} s"
-        f" = {closed['turns_per_s']:.0f} turns/s; p50 {closed['p50_ms']:.2f} ms,"
-        f" p99 {closed['p99_ms']:.2f} ms (includes queueing)"
+        f"\n== {label}: {args.consultations} consultations, playbook {args.playbook} "
+        f"({questions} questions)"
     )
-    # Each consultation answers every `gap` seconds on average: total offered = rate/s.
-    gap = args.consultations / args.rate
-    opened = await run_load(engine, args.consultations, "open", gap)
-    print(
-        f"open loop at {args.rate}/s offered: {opened['turns']:.0f} turns at "
-        f"{opened['turns_per_s']:.0f} turns/s; p50 {opened['p50_ms']:.2f} ms, "
-        f"p99 {opened['p99_ms']:.2f} ms, max {opened['max_ms']:.2f} ms"
-    )
+    await run_load(engine, 50, "warmup", None, 1.0)
+    closed = await run_load(engine, args.consultations, "closed", None, args.seconds)
+    report(f"closed loop, {args.consultations} in flight (capacity; includes queueing)", closed)
+    for rate in args.rate:
+        # Each person answers every n/rate seconds on average: total offered = rate turns/s.
+        opened = await run_load(
+            engine, args.consultations, f"open{rate}", args.consultations / rate, args.seconds
+        )
+        report(f"open loop, {rate:.0f} turns/s offered", opened)
     await db.dispose()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--consultations", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=1000.0, help="open-loop turns/s offered")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="+",
+        default=[250.0, 500.0, 1000.0],
+        help="open-loop turns/s offered (several values: one run each)",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--playbook", default="ml-research-career")
     args = parser.parse_args()

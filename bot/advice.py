@@ -121,8 +121,22 @@ def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[
 
 
 def _top_id(pb: Playbook, answers: Answers) -> str | None:
-    scored, _ = score_paths(pb, effective_answers(pb, answers))
-    return scored[0].path.id if scored else None
+    """The leading path only: score_paths without the sentences, for the what-if search.
+
+    Sums in the same order and rounds the same way as score_paths, so both agree on ties.
+    """
+    current = effective_answers(pb, answers)
+    weights = _weights(pb, current)
+    best_id, best_score = None, 0.0
+    for path in pb.paths:
+        if not evaluate(path.when, current):
+            continue
+        amounts = [weights[crit][0] * rating for crit, rating in path.ratings.items()]
+        amounts += [adj.score for adj in path.adjust if evaluate(adj.when, current)]
+        total = round(path.base + sum(amounts), 4)
+        if best_id is None or total > best_score:
+            best_id, best_score = path.id, total
+    return best_id
 
 
 def _title(path: Path, answers: Answers) -> tuple[str, str]:

@@ -42,7 +42,6 @@ from bot.settings import Settings
 from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
 from bot.store.database import Database, StoreUnavailable
-from bot.store.models import PlanItem
 from bot.store.repository import Conflict, ConsultationState
 from bot.validation import Invalid, parse_answer
 
@@ -234,7 +233,7 @@ class Engine:
         return [rec, self._plan(loaded.state.id, repo.plan_items(s, loaded.state.id))]
 
     @staticmethod
-    def _plan(consultation_id: int, items: list[PlanItem]) -> Plan:
+    def _plan(consultation_id: int, items: list[repo.PlanRow]) -> Plan:
         return Plan(
             consultation_id,
             tuple(PlanItemView(i.id, i.action, i.due_date, i.status) for i in items),
@@ -270,8 +269,7 @@ class Engine:
         return await self.db.run(self._resume, event.user, now)
 
     def _default_playbook_id(self, s: Session, user: ev.UserRef) -> str:
-        tenant = repo.tenant_settings(s, user.platform, user.tenant)
-        chosen = tenant.default_playbook if tenant is not None else None
+        chosen = repo.tenant_default_playbook(s, user.platform, user.tenant)
         if chosen and self.playbooks.get(chosen) is not None:
             return chosen
         return self.settings.default_playbook

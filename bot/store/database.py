@@ -79,8 +79,11 @@ class Database:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="crossroads-sqlite")
             self.sqlite_inline = sqlite_inline
         else:
+            # No pre-ping: it costs a round trip on every turn. A connection that died with
+            # a server restart fails one turn politely (StoreUnavailable) and SQLAlchemy
+            # then drops the whole stale pool; recycling bounds idle connections' age.
             self.async_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
             )
             self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
 

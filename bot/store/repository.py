@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -31,6 +31,13 @@ OPEN_STATES = ("active", "completed")
 
 class Conflict(Exception):
     """Another turn changed this consultation first; the caller re-reads and says so."""
+
+
+class PlanRow(NamedTuple):
+    id: int
+    action: str
+    due_date: date | None
+    status: str
 
 
 @dataclass(slots=True)
@@ -95,6 +102,20 @@ _SUPERSEDE = update(_answers).where(
     _answers.c.superseded_at.is_(None),
 )
 _INSERT_ANSWER = insert(_answers)
+_plan = PlanItem.__table__
+_PLAN = (
+    select(_plan.c.id, _plan.c.action, _plan.c.due_date, _plan.c.status)
+    .where(_plan.c.consultation_id == bindparam("cid"))
+    .order_by(_plan.c.id)
+)
+_DELETE_OPEN_PLAN = delete(_plan).where(
+    _plan.c.consultation_id == bindparam("cid"), _plan.c.status == "open"
+)
+_INSERT_PLAN = insert(_plan)
+_settings = TenantSettings.__table__
+_TENANT_PLAYBOOK = select(_settings.c.default_playbook).where(
+    _settings.c.platform == bindparam("platform"), _settings.c.tenant == bindparam("tenant")
+)
 
 
 def _user_params(ref: UserRef) -> dict[str, str]:
@@ -267,16 +288,11 @@ def latest_snapshot(session: Session, consultation_id: int) -> RecommendationSna
 
 def replace_open_plan(
     session: Session, consultation_id: int, steps: list[tuple[str, date | None]], now: datetime
-) -> list[PlanItem]:
+) -> list[PlanRow]:
     """New advice replaces plan items the person has not touched; touched ones stay."""
-    session.execute(
-        delete(PlanItem).where(
-            PlanItem.consultation_id == consultation_id, PlanItem.status == "open"
-        )
-    )
-    kept = set(
-        session.scalars(select(PlanItem.action).where(PlanItem.consultation_id == consultation_id))
-    )
+    conn = session.connection()
+    conn.execute(_DELETE_OPEN_PLAN, {"cid": consultation_id})
+    kept = {row.action for row in conn.execute(_PLAN, {"cid": consultation_id})}
     fresh = [
         {
             "consultation_id": consultation_id,
@@ -290,18 +306,12 @@ def replace_open_plan(
         if action not in kept
     ]
     if fresh:
-        session.execute(insert(PlanItem), fresh)
+        conn.execute(_INSERT_PLAN, fresh)
     return plan_items(session, consultation_id)
 
 
-def plan_items(session: Session, consultation_id: int) -> list[PlanItem]:
-    return list(
-        session.scalars(
-            select(PlanItem)
-            .where(PlanItem.consultation_id == consultation_id)
-            .order_by(PlanItem.id)
-        )
-    )
+def plan_items(session: Session, consultation_id: int) -> list[PlanRow]:
+    return [PlanRow(*row) for row in session.connection().execute(_PLAN, {"cid": consultation_id})]
 
 
 def user_consultations(session: Session, uid: int) -> list[Consultation]:
@@ -339,6 +349,14 @@ def save_playbook_version(
             created_at=now,
         )
         .on_conflict_do_nothing()
+    )
+
+
+def tenant_default_playbook(session: Session, platform: str, tenant: str) -> str | None:
+    return (
+        session.connection()
+        .execute(_TENANT_PLAYBOOK, {"platform": platform, "tenant": tenant})
+        .scalar()
     )
 
 
