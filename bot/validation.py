@@ -41,8 +41,12 @@ def parse_answer(q: PlaybookQuestion, raw: Any, wording: Wording, max_text: int)
     """Return the value to store (None means "skipped"), or Invalid with what is expected."""
     if isinstance(raw, str):
         raw = clean_text(raw)
-        if len(raw) > max(q.max_length, 200) * 4 and q.kind != QuestionKind.FREE_TEXT:
-            return Invalid(_expected(q, wording))
+        if len(raw) > 1000 and q.kind != QuestionKind.FREE_TEXT:
+            # Far longer than any option: say so instead of trying to match it.
+            return Invalid(
+                f"That answer is {len(raw)} characters long, too long to be one of the "
+                f"options. {_expected(q, wording)}"
+            )
     if raw in ("", None, []) or (
         isinstance(raw, str) and raw.lower() in SKIP_WORDS and q.kind != QuestionKind.FREE_TEXT
     ):

@@ -106,6 +106,12 @@ class ConsoleSession:
         else:
             self.show(await self.engine.handle(ev.Start(self.user, self.playbook_id)))
 
+    def repeat_question(self) -> None:
+        """After input we could not even read, show the question still waiting for an answer."""
+        if self.last_question is not None:
+            self.say(render(self.last_question))
+            self.say("")
+
     async def run(self, prompt: Callable[[], None] | None = None) -> int:
         await self.opening()
         while True:
@@ -117,11 +123,13 @@ class ConsoleSession:
                 return 0
             if raw == b"\x00too-long":
                 self.say(f"! That line was longer than {MAX_LINE} characters; it was ignored.")
+                self.repeat_question()
                 continue
             try:
                 line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError:
                 self.say("! That input was not valid UTF-8 text; please type it again.")
+                self.repeat_question()
                 continue
             if not await self.step(line):
                 self.say("* Your progress is saved. Goodbye.")
