@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
+from adapters.discord.cli import discord_group  # imports no discord.py until a command runs
 from adapters.runtime import StartupError, open_runtime, settings_or_exit
+from adapters.slack.commands import slack as slack_commands  # click only; slack_sdk on use
 from bot.playbook.loader import PlaybookError, load_playbook
 
 
@@ -118,6 +120,10 @@ def playbook_list() -> None:
     for pb in registry.all():
         mark = " (default)" if pb.id == settings.default_playbook else ""
         click.echo(f"{pb.id}{mark}: {pb.title} — version {pb.version}")
+
+
+cli.add_command(slack_commands)
+cli.add_command(discord_group)
 
 
 def main() -> None:

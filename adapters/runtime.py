@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.checkins.scheduler import CheckInService
 from bot.engine import Engine
 from bot.logging_setup import configure_logging
 from bot.playbook.loader import PlaybookError, PlaybookRegistry
@@ -38,8 +39,13 @@ class Runtime:
     settings: Settings
     db: Database
     engine: Engine
+    # Check-in delivery for this process: adapters register their CheckInSender on it;
+    # serve() starts and stops it (docs/checkins.md).
+    checkins: CheckInService | None = None
 
     async def close(self) -> None:
+        if self.checkins is not None:
+            await self.checkins.stop()
         await self.db.dispose()
 
 
@@ -90,4 +96,4 @@ async def open_runtime(settings: Settings, *, log_to_stderr: bool = False) -> Ru
         len(registry.ids()),
         "sqlite" if db.is_sqlite else "postgresql",
     )
-    return Runtime(settings, db, engine)
+    return Runtime(settings, db, engine, CheckInService(engine))

@@ -61,6 +61,9 @@ async def serve(
 
             services.append(run_slack(rt))
         log.info("serving %d platform(s)", len(services))
+        if rt.checkins is not None:
+            # Delivers for the platforms whose adapters have registered a sender so far.
+            await rt.checkins.start()
         await asyncio.gather(*services)
     finally:
         for pending in services:

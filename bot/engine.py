@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot import events as ev
 from bot.advice import effective_answers, rank, visible_questions
+from bot.checkins.handlers import CheckInHandlers
 from bot.export import export_markdown
 from bot.messages import (
     AnswerSummary,
@@ -86,6 +87,10 @@ class Engine:
         self._versions: dict[tuple[str, int], Playbook] = {
             (pb.id, pb.version): pb for pb in playbooks.all()
         }
+        self.checkins = CheckInHandlers(self)
+        # Set by this process's check-in scheduler: called with the earliest due time a
+        # committed event created, so delivery does not wait for the next poll.
+        self.on_checkins_changed: Callable[[datetime], None] | None = None
 
     async def prepare(self) -> None:
         """Remember each playbook version, so consultations keep theirs after an upgrade."""
@@ -133,6 +138,17 @@ class Engine:
                     return await self.db.run(self._export, event.user, now)
                 case ev.Forget():
                     return await self._forget(event.user, event.confirmed)
+                case (
+                    ev.ScheduleCheckIns()
+                    | ev.ListCheckIns()
+                    | ev.SnoozeCheckIn()
+                    | ev.ChangeCheckIn()
+                    | ev.CancelCheckIn()
+                    | ev.AnswerCheckIn()
+                    | ev.SetTimezone()
+                    | ev.SetQuietHours()
+                ):
+                    return await self.checkins.handle(event, now)
         except StoreUnavailable as exc:
             return [
                 Notice(
@@ -143,6 +159,14 @@ class Engine:
         except UnknownPlaybook as exc:
             return [Notice(str(exc), Level.WARNING)]
         raise TypeError(f"unknown event {event!r}")
+
+    def wake_checkins(self, due: datetime) -> None:
+        """Tell this process's scheduler about a new due time (no-op without one)."""
+        if self.on_checkins_changed is not None:
+            try:
+                self.on_checkins_changed(due)
+            except Exception:  # a scheduler hiccup must not fail a committed turn
+                log.exception("could not wake the check-in scheduler")
 
     async def has_open_consultation(self, user: ev.UserRef) -> bool:
         """Whether ``user`` has a consultation to resume (a front end picks start or resume)."""
@@ -252,7 +276,11 @@ class Engine:
             s, state.id, [(st.text, st.due) for st in ranking.next_steps], now
         )
         rec = payload_to_recommendation(payload, state.id, state.version, pb.title)
-        return [Text(pb.wording.finished), rec, self._plan(state.id, items)]
+        out: Messages = [Text(pb.wording.finished), rec, self._plan(state.id, items)]
+        offer = self.checkins.offer(s, state.user_id, state.id, items)
+        if offer is not None:
+            out.append(offer)
+        return out
 
     # ------------------------------------------------------------------ start / answer
 

@@ -88,6 +88,95 @@ class Forget:
     confirmed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class When:
+    """When check-ins come: ``kind`` is a messages.WhenKind value; ``days`` goes with
+    in_days, ``on`` with date ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM", the person's local time).
+    The core validates both and answers a polite warning when they do not fit."""
+
+    kind: str
+    days: int | None = None
+    on: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCheckIns:
+    """Check-ins for plan items (all open items of the latest plan when none are given).
+
+    ``when`` None: the person declined. ``platform_timezone``: the IANA zone the platform
+    reports (Slack users.info ``tz``), used unless the person chose one themselves.
+    """
+
+    user: UserRef
+    when: When | None
+    plan_item_ids: tuple[int, ...] = ()
+    consultation_id: int | None = None
+    platform_timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListCheckIns:
+    user: UserRef
+
+
+@dataclass(frozen=True, slots=True)
+class SnoozeCheckIn:
+    user: UserRef
+    checkin_id: int
+    days: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeCheckIn:
+    user: UserRef
+    checkin_id: int
+    when: When
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCheckIn:
+    user: UserRef
+    checkin_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerCheckIn:
+    """A click on a check-in DM: ``answer`` is a messages.CheckInChoice value."""
+
+    user: UserRef
+    checkin_id: int
+    occurrence: int
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimezone:
+    """The person's IANA zone; ``from_platform`` (Slack users.info) never overrides theirs."""
+
+    user: UserRef
+    timezone: str
+    from_platform: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetQuietHours:
+    """ "HH:MM-HH:MM" (local, may wrap midnight), "off", or "default" (the server's)."""
+
+    user: UserRef
+    quiet_hours: str
+
+
+CheckInEvent = (
+    ScheduleCheckIns
+    | ListCheckIns
+    | SnoozeCheckIn
+    | ChangeCheckIn
+    | CancelCheckIn
+    | AnswerCheckIn
+    | SetTimezone
+    | SetQuietHours
+)
+
 InEvent = (
     Start
     | Answer
@@ -100,4 +189,5 @@ InEvent = (
     | ShowPath
     | Export
     | Forget
+    | CheckInEvent
 )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ExportFile
 from bot.playbook.schema import Playbook
+from bot.store import checkins_repo
 from bot.store import repository as repo
 from bot.store.models import User
 
@@ -34,6 +35,8 @@ def export_markdown(
     ]
     if user.timezone:
         lines.append(f"Time zone: {user.timezone}.")
+    if user.quiet_start and user.quiet_end:
+        lines.append(f"Quiet hours: {user.quiet_start}-{user.quiet_end} (local time).")
     for c in repo.user_consultations(s, user.id):
         pb = playbook_for(s, c.playbook_id, c.playbook_version)
         lines += [
@@ -75,5 +78,25 @@ def export_markdown(
                 due = f" (by {item.due_date:%Y-%m-%d})" if item.due_date else ""
                 box = "x" if item.status == "done" else " "
                 lines.append(f"- [{box}] {item.action}{due} — {item.status}")
+    lines += checkins_section(s, user)
     lines.append("")
     return ExportFile(f"crossroads-{user.platform}-{user.platform_user_id}.md", "\n".join(lines))
+
+
+def checkins_section(s: Session, user: User) -> list[str]:
+    """Every check-in ever set, with its schedule, state and what became of each one."""
+    rows = checkins_repo.user_checkins(s, user.id, states=None)
+    if not rows:
+        return []
+    history = checkins_repo.outcomes(s, [r.id for r in rows])
+    lines = ["", "## Check-ins", ""]
+    for r in rows:
+        every = f"every {r.interval_days} days" if r.kind == "repeat" else "once"
+        nxt = ""
+        if r.state == "pending" and r.local_due is not None:
+            nxt = f"; next {r.local_due:%Y-%m-%d %H:%M} (your local time)"
+        error = f"; last problem: {_md(r.last_error)}" if r.last_error else ""
+        lines.append(f"- {_md(r.action) or '(step removed)'} — {every}, {r.state}{nxt}{error}")
+        for outcome, at in history[r.id]:
+            lines.append(f"   - {at:%Y-%m-%d %H:%M} UTC: {outcome.replace('_', ' ')}")
+    return lines

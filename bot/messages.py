@@ -8,7 +8,7 @@ User-typed text inside them is raw; each adapter escapes it for its own medium.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 AnswerValue = str | int | list[str]
@@ -182,4 +182,144 @@ class PathDetail:
     path: PathAdvice
 
 
-AnyMessage = OutMessage | PathDetail
+class CheckInChoice(StrEnum):
+    """The answers a check-in DM offers; adapters send the id back in AnswerCheckIn."""
+
+    DONE = "done"
+    IN_PROGRESS = "in_progress"
+    BLOCKED = "blocked"
+    SITUATION_CHANGED = "situation_changed"
+    SNOOZE_DAY = "snooze_day"
+    SNOOZE_WEEK = "snooze_week"
+    STOP = "stop"
+
+
+class WhenKind(StrEnum):
+    """How a person can ask for check-ins (events.When.kind)."""
+
+    SUGGESTED = "suggested"  # the dates the advice suggests for each plan item
+    IN_DAYS = "in_days"  # once, in ``days`` days
+    WEEKLY = "weekly"
+    FORTNIGHTLY = "fortnightly"
+    DATE = "date"  # once, on ``on`` ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM", local time)
+
+
+NO_CHECKINS = "none"  # the offer's "no thanks" choice
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInOffer:
+    """After a recommendation: would the person like check-ins on their plan, and when?
+
+    ``choices`` ids are WhenKind values plus NO_CHECKINS; the adapter answers with
+    events.ScheduleCheckIns (asking for the number of days / the date when needed).
+    """
+
+    consultation_id: int
+    items: tuple[PlanItemView, ...]
+    choices: tuple[ChoiceOption, ...]
+    timezone: str
+    timezone_known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInPrompt:
+    """A due check-in, sent as a DM through a CheckInSender.
+
+    A click comes back as events.AnswerCheckIn(checkin_id, occurrence, choice id).
+    ``action`` is the plan item as the person's plan has it (raw text: escape it).
+    ``redelivery`` is True when an earlier attempt may already have reached the person
+    (its process died between sending and recording): a platform without a nonce can
+    look for that message before posting again.
+    """
+
+    checkin_id: int
+    occurrence: int
+    plan_item_id: int
+    action: str
+    due_local: datetime
+    timezone: str
+    choices: tuple[ChoiceOption, ...]
+    repeat_days: int | None = None
+    redelivery: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MissedCheckIn:
+    checkin_id: int
+    action: str
+    repeat_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInCatchUp:
+    """One note for every check-in that fell due while the bot was down for too long.
+
+    ``choices`` apply per item: ``snooze_day`` -> events.SnoozeCheckIn(id, 1),
+    ``cancel`` -> events.CancelCheckIn(id).
+    """
+
+    text: str
+    items: tuple[MissedCheckIn, ...]
+    timezone: str
+    choices: tuple[ChoiceOption, ...]
+    occurrence: int = 1
+    redelivery: bool = False
+
+
+ReminderMessage = CheckInPrompt | CheckInCatchUp
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInView:
+    checkin_id: int
+    plan_item_id: int
+    action: str
+    schedule: str  # in words: "once", "every 7 days"
+    state: str  # pending | sent (waiting for an answer) | failed | missed
+    next_due_local: datetime | None
+    plan_status: str = "open"
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInList:
+    """`/advise checkins`: each check-in with what can be done to it.
+
+    ``actions`` apply per item: ``snooze_day`` / ``snooze_week`` -> events.SnoozeCheckIn
+    (1 / 7 days), ``change`` -> events.ChangeCheckIn (ask for the new When), ``cancel`` ->
+    events.CancelCheckIn.
+    """
+
+    items: tuple[CheckInView, ...]
+    timezone: str
+    quiet_hours: str
+    actions: tuple[ChoiceOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TimezoneQuestion:
+    """Asked once when the platform gave no time zone; answer with events.SetTimezone."""
+
+    prompt: str
+    current: str
+    suggestions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RevisitOffer:
+    """After "blocked" / "my situation changed": revisit the consultation from a question.
+
+    Each option id is a question id: the adapter sends events.Edit(user, id), which keeps
+    every other answer. Declining needs no event.
+    """
+
+    consultation_id: int
+    prompt: str
+    questions: tuple[ChoiceOption, ...]
+
+
+CheckInMessage = (
+    CheckInOffer | CheckInPrompt | CheckInCatchUp | CheckInList | TimezoneQuestion | RevisitOffer
+)
+AnyMessage = OutMessage | PathDetail | CheckInMessage

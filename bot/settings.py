@@ -109,6 +109,22 @@ class Settings(BaseSettings):
     checkin_grace_hours: int = Field(
         12, ge=0, le=24 * 30, validation_alias=_env("checkin_grace_hours")
     )
+    # Local time of day for a check-in when only a date is chosen ("in 3 days", a date).
+    checkin_time: time = Field(time(10, 0), validation_alias=_env("checkin_time"))
+    # How long a process owns the reminders it claimed; another process re-claims after.
+    checkin_lease_seconds: int = Field(
+        120, ge=5, le=3600, validation_alias=_env("checkin_lease_seconds")
+    )
+    # Undeliverable DMs (closed, user gone) are retried this many times, then marked failed.
+    checkin_max_attempts: int = Field(5, ge=1, le=20, validation_alias=_env("checkin_max_attempts"))
+    # First retry delay; each later one is three times longer.
+    checkin_retry_seconds: int = Field(
+        300, ge=1, le=86400, validation_alias=_env("checkin_retry_seconds")
+    )
+    # Safety poll: reminders another process scheduled are picked up within this time.
+    checkin_poll_seconds: int = Field(
+        30, ge=1, le=3600, validation_alias=_env("checkin_poll_seconds")
+    )
 
     @classmethod
     def settings_customise_sources(

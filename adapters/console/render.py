@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from bot.messages import (
     AnyMessage,
+    CheckInCatchUp,
+    CheckInList,
+    CheckInOffer,
+    CheckInPrompt,
     Confirm,
     ExportFile,
     Notice,
@@ -13,8 +17,11 @@ from bot.messages import (
     Question,
     QuestionKind,
     Recommendation,
+    RevisitOffer,
     Status,
     Text,
+    TimezoneQuestion,
+    WhenKind,
 )
 
 WIDTH = 78
@@ -103,6 +110,67 @@ def render_recommendation(rec: Recommendation) -> str:
     return "\n".join(lines)
 
 
+OFFER_COMMANDS = {
+    WhenKind.SUGGESTED: "/remind suggested",
+    WhenKind.IN_DAYS: "/remind 3",
+    WhenKind.WEEKLY: "/remind weekly",
+    WhenKind.FORTNIGHTLY: "/remind fortnightly",
+    WhenKind.DATE: "/remind 2026-04-01",
+}
+WHEN_FMT = "%a %d %b %Y, %H:%M"
+
+
+def render_offer(offer: CheckInOffer) -> str:
+    lines = [f"Shall I check in with you later about these steps? (times in {offer.timezone})"]
+    for c in offer.choices:
+        command = OFFER_COMMANDS.get(str(c.id), "/remind none")
+        extra = f" — {c.description}" if c.description else ""
+        lines.append(f"  {command:<20} {c.label}{extra}")
+    lines.append("  Any number of days or date works, e.g. /remind 10, /remind 2026-05-04.")
+    return "\n".join(lines)
+
+
+def render_checkin_prompt(p: CheckInPrompt) -> str:
+    every = f" (every {p.repeat_days} days)" if p.repeat_days else ""
+    lines = [
+        f"=== Check-in #{p.checkin_id}: {p.action} ===",
+        f"Due {p.due_local:{WHEN_FMT}} ({p.timezone}){every}. How is it going?",
+    ]
+    lines += [f"  {i}. {c.label}" for i, c in enumerate(p.choices, start=1)]
+    lines.append("  Type the number of your answer, or /skip to answer later.")
+    return "\n".join(lines)
+
+
+def render_catchup(c: CheckInCatchUp) -> str:
+    lines = ["=== Check-ins I missed ===", c.text]
+    lines += [f"  #{i.checkin_id} {i.action}" for i in c.items]
+    lines += [f"  {n}. {choice.label}" for n, choice in enumerate(c.choices, start=1)]
+    lines.append("  Type 1 or 2, or /skip to decide later.")
+    return "\n".join(lines)
+
+
+def render_checkin_list(cl: CheckInList) -> str:
+    if not cl.items:
+        return "You have no check-ins. After a recommendation, /remind sets them up."
+    lines = [f"Your check-ins (times in {cl.timezone}; quiet hours {cl.quiet_hours}):"]
+    for v in cl.items:
+        when = f"next {v.next_due_local:{WHEN_FMT}}" if v.next_due_local else v.state
+        if v.state == "sent":
+            when = "waiting for your answer"
+        elif v.state == "missed":
+            when = "missed while I was offline"
+        problem = f" — {v.last_error}" if v.last_error else ""
+        lines.append(f"  #{v.checkin_id} {v.action} — {v.schedule}, {when}{problem}")
+    lines.append("  /checkin N snooze [days] | /checkin N change WHEN | /checkin N cancel")
+    return "\n".join(lines)
+
+
+def render_revisit(r: RevisitOffer) -> str:
+    lines = [r.prompt]
+    lines += [f"  /edit {q.id:<16} {q.label} ({q.description})" for q in r.questions]
+    return "\n".join(lines)
+
+
 def render(message: AnyMessage) -> str:
     """One message as text; every branch of the message model is handled."""
     match message:
@@ -137,4 +205,16 @@ def render(message: AnyMessage) -> str:
             return f"{message.prompt} Type yes to confirm, anything else to keep it."
         case ExportFile():
             return message.content
+        case CheckInOffer():
+            return render_offer(message)
+        case CheckInPrompt():
+            return render_checkin_prompt(message)
+        case CheckInCatchUp():
+            return render_catchup(message)
+        case CheckInList():
+            return render_checkin_list(message)
+        case TimezoneQuestion():
+            return f"{message.prompt} Type /timezone Area/City, e.g. /timezone Europe/London."
+        case RevisitOffer():
+            return render_revisit(message)
     return str(message)

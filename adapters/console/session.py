@@ -13,16 +13,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from adapters.console import checkins as console_checkins
 from adapters.console.render import render
 from bot import events as ev
+from bot.checkins.delivery import DeliveryConfig, DeliveryWorker
 from bot.engine import FORGET_ACTION, Engine
-from bot.messages import AnyMessage, Confirm, ExportFile, Plan, Question, Recommendation
+from bot.messages import (
+    AnyMessage,
+    CheckInPrompt,
+    Confirm,
+    ExportFile,
+    Plan,
+    Question,
+    Recommendation,
+    ReminderMessage,
+)
+from bot.store.database import StoreUnavailable
 from bot.validation import clean_text
 
 log = logging.getLogger(__name__)
 MAX_LINE = 64_000  # a longer line is read in full but rejected, never half-applied
 
-HELP = """Commands:
+HELP = (
+    """Commands:
   /start         start a consultation (or continue the one in progress)
   /back          go back one question
   /edit N        change your answer to question N (see /status)
@@ -32,7 +45,10 @@ HELP = """Commands:
   /export [FILE] write everything I keep about you to a Markdown file
   /forget        delete everything I keep about you
   /help          this list
-  /quit          stop here (your progress is saved; come back with the same --user)"""
+  /quit          stop here (your progress is saved; come back with the same --user)
+"""
+    + console_checkins.HELP
+)
 
 
 class ConsoleSession:
@@ -56,6 +72,9 @@ class ConsoleSession:
         self.last_question: Question | None = None
         self.finished = False
         self._paths: list[str] = []
+        # Check-ins delivered at start-up, answered (or /skip-ped) before the consultation.
+        self.due: list[ReminderMessage] = []
+        self._opened = False
 
     def say(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -100,7 +119,43 @@ class ConsoleSession:
             return b"\x00too-long"
         return line
 
+    def _print_due(self, message: ReminderMessage) -> None:
+        self.due.append(message)
+        self.say(render(message))
+        self.say("")
+
+    async def deliver_due(self) -> None:
+        """Print this user's due check-ins: the console's DMs, through the same claim loop."""
+        worker = DeliveryWorker(
+            self.engine.db,
+            DeliveryConfig.from_settings(self.engine.settings),
+            {"console": console_checkins.ConsoleSender(self._print_due)},
+            clock=self.engine.clock,
+            only_user=self.user,
+        )
+        try:
+            await worker.drain()
+        except StoreUnavailable as exc:
+            self.say(f"! {exc} Your check-ins will come next time.")
+
     async def opening(self) -> None:
+        await self.deliver_due()
+        if self.due:
+            self.say(f"* {len(self.due)} check-in(s) above: please answer them first.")
+            return
+        await self.open_consultation()
+
+    async def _next_due(self) -> None:
+        """After a check-in is answered or skipped: the next one, or the consultation."""
+        if self.due:
+            head = self.due[0]
+            what = f"#{head.checkin_id}" if isinstance(head, CheckInPrompt) else "(missed ones)"
+            self.say(f"* Next: check-in {what} above.")
+        elif not self._opened:
+            await self.open_consultation()
+
+    async def open_consultation(self) -> None:
+        self._opened = True
         if self.playbook_id is None and await self.engine.has_open_consultation(self.user):
             self.show(await self.engine.handle(ev.Resume(self.user)))
         else:
@@ -149,6 +204,9 @@ class ConsoleSession:
             return True
         if stripped.lower() in ("/quit", "/exit", "quit", "exit", "/q"):
             return False
+        if self.due and (stripped.lower() == "/skip" or not stripped.startswith("/")):
+            await self.answer_due(stripped)
+            return True
         if stripped.startswith("/"):
             await self.command(stripped)
             return True
@@ -170,6 +228,17 @@ class ConsoleSession:
             )
         )
         return True
+
+    async def answer_due(self, line: str) -> None:
+        if line.lower() != "/skip":
+            events = console_checkins.answer_events(self.user, self.due[0], line)
+            if isinstance(events, str):
+                self.say(events)
+                return
+            for event in events:
+                self.show(await self.engine.handle(event))
+        self.due.pop(0)
+        await self._next_due()
 
     async def command(self, text: str) -> None:
         name, _, arg = text.partition(" ")
@@ -204,6 +273,11 @@ class ConsoleSession:
                 self._write_export(files[0], arg)
             else:
                 self.show(out)
+        elif (event := console_checkins.command_event(user, name, arg)) is not None:
+            if isinstance(event, str):
+                self.say(event)
+            else:
+                self.show(await self.engine.handle(event))
         else:
             shown = clean_text(name)[:30]  # never echo escape sequences to the terminal
             self.say(f"! Unknown command {shown}. Type /help for the list.")

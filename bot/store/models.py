@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -68,6 +69,9 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(16))
     quiet_start: Mapped[str | None] = mapped_column(String(5))
     quiet_end: Mapped[str | None] = mapped_column(String(5))
+    # Where ``timezone`` came from: "person" (they said so), "platform" (Slack's users.info),
+    # "asked" (asked once, no answer yet: the server default applies). NULL: never asked.
+    timezone_source: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     consultations: Mapped[list[Consultation]] = relationship(
@@ -190,3 +194,76 @@ class TenantSettings(Base):
     default_playbook: Mapped[str | None] = mapped_column(String(40))
     checkin_defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CheckIn(Base):
+    """A check-in about one plan item (or one catch-up note): the reminder's only home.
+
+    APScheduler only wakes the delivery loop; this row decides what is due and who sends it
+    (``claimed_by`` holds a lease until ``lease_until``). ``cycle`` numbers the recurrence
+    (local wall time ``anchor + cycle * interval_days`` at ``at_time``); ``occurrence`` numbers
+    deliveries (bumped by every reschedule, snooze and next cycle) and, with ``salt``, makes
+    the idempotency key of each send.
+    """
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        Index("ix_checkins_due", "state", "due_at"),
+        # One pending check-in per plan item: two clicks on "remind me" schedule once.
+        Index(
+            "uq_checkins_item_pending",
+            "plan_item_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        # One pending catch-up note per person, however many reminders were missed.
+        Index(
+            "uq_checkins_catchup_pending",
+            "user_id",
+            unique=True,
+            sqlite_where=text("kind = 'catchup' AND state = 'pending'"),
+            postgresql_where=text("kind = 'catchup' AND state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plan_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_items.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # once | repeat | catchup
+    interval_days: Mapped[int | None] = mapped_column(Integer)
+    anchor: Mapped[date | None] = mapped_column(Date)
+    at_time: Mapped[str | None] = mapped_column(String(5))
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    occurrence: Mapped[int] = mapped_column(Integer, default=1)
+    salt: Mapped[str] = mapped_column(String(8))
+    # The wall-clock time asked for (before quiet hours), so a new time zone recomputes it.
+    local_due: Mapped[datetime | None] = mapped_column(DateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_occurrence: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    missed_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    missed_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CheckInOutcome(Base):
+    """What became of one delivery: the person's answer, or missed / failed. One per occurrence,
+    so a second click on the same answer button is recorded once."""
+
+    __tablename__ = "checkin_outcomes"
+    __table_args__ = (UniqueConstraint("checkin_id", "occurrence"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"))
+    occurrence: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

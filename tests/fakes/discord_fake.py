@@ -370,11 +370,15 @@ class FakeCallback:
 
 @dataclass(eq=False)
 class FakeRecord:
-    """One entry of the fake's journal; ``kind`` says what ``data`` is."""
+    """One entry of the fake's journal; ``kind`` says what ``data`` is.
+
+    ``at`` is ``time.perf_counter()`` when it was recorded (for latency benchmarks).
+    """
 
     kind: str
     data: Any
     index: int
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(eq=False)
@@ -2675,6 +2679,49 @@ class FakeDiscord:
             raise ValueError("link and premium buttons do not create interactions")
         payload, iid, token = self._envelope(
             IT_COMPONENT, data, user_id=uid, channel_id=cid, guild=guild, locale=locale, message=msg
+        )
+        it = _Interaction(
+            iid,
+            token,
+            IT_COMPONENT,
+            payload,
+            cid,
+            guild.id if guild else None,
+            uid,
+            asyncio.get_running_loop().time(),
+            source_message_id=msg.id,
+        )
+        return await self._register_and_dispatch(it)
+
+    async def inject_forged_component(
+        self,
+        message_id: int | str,
+        custom_id: str,
+        *,
+        user_id: int | None = None,
+        component_type: int = C_BUTTON,
+        values: Sequence[str] | None = None,
+    ) -> str:
+        """A component interaction Discord's own checks would never deliver.
+
+        Discord sends a click only for a component that is on the message, and only from
+        someone who can see the message (the DM recipient, the receiver of an ephemeral
+        reply). Bots must still cope with the rest (a modified client, a replayed payload),
+        so this builds one anyway: ``custom_id`` need not be on the message, and
+        ``user_id`` (default alice) clicks from the message's channel, or from the default
+        guild channel when the message sits in another person's DM.
+        """
+        msg = self.message(message_id)
+        uid = user_id or self.user_id
+        cid = msg.channel_id
+        if self.guild_of_channel(cid) is None and self._dm_recipient(cid) != uid:
+            cid = self.channel_id
+        uid, cid, guild = self._context(user_id=uid, channel_id=cid, dm=False)
+        data: Json = {"custom_id": custom_id, "component_type": component_type, "id": 1}
+        if component_type in SELECT_TYPES:
+            data["values"] = list(values or [])
+        payload, iid, token = self._envelope(
+            IT_COMPONENT, data, user_id=uid, channel_id=cid, guild=guild, locale=None, message=msg
         )
         it = _Interaction(
             iid,

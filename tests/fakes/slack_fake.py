@@ -143,6 +143,12 @@ class FakeUser:
     tz_offset: int = 3600
     locale: str = "en-US"
     email: str | None = None
+    # Enterprise Grid: the same user id is a member of other workspaces too.
+    other_team_ids: tuple[str, ...] = ()
+
+    def in_team(self, team_id: str) -> bool:
+        """Whether the user is a member of the workspace (home or another one)."""
+        return team_id == self.team_id or team_id in self.other_team_ids
 
     def to_slack(self, *, include_locale: bool = False) -> JSON:
         """The users.info ``user`` object."""
@@ -740,6 +746,9 @@ class SlackFake:
         self.files: dict[str, FakeFile] = {}
 
         self.calls: list[ApiCall] = []
+        # Called with each recorded Web API call (e.g. a benchmark timing first posts
+        # without scanning every call on every change).
+        self.call_listeners: list[Callable[[ApiCall], None]] = []
         self.response_posts: list[ResponseUrlPost] = []
         self.socket_connections: list[SocketConnection] = []
         self.socket_messages: list[JSON] = []
@@ -902,8 +911,12 @@ class SlackFake:
         tz_offset: int = 3600,
         locale: str = "en-US",
         email: str | None = None,
+        other_team_ids: Sequence[str] = (),
     ) -> FakeUser:
-        """Register (or replace) a member; users.info reports these fields."""
+        """Register (or replace) a member; users.info reports these fields.
+
+        ``other_team_ids``: further workspaces the same user id belongs to (Grid).
+        """
         user = FakeUser(
             id=user_id,
             team_id=team_id or self.team.id,
@@ -920,6 +933,7 @@ class SlackFake:
             tz_offset=tz_offset,
             locale=locale,
             email=email,
+            other_team_ids=tuple(other_team_ids),
         )
         self.users[user_id] = user
         return user
@@ -1256,6 +1270,8 @@ class SlackFake:
                 fault=fault,
             )
         )
+        for listener in self.call_listeners:
+            listener(self.calls[-1])
         self._notify()
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -1372,7 +1388,7 @@ class SlackFake:
                 raise SlackApiFailure("too_many_users")
             for user_id in users:
                 user = self.users.get(user_id)
-                if user is None or user.team_id != ctx.team.id:
+                if user is None or not user.in_team(ctx.team.id):
                     raise SlackApiFailure("user_not_found")
             channel, existed = self._open_dm(ctx.team.id, users)
         elif channel_id:
@@ -1412,7 +1428,7 @@ class SlackFake:
             )
         if channel is None:
             user = self.users.get(channel_ref)
-            if user is not None and user.team_id == team.id:
+            if user is not None and user.in_team(team.id):
                 channel, _ = self._open_dm(team.id, (user.id,))
         if channel is None or channel.team_id != team.id:
             raise SlackApiFailure("channel_not_found")
@@ -1525,7 +1541,7 @@ class SlackFake:
         channel = self._resolve_channel(ctx.team, _arg_str(ctx.params, "channel"))
         user_id = _arg_str(ctx.params, "user")
         user = self.users.get(user_id or "")
-        if user is None or user.team_id != ctx.team.id:
+        if user is None or not user.in_team(ctx.team.id):
             raise SlackApiFailure("user_not_found")
         if channel.is_im and channel.user != user.id:
             raise SlackApiFailure("user_not_in_channel")
@@ -1672,7 +1688,7 @@ class SlackFake:
     def _views_publish(self, ctx: _Ctx) -> JSON:
         user_id = _arg_str(ctx.params, "user_id")
         user = self.users.get(user_id or "")
-        if user is None or user.team_id != ctx.team.id:
+        if user is None or not user.in_team(ctx.team.id):
             raise SlackApiFailure("user_not_found")
         definition = self._view_arg(ctx, home=True)
         existing = next(
@@ -1693,7 +1709,7 @@ class SlackFake:
 
     def _users_info(self, ctx: _Ctx) -> JSON:
         user = self.users.get(_arg_str(ctx.params, "user") or "")
-        if user is None or user.team_id != ctx.team.id:
+        if user is None or not user.in_team(ctx.team.id):
             raise SlackApiFailure("user_not_found")
         return {
             "ok": True,

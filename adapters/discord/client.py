@@ -1,0 +1,93 @@
+"""The discord.py client: command tree, component router, no privileged intents.
+
+Why only the ``guilds`` intent: slash commands, components and modals arrive as
+interactions whatever the intents, DMs can be sent without any intent, and member
+permissions come in the interaction itself. So the bot reads no messages and needs no
+privileged intent; ``guilds`` (not privileged) keeps discord.py's server cache coherent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+
+from adapters.discord.commands import AdviseTree
+from adapters.discord.consult import Consultations
+from adapters.discord.render import NO_MENTIONS
+from adapters.discord.respond import DEFER_AFTER
+from adapters.discord.router import Router
+from adapters.runtime import Runtime
+
+log = logging.getLogger(__name__)
+HANDLED_EVENT = "crossroads_handled"  # dispatched as on_crossroads_handled(interaction, outcome)
+INTENTS = discord.Intents(guilds=True)
+DISCORD_GATEWAY = yarl.URL("wss://gateway.discord.gg/")
+
+
+class CrossroadsClient(discord.AutoShardedClient):
+    """The bot: the shards ``shard_ids`` of ``shard_count`` (default: all, as Discord advises).
+
+    Why always AutoShardedClient: one process of a small bot runs one shard just as a plain
+    Client would, and a large one needs no code change to shard; ``shard_ids`` lets
+    several processes on one PostgreSQL split the gateway between them.
+    """
+
+    def __init__(
+        self,
+        rt: Runtime,
+        *,
+        sync_commands: bool = True,
+        dev_guild_id: int = 0,
+        defer_after: float = DEFER_AFTER,
+        **options: Any,
+    ) -> None:
+        # The bot uses no voice: skip discord.py's warnings about missing voice packages.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        super().__init__(intents=INTENTS, allowed_mentions=NO_MENTIONS, **options)
+        self.rt = rt
+        self.observers: list[Callable[[discord.Interaction, str], None]] = []
+        self.sync_commands = sync_commands
+        self.dev_guild_id = dev_guild_id
+        self.consultations = Consultations(rt, defer_after=defer_after, on_done=self._handled)
+        self.router = Router(self.consultations)
+        self.tree = AdviseTree(self, self.consultations)
+
+    def _handled(self, interaction: discord.Interaction, outcome: str) -> None:
+        """An interaction was fully answered: tell observers (tests, metrics) and listeners."""
+        for observer in self.observers:
+            observer(interaction, outcome)
+        self.dispatch(HANDLED_EVENT, interaction, outcome)
+
+    async def setup_hook(self) -> None:
+        """Before connecting: fix the shard count, sync the commands.
+
+        Nothing needs registering for components to survive a restart: the router reads
+        everything from the custom_id.
+        """
+        if self.shard_count is None and DiscordWebSocket.DEFAULT_GATEWAY != DISCORD_GATEWAY:
+            # Without a count discord.py would connect to the URL /gateway/bot names, not to
+            # the configured gateway (a proxy, a test fake): ask for the count only.
+            self.shard_count, _, _ = await self.http.get_bot_gateway()
+        if not self.sync_commands:
+            return
+        if self.dev_guild_id:
+            guild = discord.Object(self.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), self.dev_guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Components and modal submits go to the router (commands go to the tree)."""
+        if interaction.type in (
+            discord.InteractionType.component,
+            discord.InteractionType.modal_submit,
+        ):
+            await self.router.dispatch(interaction)

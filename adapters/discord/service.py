@@ -1,0 +1,102 @@
+"""Serving Discord: endpoints and shards from the settings, then the client until stopped.
+
+``run(rt)`` is what ``adapters/serve.py`` calls when ``DISCORD_TOKEN`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.client import DISCORD_GATEWAY, CrossroadsClient
+from adapters.runtime import Runtime, StartupError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+
+
+@contextlib.contextmanager
+def discord_endpoints(settings: Settings) -> Iterator[None]:
+    """Point discord.py at ``discord_api_base``/``discord_gateway_url`` (proxies, tests).
+
+    discord.py has no option for them, only the class attributes ``Route.BASE`` and
+    ``DiscordWebSocket.DEFAULT_GATEWAY``; they are set only when the settings differ from
+    Discord's own, and restored on exit.
+    """
+    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    if settings.discord_api_base.rstrip("/") != DEFAULT_API_BASE:
+        Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url != str(DISCORD_GATEWAY):
+        gateway = settings.discord_gateway_url
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
+            gateway if gateway.endswith("/") else gateway + "/"
+        )
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+
+
+def shard_plan(settings: Settings) -> tuple[int, list[int]]:
+    """(shard_count, shard_ids) checked for sense; (0, []): every shard Discord advises."""
+    count, ids = settings.discord_shard_count, list(settings.discord_shard_ids)
+    if ids and not count:
+        raise StartupError(
+            "discord_shard_ids (CROSSROADS_DISCORD_SHARD_IDS) needs discord_shard_count "
+            "(CROSSROADS_DISCORD_SHARD_COUNT): the total number of shards of all processes"
+        )
+    bad = [i for i in ids if not 0 <= i < count]
+    if bad or len(set(ids)) != len(ids):
+        raise StartupError(
+            f"discord_shard_ids (CROSSROADS_DISCORD_SHARD_IDS): each id must be unique and "
+            f"between 0 and {count - 1} (got {ids})"
+        )
+    return count, ids
+
+
+def build_client(rt: Runtime, **options: Any) -> CrossroadsClient:
+    """The client the settings ask for.
+
+    With shard ids, only the process holding shard 0 syncs the commands (one sync, not
+    one per process). Without a shard count, Discord's recommended count is used.
+    """
+    settings = rt.settings
+    count, ids = shard_plan(settings)
+    options.setdefault("dev_guild_id", settings.discord_dev_guild_id)
+    options.setdefault("sync_commands", not ids or 0 in ids)
+    return CrossroadsClient(rt, shard_count=count or None, shard_ids=ids or None, **options)
+
+
+async def run(rt: Runtime) -> None:
+    """Serve Discord until the connection is closed; a rejected token is a StartupError."""
+    token = rt.settings.discord_token
+    if token is None:
+        raise StartupError("discord_token (DISCORD_TOKEN) is not set")
+    with discord_endpoints(rt.settings):
+        client = build_client(rt)
+        count, ids = shard_plan(rt.settings)
+        log.info(
+            "serving Discord: %s, commands %s",
+            f"shards {ids or 'all'} of {count}" if count else "the shards Discord advises",
+            f"synced to guild {rt.settings.discord_dev_guild_id}"
+            if rt.settings.discord_dev_guild_id
+            else "synced globally",
+        )
+        try:
+            async with client:
+                await client.start(token.get_secret_value())
+        except discord.LoginFailure:
+            raise StartupError(
+                "discord_token (DISCORD_TOKEN): Discord rejected the token; copy it again from "
+                "the Developer Portal (Bot → Reset Token)"
+            ) from None
+        except discord.PrivilegedIntentsRequired:  # pragma: no cover - the bot asks for none
+            raise StartupError("Discord refused the gateway intents") from None

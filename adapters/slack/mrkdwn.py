@@ -1,0 +1,76 @@
+"""Text for Slack's mrkdwn: escaped so it can never mention anyone or become a link.
+
+Why: Slack turns ``<@U…>``, ``<!channel>`` and ``<https://…|label>`` into mentions and
+links, and ``&`` starts an entity. Escaping ``&``, ``<`` and ``>`` (Slack's own rule)
+makes any text inert; text objects that carry it are also marked ``verbatim`` so Slack
+does not auto-link bare URLs or channel names either. Escaping lengthens text, so
+fitting to Slack's size limits is done on the escaped form.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slack_sdk.models.blocks import MarkdownTextObject
+
+from bot.digest import clip, units
+
+SECTION_MAX = 3000  # section text limit
+CONTEXT_MAX = 2000  # our own budget for one context element
+FALLBACK_MAX = 3000  # the notification text we send (Slack allows far more)
+
+
+def escape(text: str) -> str:
+    """Slack's escaping: ``&`` → ``&amp;``, ``<`` → ``&lt;``, ``>`` → ``&gt;``."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
+def inert(text: str) -> str:
+    """Already-escaped text read back from Slack, made safe again whatever Slack returned.
+
+    Why: a question's prompt is read back from the clicked message to rebuild it; should
+    that copy come back unescaped, ``<`` and ``>`` are escaped again (entities are kept).
+    """
+    return _BARE_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` escaped and clipped (at a word, with an ellipsis) to ``limit`` units."""
+    escaped = escape(text)
+    if units(escaped) <= limit:
+        return escaped
+    low, high = 0, min(len(text), limit)
+    best = ""
+    while low <= high:  # the longest clip whose escaped form fits
+        mid = (low + high) // 2
+        candidate = escape(clip(text, mid))
+        if units(candidate) <= limit:
+            best, low = candidate, mid + 1
+        else:
+            high = mid - 1
+    return best
+
+
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """An mrkdwn text object for text we already escaped; verbatim: no auto-linking."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def join_fitting(lines: list[str], limit: int, more: str = "…") -> str:
+    """Already-escaped ``lines`` (each within ``limit``) joined by newlines.
+
+    Whole lines past ``limit`` are dropped and ``more`` marks the cut, so an entity
+    such as ``&amp;`` is never cut in half.
+    """
+    out = ""
+    for line in lines:
+        candidate = f"{out}\n{line}" if out else line
+        if units(candidate) > limit:
+            if out and units(f"{out}\n{more}") <= limit:
+                out = f"{out}\n{more}"
+            return out
+        out = candidate
+    return out

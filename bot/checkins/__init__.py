@@ -1,0 +1,1 @@
+"""Follow-up check-ins: scheduling maths, delivery with leases, the scheduler, handlers."""

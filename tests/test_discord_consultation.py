@@ -1,0 +1,505 @@
+"""End to end: the real discord.py client (the production CrossroadsClient) against the fake.
+
+The tiny playbook asks: role (3 choices: buttons; Student shows thesis), thesis (2
+buttons), skills (multi-select), money (scale 1-5: buttons), notes (optional free text:
+a modal). Every test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot import events as ev
+from bot.messages import AnyMessage
+from tests.discord_harness import (
+    NO_PINGS,
+    World,
+    assert_no_pings,
+    button,
+    dm_id,
+    owners,
+    question_title,
+    select,
+)
+from tests.fakes.discord_fake import FakeDiscord, FakeMessage
+
+CB_MESSAGE, CB_DEFERRED_MESSAGE, CB_DEFERRED_UPDATE, CB_UPDATE, CB_MODAL = 4, 5, 6, 7, 9
+
+pytest_plugins = ["tests.discord_fixtures"]  # fixtures: fake, world, loopback_only
+
+
+async def click(
+    world: World, message: FakeMessage, custom_id: str, **kw: object
+) -> tuple[str, str]:
+    """Click and wait until the bot finished; returns (interaction id, outcome)."""
+    bot = world.bots[-1]
+    iid = await world.fake.inject_component(message.id, custom_id, **kw)  # type: ignore[arg-type]
+    return iid, await bot.handled(iid)
+
+
+async def next_dm(fake: FakeDiscord, after: int, user_id: int | None = None) -> FakeMessage:
+    return await fake.wait_for_message(channel_id=dm_id(fake, user_id), after=after)
+
+
+async def test_full_consultation_from_guild_start_to_recommendation(world: World) -> None:
+    fake = world.fake
+    bot = await world.bot()
+    mark = fake.mark()
+    iid = await fake.inject_command("advise start")
+    assert await bot.handled(iid) == "dm"
+    pointer = await fake.wait_for_callback(iid)
+    assert pointer.type == CB_MESSAGE and pointer.ephemeral
+    assert "direct message" in (pointer.content or "")
+
+    # The consultation is in the DM: intro + first question, buttons for 3 choices.
+    q_role = await next_dm(fake, mark)
+    assert [e["title"] for e in q_role.embeds] == ["Tiny test playbook", "Question 1 of 4"]
+    assert question_title(q_role) == "What are you?"
+    assert owners(q_role) == {fake.user_id}
+
+    mark = fake.mark()
+    iid, outcome = await click(world, q_role, button(q_role, "Student"))
+    assert outcome == "answered"
+    update = await fake.wait_for_callback(iid)
+    assert update.type == CB_UPDATE
+    assert fake.message(q_role.id).content == "✅ Your answer: Student"
+    assert fake.message(q_role.id).components == []
+    q_thesis = await fake.wait_for_message(
+        lambda m: "thesis" in str(m.embeds), channel_id=dm_id(fake), after=mark
+    )
+    assert question_title(q_thesis) == "Did you write a thesis?"
+
+    mark = fake.mark()
+    await click(world, q_thesis, button(q_thesis, "Yes"))
+    q_skills = await next_dm(fake, mark)
+    menu = select(q_skills)
+    assert (menu["min_values"], menu["max_values"]) == (1, 3)
+    assert [o["label"] for o in menu["options"]] == ["Coding", "Maths", "Writing"]
+
+    mark = fake.mark()
+    iid, outcome = await click(world, q_skills, menu["custom_id"], values=["1", "3"])
+    assert outcome == "answered"
+    assert fake.message(q_skills.id).content == "✅ Your answer: Coding, Writing"
+    q_money = await next_dm(fake, mark)
+    assert [c["label"] for c in q_money.components[0]["components"]] == ["1", "2", "3", "4", "5"]
+
+    mark = fake.mark()
+    await click(world, q_money, button(q_money, "2"))
+    q_notes = await next_dm(fake, mark)
+    assert question_title(q_notes) == "Anything else?"
+    assert {c["label"] for c in q_notes.components[0]["components"]} == {"Answer"}
+    assert button(q_notes, "Skip")
+
+    iid, outcome = await click(world, q_notes, button(q_notes, "Answer"))
+    assert outcome == "modal"
+    modal = await fake.wait_for_callback(iid)
+    assert modal.type == CB_MODAL and modal.data is not None
+    assert modal.data["title"] == "Question 5 of 5"
+    mark = fake.mark()
+    typed = "@everyone I like **maths** <@&1234567890123456789>"
+    submit = await fake.inject_modal_submit(iid, {"answer": typed})
+    assert await bot.handled(submit) == "answered"
+    answered = fake.message(q_notes.id)
+    assert answered.components == []
+    assert "\\*\\*maths\\*\\*" in answered.content and "\\<@&" in answered.content
+    assert answered.payload["mention_everyone"] is False
+
+    final = await next_dm(fake, mark)
+    assert final.content == "That is everything I need. Here is what I would weigh up:"
+    (card,) = final.embeds
+    assert card["title"].startswith("Best fit for you: ")
+    names = [f["name"] for f in card["fields"]]
+    assert names[:2] == ["1. Keep studying", "2. Get a job"]
+    assert names[2:5] == ["Why this order", "What would change this", "Next steps"]
+    assert "Write to two supervisors." in card["fields"][4]["value"]
+    labels = [c["label"] for c in final.components[0]["components"]]
+    assert labels[0].startswith("More on 1. ")
+
+    mark = fake.mark()
+    iid, outcome = await click(world, final, final.custom_ids()[0])
+    assert outcome == "details"
+    details = await fake.wait_for_message(channel_id=dm_id(fake), after=mark)
+    assert {f["name"] for f in details.embeds[0]["fields"]} >= {"Pros", "Next steps"}
+    assert_no_pings(fake)
+    assert all(cb.allowed_mentions in (None, NO_PINGS) for cb in fake.callbacks)
+    assert not any("CheckIn" in m.content for m in fake.all_messages())  # no reprs leak
+
+
+async def test_restart_mid_consultation_and_clicks_on_messages_from_before(world: World) -> None:
+    fake = world.fake
+    bot = await world.bot()
+    mark = fake.mark()
+    await bot.handled(await fake.inject_command("advise start"))
+    q_role = await next_dm(fake, mark)
+    mark = fake.mark()
+    await click(world, q_role, button(q_role, "Student"))
+    q_thesis = await next_dm(fake, mark)
+
+    # A new client on the same database; the old thesis message still works.
+    bot = await world.restart(bot)
+    assert len(fake.identifies) == 2
+    mark = fake.mark()
+    iid, outcome = await click(world, q_thesis, button(q_thesis, "No"))
+    assert outcome == "answered"
+    assert (await fake.wait_for_callback(iid)).type == CB_UPDATE
+    q_skills = await next_dm(fake, mark)
+    mark = fake.mark()
+    await click(world, q_skills, select(q_skills)["custom_id"], values=["2"])
+    q_money = await next_dm(fake, mark)
+    mark = fake.mark()
+    await click(world, q_money, button(q_money, "5"))
+    q_notes = await next_dm(fake, mark)
+
+    # A modal opened before a restart is submitted after it.
+    opened, _ = await click(world, q_notes, button(q_notes, "Answer"))
+    bot = await world.restart(bot)
+    mark = fake.mark()
+    submit = await fake.inject_modal_submit(opened, {"answer": "Written after a restart"})
+    assert await bot.handled(submit) == "answered"
+    final = await next_dm(fake, mark)
+    assert final.embeds[0]["title"].startswith("Best fit for you: ")
+    assert len(fake.identifies) == 3
+
+
+async def test_dms_closed_continue_ephemerally_in_the_channel(world: World) -> None:
+    from adapters.discord.consult import DMS_CLOSED
+
+    fake = world.fake
+    bot = await world.bot()
+    bob = fake.add_user("bob")
+    fake.add_member(fake.guild_id, bob)
+    fake.fail_messages_to_user(bob)
+    iid = await fake.inject_command("advise start", user_id=bob)
+    assert await bot.handled(iid) == "dm-closed"
+    reply = await fake.wait_for_callback(iid)
+    assert reply.ephemeral and reply.type == CB_MESSAGE
+    assert (reply.content or "").startswith(DMS_CLOSED)
+    assert reply.message is not None and reply.message.channel_id == fake.channel_id
+    assert question_title(reply) == "What are you?" and owners(reply) == {bob}
+    bob_dm = dm_id(fake, bob)
+    assert [r.status for r in fake.requests if r.path == f"/channels/{bob_dm}/messages"] == [403]
+    assert fake.messages[bob_dm] == []
+
+    # The ephemeral question works like a DM one; what follows stays ephemeral.
+    mark = fake.mark()
+    click_id, outcome = await click(world, reply.message, button(reply, "Worker"))
+    assert outcome == "answered"
+    assert (await fake.wait_for_callback(click_id)).type == CB_UPDATE
+    q_skills = await fake.wait_for_message(channel_id=fake.channel_id, after=mark)
+    assert q_skills.ephemeral and question_title(q_skills) == "Which skills do you have?"
+    mark = fake.mark()
+    await click(world, q_skills, select(q_skills)["custom_id"], values=["1"])
+    q_money = await fake.wait_for_message(channel_id=fake.channel_id, after=mark)
+    assert q_money.ephemeral
+
+    # DM channel creation refused (no shared server, blocked bot): the same fallback.
+    carol = fake.add_user("carol")
+    fake.add_member(fake.guild_id, carol)
+    fake.fail_dm_channel_creation(carol)
+    iid = await fake.inject_command("advise start", user_id=carol)
+    assert await bot.handled(iid) == "dm-closed"
+    assert (await fake.wait_for_callback(iid)).ephemeral
+    assert_no_pings(fake)
+
+
+async def test_click_by_another_user_is_refused(world: World) -> None:
+    from adapters.discord.router import NOT_YOURS
+
+    fake = world.fake
+    bot = await world.bot()
+    mark = fake.mark()
+    await bot.handled(await fake.inject_command("advise start"))
+    q_role = await next_dm(fake, mark)
+    bob = fake.add_user("bob")
+    fake.add_member(fake.guild_id, bob)
+
+    iid = await fake.inject_forged_component(q_role.id, button(q_role, "Student"), user_id=bob)
+    assert await bot.handled(iid) == "not-owner"
+    refusal = await fake.wait_for_callback(iid)
+    assert refusal.type == CB_MESSAGE and refusal.ephemeral and refusal.content == NOT_YOURS
+    assert fake.message(q_role.id).components == q_role.components  # untouched
+    assert fake.message(q_role.id).edits == []
+
+    # Alice's consultation did not move: her own click is the first answer.
+    iid, outcome = await click(world, q_role, button(q_role, "Student"))
+    assert outcome == "answered"
+
+
+async def test_forged_and_unknown_custom_ids_are_refused_politely(world: World) -> None:
+    from adapters.discord.components import ComponentId, Kind, decode
+    from adapters.discord.router import UNKNOWN
+
+    fake = world.fake
+    bot = await world.bot()
+    mark = fake.mark()
+    await bot.handled(await fake.inject_command("advise start"))
+    q_role = await next_dm(fake, mark)
+    real = decode(button(q_role, "Student"))
+    assert real is not None
+    bob = fake.add_user("bob")
+    fake.add_member(fake.guild_id, bob)
+    # bob names himself as owner of alice's consultation: not a component on that message.
+    as_bob = ComponentId(Kind.CHOICE, bob, real.consultation_id, real.step, "role", "1")
+    cases = [
+        ("hello", None),
+        ("xr1:b:not-a-number:1:1:role:1", None),
+        ("xr9:b:1:1:1:role:1", None),
+        ("x" * 100, None),
+        (ComponentId(Kind.CHOICE, fake.user_id, 424242, 1, "role", "1").encode(), None),
+        (real.with_kind(Kind.CHOICE, "9").encode(), None),
+        (as_bob.encode(), bob),
+        (real.with_kind(Kind.TEXT, "zz").encode(), None),
+        (real.with_kind(Kind.MODAL, "fo100").encode(), None),  # a modal id on a click
+        (real.with_kind(Kind.PAGE, "x").encode(), None),
+    ]
+    for custom_id, user in cases:
+        iid = await fake.inject_forged_component(q_role.id, custom_id, user_id=user)
+        assert await bot.handled(iid) == "unknown", custom_id
+        reply = await fake.wait_for_callback(iid)
+        assert reply.type == CB_MESSAGE and reply.ephemeral and reply.content == UNKNOWN
+    assert fake.message(q_role.id).edits == []
+    iid, outcome = await click(world, q_role, button(q_role, "Student"))
+    assert outcome == "answered"
+
+
+async def test_stale_components_say_so_politely(world: World) -> None:
+    fake = world.fake
+    bot = await world.bot()
+    start = await fake.inject_command("advise start", dm=True)
+    await bot.handled(start)
+    first = await fake.wait_for_callback(start)
+    assert first.message is not None and not first.ephemeral  # in a DM: answered in place
+    mark = fake.mark()
+    await click(world, first.message, button(first, "Student"))
+    q_thesis = await next_dm(fake, mark)
+
+    # Going back makes the thesis question stale.
+    back = await fake.inject_command("advise back", dm=True)
+    assert await bot.handled(back) == "shown"
+    again = await fake.wait_for_callback(back)
+    assert question_title(again) == "What are you?"
+    mark = fake.mark()
+    _, outcome = await click(world, q_thesis, button(q_thesis, "Yes"))
+    assert outcome == "stale"
+    stale = fake.message(q_thesis.id)
+    assert stale.content == "That question was already answered; here is where we are now."
+    assert stale.components == []
+    current = await next_dm(fake, mark)
+    assert question_title(current) == "What are you?"
+
+    # A double click (the same click delivered twice) applies once.
+    assert again.message is not None
+    mark = fake.mark()
+    first_click, outcome = await click(world, again.message, button(again, "Worker"))
+    assert outcome == "answered"
+    replay = dict(fake.interaction_payload(first_click))
+    for key in ("id", "token"):
+        replay.pop(key)
+    twice = await fake.inject_interaction(replay)
+    assert await bot.handled(twice) == "stale"
+    skills = [m for m in fake.all_messages() if "Which skills" in str(m.embeds)]
+    assert len(skills) == 2  # the next question, and where-we-are after the stale click
+
+
+async def test_socket_drop_mid_consultation_resumes_and_replays_the_click(world: World) -> None:
+    fake = world.fake
+    bot = await world.bot()
+    mark = fake.mark()
+    await bot.handled(await fake.inject_command("advise start"))
+    q_role = await next_dm(fake, mark)
+    with fake.holding_resumes():
+        assert await fake.drop_gateway() == 1
+        mark = fake.mark()
+        queued = await fake.inject_component(q_role.id, button(q_role, "Worker"))
+        await fake.wait_for(kind="resume", after=mark)
+    resumed = await fake.wait_for(kind="resumed", after=mark)
+    assert "INTERACTION_CREATE" in resumed.data["replayed"]
+    assert await bot.handled(queued) == "answered"
+    q_skills = await next_dm(fake, mark)
+    assert question_title(q_skills) == "Which skills do you have?"
+    assert len(fake.identifies) == 1 and len(fake.resumes) == 1
+
+
+async def test_rate_limited_dm_send_is_retried_once(world: World) -> None:
+    fake = world.fake
+    bot = await world.bot()
+    dm = dm_id(fake)
+    fake.rate_limit_messages(1, retry_after=0.05, channel_id=dm)
+    iid = await fake.inject_command("advise start")
+    assert await bot.handled(iid) == "dm"
+    assert [r.status for r in fake.requests if r.path == f"/channels/{dm}/messages"] == [429, 200]
+    (sent,) = fake.messages[dm]
+    assert question_title(sent) == "What are you?"
+    assert (await fake.wait_for_callback(iid)).ephemeral
+
+
+async def test_slow_work_is_deferred_then_delivered(world: World) -> None:
+    """The acknowledgement never waits for the database: past the budget the bot defers."""
+    fake = world.fake
+    bot = await world.bot(defer_after=0.05)
+    gate = asyncio.Event()
+    real = bot.engine.handle
+
+    async def slow(event: ev.InEvent) -> list[AnyMessage]:
+        await gate.wait()
+        return await real(event)
+
+    bot.engine.handle = slow  # type: ignore[method-assign]
+    iid = await fake.inject_command("advise start", dm=True)
+    deferred = await fake.wait_for_callback(iid)  # arrives while the engine is still blocked
+    assert deferred.type == CB_DEFERRED_MESSAGE and not deferred.ephemeral
+    gate.set()
+    assert await bot.handled(iid) == "shown"
+    assert deferred.message is not None
+    shown = fake.message(deferred.message.id)  # the "thinking" message became the question
+    assert question_title(shown) == "What are you?"
+
+    gate.clear()
+    mark = fake.mark()
+    click_id = await fake.inject_component(shown.id, button(shown, "Student"))
+    assert (await fake.wait_for_callback(click_id)).type == CB_DEFERRED_UPDATE
+    gate.set()
+    assert await bot.handled(click_id) == "answered"
+    assert fake.message(shown.id).content == "✅ Your answer: Student"
+    assert question_title(await next_dm(fake, mark)) == "Did you write a thesis?"
+
+    # Guild start: the DM hand-off happens after an ephemeral deferral.
+    gate.clear()
+    bob = fake.add_user("bob")
+    fake.add_member(fake.guild_id, bob)
+    iid = await fake.inject_command("advise start", user_id=bob)
+    deferred = await fake.wait_for_callback(iid)
+    assert deferred.type == CB_DEFERRED_MESSAGE and deferred.ephemeral
+    gate.set()
+    assert await bot.handled(iid) == "dm"
+    assert deferred.message is not None
+    assert "direct message" in fake.message(deferred.message.id).content
+    assert_no_pings(fake)
+
+
+WIDE = """
+id: wide
+version: 1
+title: Wide playbook
+intro: Many options.
+questions:
+  - id: pick
+    kind: single_choice
+    prompt: Pick one
+    choices:
+{single}
+  - id: several
+    kind: multi_choice
+    prompt: Pick some
+    min_choices: 1
+    max_choices: 3
+    choices:
+{multi}
+  - id: rate
+    kind: scale
+    prompt: Rate it
+    scale_min: 0
+    scale_max: 10
+    scale_low_label: not at all
+    scale_high_label: very much
+criteria:
+  - id: c
+    label: C
+    weight: {{question: rate, value: 1}}
+paths:
+  - id: a
+    title: Path A
+    summary: The first path.
+    ratings: {{c: 1}}
+  - id: b
+    title: Path B
+    summary: The second path.
+    ratings: {{c: -1}}
+"""
+
+
+async def test_long_choice_lists_page_and_type(world: World, tmp_path: Path) -> None:
+    from adapters.runtime import Runtime
+    from bot.engine import Engine
+    from bot.playbook.loader import PlaybookRegistry, load_playbook
+    from bot.store.database import Database
+    from bot.store.migrate import upgrade
+
+    choices = "\n".join(f"      - {{id: c{i}, label: Choice {i}}}" for i in range(1, 31))
+    (tmp_path / "wide.yaml").write_text(WIDE.format(single=choices, multi=choices))
+    db = Database(world.db_url)
+    await upgrade(db)
+    settings = world.settings.model_copy(update={"default_playbook": "wide"})
+    engine = Engine(db, PlaybookRegistry([load_playbook(tmp_path / "wide.yaml")]), settings)
+    await engine.prepare()
+    fake = world.fake
+    bot = await world.bot(rt=Runtime(settings, db, engine))
+
+    start = await fake.inject_command("advise start", dm=True)
+    await bot.handled(start)
+    q = (await fake.wait_for_callback(start)).message
+    assert q is not None
+    menu = select(q)
+    assert len(menu["options"]) == 25 and "options 1 to 25 of 30" in menu["placeholder"]
+    iid, outcome = await click(world, q, button(q, "Next ▶"))
+    assert outcome == "page"
+    assert (await fake.wait_for_callback(iid)).type == CB_UPDATE
+    paged = fake.message(q.id)
+    assert [o["label"] for o in select(paged)["options"]] == [f"Choice {i}" for i in range(26, 31)]
+    assert button(paged, "◀ Previous")
+    mark = fake.mark()
+    iid, outcome = await click(world, paged, select(paged)["custom_id"], values=["27"])
+    assert outcome == "answered"
+    assert fake.message(q.id).content == "✅ Your answer: Choice 27"
+
+    q_multi = await next_dm(fake, mark)
+    assert "30. Choice 30" in q_multi.embeds[-1]["description"]  # the numbers to type
+    opened, outcome = await click(
+        world, q_multi, button(q_multi, "Type the numbers of your choices")
+    )
+    assert outcome == "modal"
+    mark = fake.mark()
+    submit = await fake.inject_modal_submit(opened, {"answer": "1, 27"})
+    assert await bot.handled(submit) == "answered"
+    q_rate = await next_dm(fake, mark)
+    menu = select(q_rate)
+    assert [o["value"] for o in menu["options"]] == [str(n) for n in range(11)]
+    assert menu["options"][0]["label"] == "0 · not at all"
+    mark = fake.mark()
+    iid, outcome = await click(world, q_rate, menu["custom_id"], values=["7"])
+    assert outcome == "answered"
+    final = await next_dm(fake, mark)
+    assert final.embeds[0]["title"].startswith("Best fit for you: Path ")
+
+    status = await fake.inject_command("advise status", dm=True)
+    await bot.handled(status)
+    text = (await fake.wait_for_callback(status)).embeds[0]["description"]
+    assert "Choice 27" in text and "Choice 1, Choice 27" in text and "7 of 10" in text
+
+
+async def test_database_outage_is_polite_and_the_question_stays_usable(world: World) -> None:
+    from bot.store.database import StoreUnavailable
+
+    fake = world.fake
+    bot = await world.bot()
+    start = await fake.inject_command("advise start", dm=True)
+    await bot.handled(start)
+    q_role = (await fake.wait_for_callback(start)).message
+    assert q_role is not None
+    real_run = bot.engine.db.run
+
+    async def down(*args: object, **kwargs: object) -> object:
+        raise StoreUnavailable("The PostgreSQL server at db:5432 cannot be reached right now.")
+
+    bot.engine.db.run = down  # type: ignore[method-assign]
+    iid, outcome = await click(world, q_role, button(q_role, "Student"))
+    assert outcome == "failed"
+    reply = await fake.wait_for_callback(iid)
+    assert reply.type == CB_MESSAGE and reply.ephemeral
+    assert "Nothing you already told me is lost" in (reply.content or "")
+    assert fake.message(q_role.id).components == q_role.components  # still clickable
+
+    bot.engine.db.run = real_run  # type: ignore[method-assign]
+    _, outcome = await click(world, q_role, button(q_role, "Student"))
+    assert outcome == "answered"
