@@ -27,14 +27,18 @@ def clean_text(raw: str) -> str:
 
 
 def _choice(q: PlaybookQuestion, token: str) -> str | None:
+    """A choice by its id (what buttons send), its number (what people type), or its label.
+
+    The id wins, so a playbook whose choice ids are digits is never misread by position.
+    """
     token = token.strip().lower()
+    for c in q.choices:
+        if token == c.id:
+            return c.id
     if token.isdigit():
         index = int(token) - 1
         return q.choices[index].id if 0 <= index < len(q.choices) else None
-    for c in q.choices:
-        if token in (c.id, c.label.lower()):
-            return c.id
-    return None
+    return next((c.id for c in q.choices if token == c.label.lower()), None)
 
 
 def parse_answer(q: PlaybookQuestion, raw: Any, wording: Wording, max_text: int) -> Any:

@@ -311,3 +311,21 @@ async def test_sqlite_lock_held_by_another_process_does_not_block_the_loop(
     other.close()
     assert question(await asyncio.wait_for(turn, 10)).question_id == "thesis"
     await eng.db.dispose()
+
+
+def test_choice_ids_win_over_positions() -> None:
+    """A button sends the choice id; digit ids must not be read as 1-based positions."""
+    from bot.playbook.schema import PlaybookQuestion, Wording
+    from bot.validation import parse_answer
+
+    q = PlaybookQuestion.model_validate(
+        {
+            "id": "rank",
+            "kind": "single_choice",
+            "prompt": "Pick",
+            "choices": [{"id": "2", "label": "Two"}, {"id": "1", "label": "One"}],
+        }
+    )
+    assert parse_answer(q, "1", Wording(), 100) == "1"
+    assert parse_answer(q, "2", Wording(), 100) == "2"
+    assert parse_answer(q, "one", Wording(), 100) == "1"
