@@ -78,7 +78,7 @@ async def test_full_consultation_from_guild_start_to_recommendation(world: World
     assert [o["label"] for o in menu["options"]] == ["Coding", "Maths", "Writing"]
 
     mark = fake.mark()
-    iid, outcome = await click(world, q_skills, menu["custom_id"], values=["1", "3"])
+    iid, outcome = await click(world, q_skills, menu["custom_id"], values=["code", "writing"])
     assert outcome == "answered"
     assert fake.message(q_skills.id).content == "✅ Your answer: Coding, Writing"
     q_money = await next_dm(fake, mark)
@@ -145,7 +145,7 @@ async def test_restart_mid_consultation_and_clicks_on_messages_from_before(world
     assert (await fake.wait_for_callback(iid)).type == CB_UPDATE
     q_skills = await next_dm(fake, mark)
     mark = fake.mark()
-    await click(world, q_skills, select(q_skills)["custom_id"], values=["2"])
+    await click(world, q_skills, select(q_skills)["custom_id"], values=["maths"])
     q_money = await next_dm(fake, mark)
     mark = fake.mark()
     await click(world, q_money, button(q_money, "5"))
@@ -189,7 +189,7 @@ async def test_dms_closed_continue_ephemerally_in_the_channel(world: World) -> N
     q_skills = await fake.wait_for_message(channel_id=fake.channel_id, after=mark)
     assert q_skills.ephemeral and question_title(q_skills) == "Which skills do you have?"
     mark = fake.mark()
-    await click(world, q_skills, select(q_skills)["custom_id"], values=["1"])
+    await click(world, q_skills, select(q_skills)["custom_id"], values=["code"])
     q_money = await fake.wait_for_message(channel_id=fake.channel_id, after=mark)
     assert q_money.ephemeral
 
@@ -449,7 +449,7 @@ async def test_long_choice_lists_page_and_type(world: World, tmp_path: Path) -> 
     assert [o["label"] for o in select(paged)["options"]] == [f"Choice {i}" for i in range(26, 31)]
     assert button(paged, "◀ Previous")
     mark = fake.mark()
-    iid, outcome = await click(world, paged, select(paged)["custom_id"], values=["27"])
+    iid, outcome = await click(world, paged, select(paged)["custom_id"], values=["c27"])
     assert outcome == "answered"
     assert fake.message(q.id).content == "✅ Your answer: Choice 27"
 
@@ -503,3 +503,82 @@ async def test_database_outage_is_polite_and_the_question_stays_usable(world: Wo
     bot.engine.db.run = real_run  # type: ignore[method-assign]
     _, outcome = await click(world, q_role, button(q_role, "Student"))
     assert outcome == "answered"
+
+
+DIGITS = """
+id: digits
+version: 1
+title: Digit ids
+intro: Choice ids that look like positions.
+questions:
+  - id: few
+    kind: single_choice
+    prompt: Few
+    choices:
+      - {id: "3", label: Three}
+      - {id: "1", label: One}
+      - {id: "2", label: Two}
+  - id: many
+    kind: single_choice
+    prompt: Many
+    choices:
+{many}
+  - id: several
+    kind: multi_choice
+    prompt: Several
+    choices:
+      - {id: "3", label: Three}
+      - {id: "1", label: One}
+      - {id: "2", label: Two}
+criteria:
+  - id: c
+    label: C
+paths:
+  - id: a
+    title: Path A
+    summary: The first path.
+    ratings: {c: 1}
+  - id: b
+    title: Path B
+    summary: The second path.
+    ratings: {c: -1}
+"""
+
+
+async def test_choices_are_sent_by_id_not_by_position(world: World, tmp_path: Path) -> None:
+    """Digit choice ids in another order than their positions are still read right."""
+    from adapters.runtime import Runtime
+    from bot.engine import Engine
+    from bot.playbook.loader import PlaybookRegistry, load_playbook
+    from bot.store.database import Database
+    from bot.store.migrate import upgrade
+
+    many = "\n".join(f'      - {{id: "{i}", label: L{i}}}' for i in range(7, 0, -1))
+    (tmp_path / "digits.yaml").write_text(DIGITS.replace("{many}", many))
+    db = Database(world.db_url)
+    await upgrade(db)
+    settings = world.settings.model_copy(update={"default_playbook": "digits"})
+    engine = Engine(db, PlaybookRegistry([load_playbook(tmp_path / "digits.yaml")]), settings)
+    await engine.prepare()
+    fake = world.fake
+    bot = await world.bot(rt=Runtime(settings, db, engine))
+
+    start = await fake.inject_command("advise start", dm=True)
+    await bot.handled(start)
+    q_few = (await fake.wait_for_callback(start)).message
+    assert q_few is not None
+    mark = fake.mark()
+    await click(world, q_few, button(q_few, "One"))  # position 2, id "1"
+    q_many = await next_dm(fake, mark)
+    mark = fake.mark()
+    await click(world, q_many, select(q_many)["custom_id"], values=["2"])  # L2, position 6
+    assert fake.message(q_many.id).content == "✅ Your answer: L2"
+    q_several = await next_dm(fake, mark)
+    mark = fake.mark()
+    await click(world, q_several, select(q_several)["custom_id"], values=["3"])
+    await next_dm(fake, mark)
+    status = await fake.inject_command("advise status", dm=True)
+    await bot.handled(status)
+    text = (await fake.wait_for_callback(status)).embeds[0]["description"]
+    assert "**1. Few**: One" in text and "**2. Many**: L2" in text
+    assert "**3. Several**: Three" in text

@@ -7,9 +7,12 @@ registered at start-up (``router.py``) can handle any component ever sent.
 
 Layout (at most 97 characters, Discord allows 100)::
 
-    xr1:<kind>:<owner user id>:<consultation id>:<step>:<question id>:<arg>
+    xr1:<kind>:<owner user id>:<consultation id>:<step>:<ref>:<arg>
 
-``question id`` holds a path id for DETAILS and the confirmed action for CONFIRM.
+``ref`` is an identifier whose meaning depends on the kind: the question id, the chosen
+choice id (CHOICE: a button has no room for both, and the step alone already pins the
+question), a path id (DETAILS) or the confirmed action (CONFIRM). Answers carry choice
+ids, never positions: the core reads an id before a position.
 """
 
 from __future__ import annotations
@@ -24,19 +27,20 @@ TEXT_INPUT_ID = "answer"  # the one text input of an answer modal
 
 
 class Kind(StrEnum):
-    CHOICE = "b"  # button answer; arg = the value (1-based choice number, or scale number)
-    SELECT = "s"  # select answer; the values are the answer; arg = page shown
-    SKIP = "k"  # leave an optional question out
-    TEXT = "t"  # open the answer modal; arg = TextSpec
-    MODAL = "m"  # the answer modal's submit; arg = TextSpec
-    PAGE = "p"  # show another page of a long choice list; arg = page
-    DETAILS = "d"  # everything about one path; question slot = path id
-    CONFIRM = "c"  # answer a confirmation; question slot = action; arg = "y" or "n"
+    CHOICE = "b"  # button answer; ref = the choice id
+    NUMBER = "n"  # scale button answer; ref = question id; arg = the number
+    SELECT = "s"  # select answer (values: choice ids or numbers); ref = question; arg = page
+    SKIP = "k"  # leave an optional question out; ref = question id
+    TEXT = "t"  # open the answer modal; ref = question id; arg = TextSpec
+    MODAL = "m"  # the answer modal's submit; ref = question id; arg = TextSpec
+    PAGE = "p"  # show another page of a long choice list; ref = question id; arg = page
+    DETAILS = "d"  # everything about one path; ref = path id
+    CONFIRM = "c"  # answer a confirmation; ref = the action; arg = "y" or "n"
 
 
 _PATTERN = re.compile(
-    r"xr1:(?P<kind>[bsktmpdc]):(?P<owner>[1-9]\d{0,19}):(?P<cid>\d{1,12}):(?P<step>\d{1,7})"
-    r":(?P<qid>[a-z0-9_-]{0,40}):(?P<arg>[A-Za-z0-9-]{0,8})"
+    r"xr1:(?P<kind>[bnsktmpdc]):(?P<owner>[1-9]\d{0,19}):(?P<cid>\d{1,12}):(?P<step>\d{1,7})"
+    r":(?P<ref>[a-z0-9_-]{0,40}):(?P<arg>[A-Za-z0-9-]{0,8})"
 )
 
 
@@ -48,27 +52,29 @@ class ComponentId:
     owner: int
     consultation_id: int = 0
     step: int = 0
-    question_id: str = ""
+    ref: str = ""
     arg: str = ""
 
     def encode(self) -> str:
         """The custom_id; raises ValueError if a field cannot be carried (never truncates)."""
         text = (
             f"{PREFIX}:{self.kind.value}:{self.owner}:{self.consultation_id}:{self.step}"
-            f":{self.question_id}:{self.arg}"
+            f":{self.ref}:{self.arg}"
         )
         if len(text) > MAX_CUSTOM_ID or decode(text) != self:
             raise ValueError(f"cannot encode {self!r} as a custom_id")
         return text
 
-    def with_kind(self, kind: Kind, arg: str | None = None) -> ComponentId:
+    def with_kind(
+        self, kind: Kind, arg: str | None = None, *, ref: str | None = None
+    ) -> ComponentId:
         """The same target with another action (a button and the modal it opens)."""
         return ComponentId(
             kind,
             self.owner,
             self.consultation_id,
             self.step,
-            self.question_id,
+            self.ref if ref is None else ref,
             self.arg if arg is None else arg,
         )
 
@@ -83,7 +89,7 @@ def decode(custom_id: object) -> ComponentId | None:
     owner, cid, step = int(match["owner"]), int(match["cid"]), int(match["step"])
     if owner >= 1 << 64:
         return None
-    return ComponentId(Kind(match["kind"]), owner, cid, step, match["qid"], match["arg"])
+    return ComponentId(Kind(match["kind"]), owner, cid, step, match["ref"], match["arg"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,16 +173,21 @@ class Consultations:
         self,
         interaction: discord.Interaction,
         target: ComponentId,
+        question_id: str | None,
         value: AnswerValue,
         words: str,
     ) -> None:
-        """Apply a click/select/modal answer to the step it was shown for."""
+        """Apply a click/select/modal answer to the step it was shown for.
+
+        ``question_id`` may be None (a choice button carries the choice instead): the step
+        alone tells the core whether the click is for the question now open.
+        """
         ephemeral = is_ephemeral_context(interaction)
         owner = interaction.user.id
 
         async def work() -> Reply:
             event = ev.Answer(
-                person(owner), value, target.question_id, target.consultation_id, target.step
+                person(owner), value, question_id, target.consultation_id, target.step
             )
             messages = await self.engine.handle(event)
             first = messages[0] if messages else None
@@ -225,7 +230,7 @@ class Consultations:
                 current.consultation_id,
                 current.step,
                 current.question_id,
-            ) == (target.consultation_id, target.step, target.question_id):
+            ) == (target.consultation_id, target.step, target.ref):
                 return Reply(update=question_page_update(current, owner, page), outcome="page")
             notices = [m for m in messages if isinstance(m, Notice)]
             if current is None and notices:
@@ -241,7 +246,7 @@ class Consultations:
         owner = interaction.user.id
 
         async def work() -> Reply:
-            messages = await self.engine.handle(ev.ShowPath(person(owner), target.question_id))
+            messages = await self.engine.handle(ev.ShowPath(person(owner), target.ref))
             return Reply(messages=render(messages, owner), ephemeral=ephemeral, outcome="details")
 
         await self._run(interaction, work, ephemeral=ephemeral)
@@ -251,7 +256,7 @@ class Consultations:
         owner = interaction.user.id
 
         async def work() -> Reply:
-            if target.question_id != FORGET_ACTION:
+            if target.ref != FORGET_ACTION:
                 return Reply(
                     update=closed_update("That question is no longer open."), outcome="stale"
                 )

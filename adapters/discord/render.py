@@ -294,7 +294,7 @@ def _scale_label(q: Question, n: int) -> str:
 
 
 def _options(q: Question) -> list[OptionSpec]:
-    """Every possible answer; values are what the core parses (choice number or scale)."""
+    """Every possible answer; values are what the core parses (choice id, or the number)."""
     if q.kind == QuestionKind.SCALE:
         return [
             OptionSpec(label(_scale_label(q, n), OPTION_TEXT_MAX), str(n), "", q.current == n)
@@ -304,11 +304,11 @@ def _options(q: Question) -> list[OptionSpec]:
     return [
         OptionSpec(
             label(c.label, OPTION_TEXT_MAX),
-            str(i),
+            c.id,
             fit(c.description, OPTION_TEXT_MAX, markdown=False),
             c.id in chosen,
         )
-        for i, c in enumerate(q.choices, start=1)
+        for c in q.choices
     ]
 
 
@@ -354,7 +354,11 @@ def question_components(q: Question, owner: int, page: int = 0) -> list[Componen
         for o in options:
             style = discord.ButtonStyle.primary if o.default else discord.ButtonStyle.secondary
             text = label(o.label, BUTTON_LABEL_MAX)
-            out.append(ButtonSpec(text, base.with_kind(Kind.CHOICE, o.value).encode(), style))
+            if q.kind == QuestionKind.SCALE:
+                target = base.with_kind(Kind.NUMBER, o.value)
+            else:  # the choice id takes the question's place: the step pins the question
+                target = base.with_kind(Kind.CHOICE, "", ref=o.value)
+            out.append(ButtonSpec(text, target.encode(), style))
     else:
         pages = pages_of(q)
         page = min(max(page, 0), pages - 1)
@@ -506,7 +510,7 @@ def render_notice(n: Notice) -> Outgoing:
 
 
 def render_confirm(c: Confirm, owner: int) -> Outgoing:
-    base = ComponentId(Kind.CONFIRM, owner, question_id=c.action)
+    base = ComponentId(Kind.CONFIRM, owner, ref=c.action)
     return Outgoing(
         fit(c.prompt, 1900),
         components=[

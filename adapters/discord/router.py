@@ -65,20 +65,26 @@ class Router:
             return
         match target.kind:
             case Kind.CHOICE:
+                words = _button_label(interaction, data.get("custom_id")) or target.ref
+                await self.flows.answer(interaction, target, None, target.ref, words)
+            case Kind.NUMBER:
                 words = _button_label(interaction, data.get("custom_id")) or target.arg
-                await self.flows.answer(interaction, target, target.arg, words)
+                await self.flows.answer(interaction, target, target.ref, target.arg, words)
             case Kind.SELECT:
                 values = [str(v) for v in data.get("values") or []]
-                value: str | list[str] = values[0] if len(values) == 1 else values
-                words = ", ".join(_option_labels(interaction, data.get("custom_id"), values))
-                await self.flows.answer(interaction, target, value, words or "—")
+                menu = _select(interaction, data.get("custom_id"))
+                multi = menu is not None and menu.max_values > 1
+                value: str | list[str] = values if multi or len(values) != 1 else values[0]
+                labels = {o.value: o.label for o in menu.options} if menu else {}
+                words = ", ".join(labels.get(v, v) for v in values)
+                await self.flows.answer(interaction, target, target.ref, value, words or "—")
             case Kind.SKIP:
-                await self.flows.answer(interaction, target, "", "(skipped)")
+                await self.flows.answer(interaction, target, target.ref, "", "(skipped)")
             case Kind.TEXT:
                 await self._open_modal(interaction, target)
             case Kind.MODAL:
                 text = _modal_value(data.get("components") or [])
-                await self.flows.answer(interaction, target, text, text or "(skipped)")
+                await self.flows.answer(interaction, target, target.ref, text, text or "(skipped)")
             case Kind.PAGE if target.arg.isdigit():
                 await self.flows.page(interaction, target, int(target.arg))
             case Kind.DETAILS:
@@ -128,14 +134,11 @@ def _button_label(interaction: discord.Interaction, custom_id: object) -> str:
     return ""
 
 
-def _option_labels(
-    interaction: discord.Interaction, custom_id: object, values: list[str]
-) -> list[str]:
+def _select(interaction: discord.Interaction, custom_id: object) -> discord.SelectMenu | None:
     for comp in _components(interaction):
         if isinstance(comp, discord.SelectMenu) and comp.custom_id == custom_id:
-            labels = {o.value: o.label for o in comp.options}
-            return [labels.get(v, v) for v in values]
-    return values
+            return comp
+    return None
 
 
 def _modal_value(components: list[Any]) -> str:
