@@ -105,6 +105,9 @@ class ScheduleCheckIns:
 
     ``when`` None: the person declined. ``platform_timezone``: the IANA zone the platform
     reports (Slack users.info ``tz``), used unless the person chose one themselves.
+    ``server_tenant``: where the person's tenant is not the server (Discord keys people by
+    user), the tenant whose admin check-in defaults (time zone, quiet hours) fill in what
+    the person has not set.
     """
 
     user: UserRef
@@ -112,6 +115,7 @@ class ScheduleCheckIns:
     plan_item_ids: tuple[int, ...] = ()
     consultation_id: int | None = None
     platform_timezone: str | None = None
+    server_tenant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,6 +254,7 @@ def _seed(
     rows = [
         {
             "user_id": owner[pid],
+            "platform": platform,
             "plan_item_id": pid,
             "kind": "once",
             "cycle": 0,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot import events as ev
 from bot.checkins.delivery import DeliveryConfig, DeliveryWorker, DrainReport, RateGate
@@ -166,6 +166,50 @@ async def test_quiet_hours_hold_a_reminder_that_came_due_while_down_until_mornin
     assert (await worker_for(eng, sender).drain()).delivered == 4
 
 
+@pytest.mark.parametrize(
+    ("zone", "start", "expected"),
+    [
+        # Berlin, spring forward on 29 Mar: Mondays 10:00 = 09:00Z, then 08:00Z.
+        (
+            "Europe/Berlin",
+            datetime(2026, 3, 16, 12, tzinfo=UTC),
+            [(3, 23, 9), (3, 30, 8), (4, 6, 8)],
+        ),
+        # Berlin, back on 25 Oct: 08:00Z, then 09:00Z.
+        (
+            "Europe/Berlin",
+            datetime(2026, 10, 12, 12, tzinfo=UTC),
+            [(10, 19, 8), (10, 26, 9), (11, 2, 9)],
+        ),
+        # New York, back on 1 Nov: 10:00 EDT = 14:00Z, then EST = 15:00Z.
+        (
+            "America/New_York",
+            datetime(2026, 10, 19, 16, tzinfo=UTC),
+            [(10, 26, 14), (11, 2, 15), (11, 9, 15)],
+        ),
+    ],
+    ids=["berlin-forward", "berlin-back", "new-york-back"],
+)
+async def test_weekly_check_ins_are_delivered_at_local_time_across_dst(
+    eng: Engine, zone: str, start: datetime, expected: list[tuple[int, int, int]]
+) -> None:
+    clock_of(eng).now = start
+    await eng.handle(ev.SetTimezone(ANN, zone))
+    await finish_and_schedule(eng, ev.When("weekly"))
+    sender = RecordingSender()
+    for month, day, hour in expected:
+        due = datetime(2026, month, day, hour, tzinfo=UTC)
+        rows = [r for r in await all_rows(eng.db) if r.state == "pending"]
+        assert {r.due_at for r in rows} == {due}
+        clock_of(eng).now = due - timedelta(seconds=1)
+        assert (await worker_for(eng, sender).drain()).delivered == 0  # not a second early
+        clock_of(eng).now = due
+        assert (await worker_for(eng, sender).drain()).delivered == 4
+    prompts = [s.message for s in sender.sends]
+    assert {p.due_local.hour for p in prompts} == {10}  # type: ignore[union-attr]
+    assert len(sender.delivered) == 12
+
+
 # ------------------------------------------------------------------ failures
 
 
@@ -259,22 +303,17 @@ async def test_a_crash_between_send_and_record_resends_with_the_same_key(eng: En
     assert {r.state for r in await all_rows(eng.db)} == {"sent"}
 
 
-async def test_a_reminder_forgotten_while_in_flight_is_not_resurrected(eng: Engine) -> None:
-    await seed_due(eng.db, 1, FIXED_NOW)
-
-    async def forget_meanwhile(call: int, user: ev.UserRef, *_: object) -> None:
-        uid = await eng.db.run(lambda s: s.scalar(select(User.id)))
-        await eng.db.run(lambda s: s.execute(update(CheckIn).values(state="cancelled")))
-        assert uid is not None
-
-    sender = RecordingSender()
-    w = worker_for(eng, sender)
+async def test_forget_while_a_reminder_is_in_flight_deletes_it_for_good(eng: Engine) -> None:
+    await seed_due(eng.db, 2, FIXED_NOW)  # both belong to u0 = ANN
+    w = worker_for(eng, RecordingSender())
     batch = await eng.db.run(w._claim_unit, FIXED_NOW, 10, DrainReport())
-    await forget_meanwhile(0, ANN)
+    assert len(batch.items) == 2
+    await eng.handle(ev.Forget(ANN, confirmed=True))  # while the sends are on their way
     report = DrainReport()
     await w._send_all(batch.items, report)
-    assert report.superseded == 1 and report.delivered == 0
-    assert {r.state for r in await all_rows(eng.db)} == {"cancelled"}
+    assert (report.superseded, report.delivered) == (2, 0)
+    assert await all_rows(eng.db) == []
+    assert await eng.db.run(lambda s: s.scalar(select(User.id))) is None
 
 
 # ------------------------------------------------------------------ concurrency (PostgreSQL)

@@ -315,3 +315,26 @@ async def test_export_includes_check_ins_and_forget_deletes_them(eng: Engine) ->
     assert await rows(eng) == []
     left = await eng.db.run(lambda s: s.scalar(select(func.count()).select_from(CheckInOutcome)))
     assert left == 0
+
+
+async def test_discord_people_get_their_servers_defaults_and_are_still_asked_once(
+    eng: Engine,
+) -> None:
+    person = ev.UserRef("discord", "dm", "dora")  # Discord keys people by user, not server
+    await eng.set_tenant_checkin_defaults(
+        "discord", "guild-9", timezone="Europe/Berlin", quiet_hours="22:00-07:00"
+    )
+    await finish(eng, person)
+    out = await eng.handle(
+        ev.ScheduleCheckIns(person, ev.When("in_days", days=2), server_tenant="guild-9")
+    )
+    question = one(out, TimezoneQuestion)
+    assert isinstance(question, TimezoneQuestion) and question.current == "Europe/Berlin"
+    listing = one(out, CheckInList)
+    assert listing.quiet_hours == "22:00-07:00"  # type: ignore[attr-defined]
+    (row, *_) = await rows(eng, CheckIn.state == "pending")
+    assert row.due_at == datetime(2026, 3, 4, 9, tzinfo=UTC)  # 10:00 in Berlin
+    again = await eng.handle(
+        ev.ScheduleCheckIns(person, ev.When("weekly"), server_tenant="guild-9")
+    )
+    assert not [m for m in again if isinstance(m, TimezoneQuestion)]

@@ -94,7 +94,9 @@ async def test_two_processes_racing_over_1000_due_reminders_send_each_once(
 ) -> None:
     url, db = seeded
     # Paced at 250/s each, so neither can finish alone before the other starts.
-    procs = [await spawn(url, fake, name, "--rate", "250", "--wait-go") for name in "AB"]
+    procs = [
+        await spawn(url, fake, name, "--rate", "250", "--lease", "30", "--wait-go") for name in "AB"
+    ]
     await until(lambda: fake.ready >= {"A", "B"}, "both processes to be ready")
     fake.go.set()
     a, b = [await report(p) for p in procs]

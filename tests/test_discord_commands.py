@@ -62,6 +62,9 @@ async def test_commands_are_synced_with_contexts_and_admin_permission(world: Wor
         "restart",
         "export",
         "forget",
+        "checkins",
+        "timezone",
+        "quiet",
         "help",
     ]
     start = advise["options"][0]

@@ -132,6 +132,8 @@ async def test_full_consultation(
             if block["type"] == "section":
                 assert len(block["text"]["text"]) <= 3000
         assert "Next steps" in texts(card)
+        n_posts += 1  # then the check-in offer (tests/test_slack_checkins.py)
+        assert "Shall I check in" in texts(await drv.posted(n_posts))
 
         await click(drv, card, find_element(card, value="study"))
         n_posts += 1

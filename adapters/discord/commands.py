@@ -78,6 +78,29 @@ def build_advise(flows: Consultations) -> app_commands.Group:
     simple("restart", "Start again from the first question", ev.Restart, hand_off=True)
     simple("export", "Everything I keep about you, as a file", ev.Export, hand_off=False)
     simple("forget", "Delete everything I keep about you", ev.Forget, hand_off=False)
+    simple(
+        "checkins", "Your check-ins: snooze, change or cancel them", ev.ListCheckIns, hand_off=False
+    )
+
+    @group.command(name="timezone", description="Your time zone, for check-ins")
+    @app_commands.describe(zone="IANA time zone, e.g. Europe/Berlin")
+    async def timezone(
+        interaction: discord.Interaction, zone: app_commands.Range[str, 1, 64]
+    ) -> None:
+        async def event(user: ev.UserRef) -> ev.InEvent:
+            return ev.SetTimezone(user, zone)
+
+        await flows.command(interaction, event, hand_off=False)
+
+    @group.command(name="quiet", description="Hours without check-ins")
+    @app_commands.describe(hours="e.g. 22:30-07:00, or off, or default")
+    async def quiet(
+        interaction: discord.Interaction, hours: app_commands.Range[str, 1, 20]
+    ) -> None:
+        async def event(user: ev.UserRef) -> ev.InEvent:
+            return ev.SetQuietHours(user, hours)
+
+        await flows.command(interaction, event, hand_off=False)
 
     @group.command(name="help", description="What Crossroads can do")
     async def help_(interaction: discord.Interaction) -> None:

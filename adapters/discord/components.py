@@ -36,10 +36,21 @@ class Kind(StrEnum):
     PAGE = "p"  # show another page of a long choice list; ref = question id; arg = page
     DETAILS = "d"  # everything about one path; ref = path id
     CONFIRM = "c"  # answer a confirmation; ref = the action; arg = "y" or "n"
+    # Check-ins (adapters/discord/checkins.py). The id fields are reused: the consultation
+    # id carries a check-in id where one is needed, the step an occurrence.
+    OFFER = "o"  # choose check-ins after advice; cid = consultation; ref = When kind / none
+    ANSWER = "a"  # answer a check-in DM; cid = check-in id; step = occurrence; ref = choice
+    ITEM = "i"  # act on one listed check-in; cid = check-in id; ref = snooze_day|…|cancel
+    CATCHUP = "u"  # select of missed check-ins (values: ids); ref = snooze_day | cancel
+    LIST = "l"  # show another page of the check-in list; arg = page
+    ZONE = "z"  # time-zone select (values: zone names)
+    ZONE_OTHER = "y"  # "Other…" time zone: opens the WHEN modal
+    WHEN = "w"  # modal submit; ref, cid = those of the opener; arg = the opener's kind
+    REVISIT = "r"  # select of questions to revisit (values: question ids); cid = consultation
 
 
 _PATTERN = re.compile(
-    r"xr1:(?P<kind>[bnsktmpdc]):(?P<owner>[1-9]\d{0,19}):(?P<cid>\d{1,12}):(?P<step>\d{1,7})"
+    r"xr1:(?P<kind>[bnsktmpdcoaiulzywr]):(?P<owner>[1-9]\d{0,19}):(?P<cid>\d{1,12}):(?P<step>\d{1,7})"
     r":(?P<ref>[a-z0-9_-]{0,40}):(?P<arg>[A-Za-z0-9-]{0,8})"
 )
 

@@ -52,6 +52,8 @@ HELP = """**Crossroads** weighs up career paths with you, in a private consultat
 `/advise restart` start again from the first question
 `/advise export` everything I keep about you, as a Markdown file
 `/advise forget` delete everything I keep about you (asks first)
+`/advise checkins` your check-ins: snooze, change or cancel them
+`/advise timezone` / `/advise quiet` your time zone and quiet hours for check-ins
 Server admins (Manage Server): `/advise-admin playbook`, `/advise-admin checkins`, \
 `/advise-admin show`."""
 

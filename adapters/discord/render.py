@@ -17,14 +17,21 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import discord
 
 from adapters.discord.components import TEXT_INPUT_ID, ComponentId, Kind, TextSpec
+from bot.checkins.texts import STATE_WORDS
 from bot.digest import build_digest, clip, units
 from bot.messages import (
     AnyMessage,
+    CheckInCatchUp,
+    CheckInList,
+    CheckInOffer,
+    CheckInPrompt,
+    CheckInView,
     Confirm,
     ExportFile,
     Level,
@@ -35,8 +42,11 @@ from bot.messages import (
     Question,
     QuestionKind,
     Recommendation,
+    RevisitOffer,
     Status,
     Text,
+    TimezoneQuestion,
+    WhenKind,
 )
 
 CONTENT_MAX = 2000
@@ -531,12 +541,214 @@ def render_export(f: ExportFile) -> Outgoing:
     return Outgoing("Everything I keep about you is in the attached Markdown file.", attachment=f)
 
 
-def render_one(message: AnyMessage, owner: int, plan: Plan | None = None) -> Outgoing | None:
-    """One core message as one Discord message; None for kinds this adapter does not show.
+# --------------------------------------------------------------------------- check-ins
 
-    Not shown: the check-in messages (CheckInOffer and the rest) have no Discord UI yet, so
-    they are left out rather than shown half-working.
+LIST_PAGE = 4  # check-ins per page of the list: one row of buttons each, one row for paging
+MODAL_WHENS = frozenset({WhenKind.IN_DAYS, WhenKind.DATE})  # offer choices that ask first
+
+
+def _when_words(local: datetime | None) -> str:
+    return f"{local:%a %d %b %Y, %H:%M}" if local is not None else ""
+
+
+def _rows(buttons: Sequence[ButtonSpec], first_row: int = 0) -> list[ComponentSpec]:
+    """Buttons laid out five to a row (Discord's maximum per action row)."""
+    return [
+        ButtonSpec(b.label, b.custom_id, b.style, first_row + i // BUTTONS_MAX)
+        for i, b in enumerate(buttons)
+    ]
+
+
+def render_offer(o: CheckInOffer, owner: int) -> Outgoing:
+    """The offer after a recommendation: one button per choice (in N days / a date: modal)."""
+    lines = [
+        f"• {escape(clip(i.action, 300))}" + (f" — by {i.due:%d %b %Y}" if i.due else "")
+        for i in o.items
+    ]
+    embed = discord.Embed(
+        title="Shall I check in with you on your plan?",
+        description=join_lines(lines, 3500) or None,
+    )
+    zone = o.timezone if o.timezone_known else f"{o.timezone} for now; you can change it"
+    embed.set_footer(text=fit(f"Times are in {zone}.", 300, markdown=False))
+    buttons = [
+        ButtonSpec(
+            label(c.label + ("…" if c.id in MODAL_WHENS else ""), BUTTON_LABEL_MAX),
+            ComponentId(Kind.OFFER, owner, o.consultation_id, 0, c.id).encode(),
+            discord.ButtonStyle.primary if c.id == WhenKind.SUGGESTED else _SECONDARY,
+        )
+        for c in o.choices[: BUTTONS_MAX * 5]
+    ]
+    return Outgoing("", [embed], _rows(buttons))
+
+
+_SECONDARY = discord.ButtonStyle.secondary
+
+
+def render_prompt(p: CheckInPrompt, owner: int) -> Outgoing:
+    """A due check-in (a DM): the plan step and one button per answer."""
+    repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
+    embed = discord.Embed(
+        title="Check-in: how is it going?", description=f"**{fit(p.action, 3000)}**"
+    )
+    embed.set_footer(
+        text=fit(f"Due {_when_words(p.due_local)} ({p.timezone}){repeat}", 300, markdown=False)
+    )
+    buttons = [
+        ButtonSpec(
+            label(c.label, BUTTON_LABEL_MAX),
+            ComponentId(Kind.ANSWER, owner, p.checkin_id, p.occurrence, c.id).encode(),
+            discord.ButtonStyle.success if c.id == "done" else _SECONDARY,
+        )
+        for c in p.choices[: BUTTONS_MAX * 5]
+    ]
+    return Outgoing("", [embed], _rows(buttons))
+
+
+def render_catchup(c: CheckInCatchUp, owner: int) -> Outgoing:
+    """Missed check-ins: the list, and one multi-select per choice (values: check-in ids)."""
+    shown = c.items[:PAGE_SIZE]
+    lines = [f"{i}. {escape(clip(m.action, 300))}" for i, m in enumerate(shown, 1)]
+    if len(c.items) > len(shown):
+        lines.append(f"…and {len(c.items) - len(shown)} more: see `/advise checkins`.")
+    embed = discord.Embed(description=join_lines([fit(c.text, 1000), "", *lines], DESCRIPTION_MAX))
+    options = tuple(
+        OptionSpec(label(f"{i}. {m.action}", OPTION_TEXT_MAX), str(m.checkin_id))
+        for i, m in enumerate(shown, 1)
+    )
+    selects: list[ComponentSpec] = [
+        SelectSpec(
+            ComponentId(Kind.CATCHUP, owner, 0, 0, choice.id).encode(),
+            options,
+            label(choice.label, PLACEHOLDER_MAX),
+            1,
+            len(options),
+            row,
+        )
+        for row, choice in enumerate(c.choices[:5])
+        if options
+    ]
+    return Outgoing("", [embed], selects)
+
+
+def _list_line(n: int, v: CheckInView) -> str:
+    head = f"**#{v.checkin_id}** {escape(clip(v.action, 200))}"
+    state = STATE_WORDS.get(v.state, v.state)
+    detail = f"{escape(v.schedule)} · {escape(state)}"
+    if v.next_due_local is not None:
+        detail += f" · next {_when_words(v.next_due_local)}"
+    if v.plan_status != "open":
+        detail += f" · step {escape(v.plan_status)}"
+    line = f"{n}. {head}\n{detail}"
+    if v.last_error:
+        line += f"\n⚠️ {fit(v.last_error, 300)}"
+    return line
+
+
+def list_pages(lst: CheckInList) -> int:
+    return max(1, math.ceil(len(lst.items) / LIST_PAGE))
+
+
+def render_checkin_list(lst: CheckInList, owner: int, page: int = 0) -> Outgoing:
+    """`/advise checkins`: a page of check-ins, each with a row of its actions."""
+    if not lst.items:
+        return Outgoing(
+            "You have no check-ins. After a recommendation I offer them; "
+            "`/advise resume` shows your latest advice."
+        )
+    pages = list_pages(lst)
+    page = min(max(page, 0), pages - 1)
+    shown = lst.items[page * LIST_PAGE : (page + 1) * LIST_PAGE]
+    lines = [_list_line(page * LIST_PAGE + i, v) for i, v in enumerate(shown, 1)]
+    embed = discord.Embed(title="Your check-ins", description=join_lines(lines, DESCRIPTION_MAX))
+    footer = f"Time zone {lst.timezone} · quiet hours {lst.quiet_hours}"
+    if pages > 1:
+        footer += f" · page {page + 1} of {pages}"
+    embed.set_footer(text=fit(footer, 300, markdown=False))
+    out: list[ComponentSpec] = []
+    for row, v in enumerate(shown):
+        for a in lst.actions[:BUTTONS_MAX]:
+            text = f"#{v.checkin_id} {a.label}" if a is lst.actions[0] else a.label
+            style = discord.ButtonStyle.danger if a.id == "cancel" else _SECONDARY
+            target = ComponentId(Kind.ITEM, owner, v.checkin_id, 0, a.id)
+            out.append(ButtonSpec(label(text, BUTTON_LABEL_MAX), target.encode(), style, row))
+    if page > 0:
+        prev = ComponentId(Kind.LIST, owner, 0, 0, "", str(page - 1))
+        out.append(ButtonSpec("◀ Previous", prev.encode(), row=LIST_PAGE))
+    if page < pages - 1:
+        nxt = ComponentId(Kind.LIST, owner, 0, 0, "", str(page + 1))
+        out.append(ButtonSpec("Next ▶", nxt.encode(), row=LIST_PAGE))
+    return Outgoing("", [embed], out)
+
+
+def render_timezone_question(q: TimezoneQuestion, owner: int) -> Outgoing:
+    """A select of likely zones and an "Other…" button (a modal) → SetTimezone."""
+    options = tuple(
+        OptionSpec(label(z, OPTION_TEXT_MAX), z, "", z == q.current)
+        for z in q.suggestions[:PAGE_SIZE]
+        if 0 < len(z) <= OPTION_TEXT_MAX
+    )
+    parts: list[ComponentSpec] = []
+    if options:
+        select_id = ComponentId(Kind.ZONE, owner).encode()
+        parts.append(SelectSpec(select_id, options, "Choose your time zone"))
+    other_id = ComponentId(Kind.ZONE_OTHER, owner, ref="tz").encode()
+    parts.append(ButtonSpec("Other…", other_id, row=1))
+    text = fit(q.prompt, 1500) + f"\n-# Now: {escape(q.current)}"
+    return Outgoing(text, components=parts)
+
+
+def render_revisit(r: RevisitOffer, owner: int) -> Outgoing:
+    """After "blocked" / "situation changed": pick a question to answer again → Edit."""
+    options = tuple(
+        OptionSpec(
+            label(q.label, OPTION_TEXT_MAX),
+            q.id,
+            fit(q.description, OPTION_TEXT_MAX, markdown=False),
+        )
+        for q in r.questions[:PAGE_SIZE]
+        if q.id
+    )
+    if not options:
+        return Outgoing(fit(r.prompt, 1900))
+    target = ComponentId(Kind.REVISIT, owner, r.consultation_id)
+    return Outgoing(
+        fit(r.prompt, 1900),
+        components=[SelectSpec(target.encode(), options, "Answer a question again")],
+    )
+
+
+def when_modal(opener: ComponentId, title: str, caption: str, placeholder: str) -> discord.ui.Modal:
+    """The modal behind "in N days" / "a date" / "Change" / "Other…" time zone.
+
+    Its custom_id names the opener (kind in the arg), so the submit is routed, and checked
+    against the message, from the custom_id alone.
     """
+    target = ComponentId(
+        Kind.WHEN, opener.owner, opener.consultation_id, opener.step, opener.ref, opener.kind.value
+    )
+    modal = discord.ui.Modal(
+        title=label(title, MODAL_TITLE_MAX), custom_id=target.encode(), timeout=None
+    )
+    modal.add_item(
+        discord.ui.TextInput(
+            label=label(caption, MODAL_TITLE_MAX),
+            custom_id=TEXT_INPUT_ID,
+            style=discord.TextStyle.short,
+            required=True,
+            max_length=64,
+            placeholder=label(placeholder, PLACEHOLDER_MAX),
+        )
+    )
+    modal.stop()
+    return modal
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def render_one(message: AnyMessage, owner: int, plan: Plan | None = None) -> Outgoing | None:
+    """One core message as one Discord message; None for kinds this adapter does not show."""
     match message:
         case Question():
             return render_question(message, owner)
@@ -556,6 +768,18 @@ def render_one(message: AnyMessage, owner: int, plan: Plan | None = None) -> Out
             return render_confirm(message, owner)
         case ExportFile():
             return render_export(message)
+        case CheckInOffer():
+            return render_offer(message, owner)
+        case CheckInPrompt():
+            return render_prompt(message, owner)
+        case CheckInCatchUp():
+            return render_catchup(message, owner)
+        case CheckInList():
+            return render_checkin_list(message, owner)
+        case TimezoneQuestion():
+            return render_timezone_question(message, owner)
+        case RevisitOffer():
+            return render_revisit(message, owner)
     log.debug("not shown on Discord: %s", type(message).__name__)
     return None
 

@@ -15,11 +15,13 @@ from typing import Any
 
 import discord
 
+from adapters.discord.checkins import CheckInFlows, opener_of
 from adapters.discord.components import TEXT_INPUT_ID, ComponentId, Kind, TextSpec, decode
 from adapters.discord.consult import Consultations
 from adapters.discord.render import modal_for
 
 log = logging.getLogger(__name__)
+MODAL_KINDS = frozenset({Kind.MODAL, Kind.WHEN})  # ids only a modal submit may carry
 
 UNKNOWN = (
     "I don't recognise this button (it may come from an older version of me). "
@@ -36,6 +38,7 @@ class Router:
 
     def __init__(self, consultations: Consultations) -> None:
         self.flows = consultations
+        self.checkins = CheckInFlows(consultations)
 
     async def dispatch(self, interaction: discord.Interaction) -> None:
         """Handle one component/modal interaction; never lets an exception escape."""
@@ -50,7 +53,7 @@ class Router:
         data: Mapping[str, Any] = interaction.data or {}
         target = decode(data.get("custom_id"))
         is_modal = interaction.type == discord.InteractionType.modal_submit
-        if target is not None and (target.kind == Kind.MODAL) != is_modal:
+        if target is not None and (target.kind in MODAL_KINDS) != is_modal:
             target = None  # a modal id on a click, or a click id on a modal: not mine
         if target is None:
             log.info("unknown custom_id on interaction %s", interaction.id)
@@ -91,6 +94,28 @@ class Router:
                 await self.flows.details(interaction, target)
             case Kind.CONFIRM:
                 await self.flows.confirm(interaction, target)
+            case Kind.OFFER:
+                await self.checkins.offer(interaction, target)
+            case Kind.ANSWER:
+                words = _button_label(interaction, data.get("custom_id")) or target.ref
+                await self.checkins.answer(interaction, target, words)
+            case Kind.ITEM:
+                await self.checkins.item(interaction, target)
+            case Kind.CATCHUP:
+                values = [str(v) for v in data.get("values") or []]
+                await self.checkins.catchup(interaction, target, values)
+            case Kind.LIST:
+                await self.checkins.page(interaction, target)
+            case Kind.ZONE:
+                await self.checkins.zone(interaction, [str(v) for v in data.get("values") or []])
+            case Kind.ZONE_OTHER:
+                await self.checkins.zone_other(interaction, target)
+            case Kind.REVISIT:
+                values = [str(v) for v in data.get("values") or []]
+                await self.checkins.revisit(interaction, values)
+            case Kind.WHEN:
+                text = _modal_value(data.get("components") or [])
+                await self.checkins.submitted(interaction, target, text)
             case _:
                 await self.flows.refuse(interaction, UNKNOWN, "unknown")
 
@@ -123,7 +148,14 @@ def _sent_by_me(interaction: discord.Interaction, target: ComponentId, custom_id
     so this costs nothing for real clicks and turns away a forged one (say, a custom_id
     naming the clicker as owner but someone else's consultation).
     """
-    wanted = target.with_kind(Kind.TEXT).encode() if target.kind == Kind.MODAL else custom_id
+    wanted = custom_id
+    if target.kind == Kind.MODAL:
+        wanted = target.with_kind(Kind.TEXT).encode()
+    elif target.kind == Kind.WHEN:
+        opener = opener_of(target)
+        if opener is None:
+            return False
+        wanted = opener.encode()
     return any(getattr(c, "custom_id", None) == wanted for c in _components(interaction))
 
 

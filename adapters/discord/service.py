@@ -15,6 +15,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters.discord.checkins import DiscordCheckInSender
 from adapters.discord.client import DISCORD_GATEWAY, CrossroadsClient
 from adapters.runtime import Runtime, StartupError
 from bot.settings import Settings
@@ -72,7 +73,33 @@ def build_client(rt: Runtime, **options: Any) -> CrossroadsClient:
     count, ids = shard_plan(settings)
     options.setdefault("dev_guild_id", settings.discord_dev_guild_id)
     options.setdefault("sync_commands", not ids or 0 in ids)
-    return CrossroadsClient(rt, shard_count=count or None, shard_ids=ids or None, **options)
+    client = CrossroadsClient(rt, shard_count=count or None, shard_ids=ids or None, **options)
+    attach_checkins(client, rt)
+    return client
+
+
+def attach_checkins(client: CrossroadsClient, rt: Runtime) -> DiscordCheckInSender | None:
+    """Register this client's check-in sender with ``rt.checkins`` once it is ready.
+
+    Why on ready and only once: before it the client cannot send, and ``on_ready`` fires
+    again after every new gateway session, while a second ``register`` would reset the
+    sender's pacing. Without a check-in service (tests, tools) nothing is registered.
+    """
+    service = rt.checkins
+    if service is None:
+        return None
+    sender = DiscordCheckInSender(client)
+    registered = False
+
+    async def on_ready() -> None:
+        nonlocal registered
+        if not registered:
+            registered = True
+            service.register(sender)
+            log.info("check-ins: Discord sender registered")
+
+    client.event(on_ready)  # the client defines no on_ready of its own
+    return sender
 
 
 async def run(rt: Runtime) -> None:

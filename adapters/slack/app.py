@@ -37,22 +37,36 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.runtime import Runtime
 from adapters.slack import ids
 from adapters.slack.blocks import (
+    DECLINE,
+    OTHER_ZONE,
     SlackPost,
     answered_post,
     closed_post,
     help_post,
+    list_post,
     question_post,
     render,
     text_modal,
+    when_modal,
 )
 from adapters.slack.delivery import Courier, Failure
-from adapters.slack.ids import ModalMeta, QuestionRef, Verb
+from adapters.slack.ids import CheckInAction, CheckInKind, ModalMeta, QuestionRef, Verb, WhenMeta
 from adapters.slack.mrkdwn import SECTION_MAX, fit, inert
 from adapters.slack.subcommands import ADMIN_KINDS, Kind, Parsed, parse, to_event
 from bot import events as ev
+from bot.checkins import texts as checkin_texts
 from bot.digest import clip
 from bot.engine import FORGET_ACTION, UnknownPlaybook
-from bot.messages import AnswerValue, AnyMessage, Level, Notice, Question
+from bot.messages import (
+    NO_CHECKINS,
+    AnswerValue,
+    AnyMessage,
+    CheckInList,
+    Level,
+    Notice,
+    Question,
+    WhenKind,
+)
 from bot.store.database import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -63,6 +77,7 @@ NOT_INSTALLED = (
     "Crossroads is not installed in this workspace (any more). "
     "Ask a workspace admin to install it again."
 )
+NO_THANKS = "No check-ins"
 VIEW_ACK_BUDGET = 2.0  # seconds; Slack allows 3 for the ack of a modal submission
 RECENT_IDS = 10_000
 OOPS = (
@@ -147,6 +162,7 @@ class Listeners:
         self.command = rt.settings.slack_command
         self.recent = RecentIds()
         self._stale_texts = {pb.wording.stale for pb in rt.engine.playbooks.all()}
+        self._zones: dict[tuple[str, str], str | None] = {}
         self._work: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -640,6 +656,225 @@ class Listeners:
                 respond, await self.courier.send(client, channel, render(out), team=team)
             )
 
+    # ------------------------------------------------------------------ check-ins
+
+    async def platform_timezone(self, client: AsyncWebClient, team: str, user: str) -> str | None:
+        """The person's zone as Slack knows it (users.info ``tz``), so no question is asked.
+
+        Cached per person in this process (a zone rarely changes; the core never lets it
+        override one the person chose); None when Slack cannot say.
+        """
+        key = (team, user)
+        if key in self._zones:
+            return self._zones[key]
+        try:
+            info = await client.users_info(user=user)
+            zone = (info.get("user") or {}).get("tz")
+        except _API_ERRORS as exc:
+            log.warning("slack users.info (tz) failed for team %s: %s", team, type(exc).__name__)
+            return None
+        value = str(zone) if zone else None
+        self._zones[key] = value
+        if len(self._zones) > RECENT_IDS:
+            self._zones.pop(next(iter(self._zones)))
+        return value
+
+    async def on_checkin(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        """A click on a check-in message; days, dates and other zones open a modal first."""
+        await ack()
+        act = CheckInAction.decode(str(action.get("action_id") or ""))
+        if act is None or self.recent.seen(body.get("trigger_id")):
+            return
+        selected = action.get("selected_option")
+        if isinstance(selected, Mapping):
+            value, label = str(selected.get("value") or ""), str(selected["text"]["text"])
+        else:
+            value = str(action.get("value") or act.choice)
+            label = str((action.get("text") or {}).get("text") or value)
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or "")
+        ts = str(container.get("message_ts") or "")
+        prompt = _prompt_from((body.get("message") or {}).get("blocks"))
+        meta: WhenMeta | None = None
+        if act.kind is CheckInKind.OFFER and act.choice in (WhenKind.IN_DAYS, WhenKind.DATE):
+            meta = WhenMeta("offer", act.id, act.choice, channel, ts)
+        elif act.kind is CheckInKind.LIST and act.choice == checkin_texts.CHANGE:
+            meta = WhenMeta("change", act.id, "", channel, ts)
+        elif act.kind is CheckInKind.ZONE and value == OTHER_ZONE:
+            meta = WhenMeta("zone", 0, "", channel, ts)
+        if meta is not None:
+            view = when_modal(meta, prompt if meta.purpose == "offer" else "")
+            self.spawn(self.open_modal(client, respond, str(body["trigger_id"]), view))
+            return
+        self.spawn(self.checkin(act, value, label, context, client, channel, ts, prompt))
+
+    async def checkin_event(
+        self, act: CheckInAction, value: str, ref: ev.UserRef, client: AsyncWebClient
+    ) -> ev.InEvent | None:
+        """The core event for a check-in click (None: nothing to tell the core)."""
+        match act.kind:
+            case CheckInKind.OFFER:
+                if act.choice == NO_CHECKINS:
+                    return ev.ScheduleCheckIns(ref, None, consultation_id=act.id)
+                zone = await self.platform_timezone(client, ref.tenant, ref.user_id)
+                return ev.ScheduleCheckIns(
+                    ref, ev.When(act.choice), consultation_id=act.id, platform_timezone=zone
+                )
+            case CheckInKind.PROMPT:
+                return ev.AnswerCheckIn(ref, act.id, act.occurrence, act.choice)
+            case CheckInKind.LIST | CheckInKind.CATCHUP:
+                if act.choice == checkin_texts.CANCEL:
+                    return ev.CancelCheckIn(ref, act.id)
+                if act.choice in (checkin_texts.SNOOZE_DAY, checkin_texts.SNOOZE_WEEK):
+                    days = 7 if act.choice == checkin_texts.SNOOZE_WEEK else 1
+                    return ev.SnoozeCheckIn(ref, act.id, days)
+                return None
+            case CheckInKind.ZONE:
+                return ev.SetTimezone(ref, value) if value else None
+            case CheckInKind.REVISIT:
+                return None if act.choice == DECLINE else ev.Edit(ref, value)
+        return None
+
+    async def checkin(
+        self,
+        act: CheckInAction,
+        value: str,
+        label: str,
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        channel: str,
+        ts: str,
+        prompt: str,
+    ) -> None:
+        ref, team, _ = self.who(context)
+        event = await self.checkin_event(act, value, ref, client)
+        if act.kind is CheckInKind.OFFER and act.choice == NO_CHECKINS:
+            label = NO_THANKS  # declining is taken too: close the offer in place
+        out = await self.handle(event) if event is not None else []
+        await self.after_checkin(client, team, channel, ts, prompt, act.kind, label, out)
+
+    async def after_checkin(
+        self,
+        client: AsyncWebClient,
+        team: str,
+        channel: str,
+        ts: str,
+        prompt: str,
+        kind: CheckInKind,
+        label: str,
+        out: list[AnyMessage],
+    ) -> None:
+        """Close the clicked message in place when the choice was taken (a prompt cannot be
+        answered twice); a list is replaced by the new list; the rest is posted."""
+        if not channel:
+            return
+        first = out[0] if out else None
+        taken = not isinstance(first, Notice) or first.level == Level.SUCCESS
+        taken = taken or (kind is CheckInKind.OFFER and label == NO_THANKS)
+        rest = list(out)
+        if ts and kind is CheckInKind.LIST:
+            listing = next((m for m in out if isinstance(m, CheckInList)), None)
+            if listing is not None:
+                rest.remove(listing)
+                await self.courier.update(client, channel, ts, list_post(listing), team=team)
+        elif ts and taken and kind is not CheckInKind.CATCHUP:
+            shown = "Not now" if kind is CheckInKind.REVISIT and not out else label
+            await self.courier.update(client, channel, ts, answered_post(prompt, shown), team=team)
+        if rest:
+            await self.courier.send(client, channel, render(rest), team=team)
+
+    async def on_when_submit(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        """The days / date / zone modal: a problem is shown in the modal, else it closes."""
+        meta = WhenMeta.decode(str(view.get("private_metadata") or ""))
+        if meta is None:
+            await ack()
+            return
+        values = (view.get("state") or {}).get("values") or {}
+
+        def field(block: str, action: str, key: str) -> str:
+            raw = (values.get(block) or {}).get(action) or {}
+            if key == "selected_option":
+                return str((raw.get(key) or {}).get("value") or "")
+            return str(raw.get(key) or "").strip()
+
+        ref, team, user = self.who(context)
+        event: ev.InEvent
+        error_block = ids.DAYS_BLOCK
+        label = ""
+        if meta.purpose == "zone":
+            zone = field(ids.ZONE_BLOCK, ids.ZONE_ACTION, "value")
+            event, error_block, label = ev.SetTimezone(ref, zone), ids.ZONE_BLOCK, zone
+        else:
+            kind = meta.when or field(ids.KIND_BLOCK, ids.KIND_ACTION, "selected_option")
+            days = field(ids.DAYS_BLOCK, ids.DAYS_ACTION, "value")
+            day = field(ids.DATE_BLOCK, ids.DATE_ACTION, "selected_date")
+            at = field(ids.TIME_BLOCK, ids.TIME_ACTION, "selected_time")
+            when: ev.When
+            if kind == WhenKind.IN_DAYS:
+                if not days.isdigit():
+                    await ack(
+                        response_action="errors",
+                        errors={ids.DAYS_BLOCK: "Say in how many days (1 to 365)."},
+                    )
+                    return
+                when, label = ev.When(kind, days=int(days)), f"In {int(days)} day(s)"
+            elif kind == WhenKind.DATE:
+                if not day:
+                    await ack(response_action="errors", errors={ids.DATE_BLOCK: "Pick a date."})
+                    return
+                on = f"{day} {at}" if at else day
+                when, label, error_block = ev.When(kind, on=on), f"On {on}", ids.DATE_BLOCK
+            elif kind in (WhenKind.WEEKLY, WhenKind.FORTNIGHTLY, WhenKind.SUGGESTED):
+                when, label = ev.When(kind), kind.replace("_", " ").capitalize()
+            else:
+                await ack(response_action="errors", errors={ids.KIND_BLOCK: "Choose when."})
+                return
+            if meta.purpose == "offer":
+                zone = await self.platform_timezone(client, team, user)
+                event = ev.ScheduleCheckIns(
+                    ref, when, consultation_id=meta.id, platform_timezone=zone
+                )
+            else:
+                event = ev.ChangeCheckIn(ref, meta.id, when)
+        turn = asyncio.ensure_future(self.handle(event))
+        kind_of = CheckInKind.LIST if meta.purpose == "change" else CheckInKind.OFFER
+        if meta.purpose == "zone":
+            kind_of = CheckInKind.ZONE
+        prompt = _prompt_from(view.get("blocks"))
+
+        async def finish() -> None:
+            await self.after_checkin(
+                client, team, meta.channel, meta.ts, prompt, kind_of, label, await turn
+            )
+
+        try:
+            out = await asyncio.wait_for(asyncio.shield(turn), VIEW_ACK_BUDGET)
+        except TimeoutError:
+            await ack()
+            self.spawn(finish())
+            return
+        first = out[0] if out else None
+        if isinstance(first, Notice) and first.level == Level.WARNING:
+            await ack(response_action="errors", errors={error_block: clip(first.text, 300)})
+            return
+        await ack()
+        self.spawn(finish())
+
     @staticmethod
     async def on_other(ack: AsyncAck) -> None:
         """Selections inside a multi-choice question, and anything we do not know: ack."""
@@ -681,8 +916,10 @@ def build_app(
     app.action(ids.action_pattern(Verb.TEXT))(on.on_text)
     app.action(ids.action_pattern(Verb.CONFIRM))(on.on_confirm)
     app.action(ids.action_pattern(Verb.PATH))(on.on_path)
+    app.action(ids.action_pattern(Verb.CHECKIN))(on.on_checkin)
     app.action(re.compile(".*"))(on.on_other)  # PICK and anything else: ack only
     app.view(ids.TEXT_CALLBACK)(on.on_text_submit)
+    app.view(ids.WHEN_CALLBACK)(on.on_when_submit)
     app.error(on.on_error)
     if oauth_settings is not None:
         app.enable_token_revocation_listeners()

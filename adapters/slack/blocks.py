@@ -15,24 +15,28 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
+    DatePickerElement,
     HeaderBlock,
     InputBlock,
+    NumberInputElement,
     Option,
     PlainTextInputElement,
     SectionBlock,
     StaticMultiSelectElement,
     StaticSelectElement,
+    TimePickerElement,
 )
 from slack_sdk.models.views import View
 
 from adapters.slack import ids
-from adapters.slack.ids import ModalMeta, QuestionRef, Verb
+from adapters.slack.ids import CheckInAction, CheckInKind, ModalMeta, QuestionRef, Verb, WhenMeta
 from adapters.slack.mrkdwn import (
     CONTEXT_MAX,
     FALLBACK_MAX,
@@ -42,10 +46,16 @@ from adapters.slack.mrkdwn import (
     join_fitting,
     mrkdwn,
 )
+from bot.checkins.texts import STATE_WORDS
 from bot.digest import build_digest, clip, units
 from bot.messages import (
     AnswerValue,
     AnyMessage,
+    CheckInCatchUp,
+    CheckInChoice,
+    CheckInList,
+    CheckInOffer,
+    CheckInPrompt,
     ChoiceOption,
     Confirm,
     ExportFile,
@@ -54,11 +64,15 @@ from bot.messages import (
     PathAdvice,
     PathDetail,
     Plan,
+    PlanItemView,
     Question,
     QuestionKind,
     Recommendation,
+    RevisitOffer,
     Status,
     Text,
+    TimezoneQuestion,
+    WhenKind,
 )
 
 log = logging.getLogger(__name__)
@@ -564,8 +578,19 @@ def render(messages: Sequence[AnyMessage]) -> list[Outgoing]:
                 out.append(path_post(m.path))
             case ExportFile():
                 out.append(SlackFile(m.filename, m.content, "Your Crossroads data"))
+            case CheckInOffer():
+                out.append(offer_post(m))
+            case CheckInPrompt():
+                out.append(prompt_post(m))
+            case CheckInCatchUp():
+                out.append(catchup_post(m))
+            case CheckInList():
+                out.append(list_post(m))
+            case TimezoneQuestion():
+                out.append(timezone_post(m))
+            case RevisitOffer():
+                out.append(revisit_post(m))
             case _:
-                # Check-in messages (offer, list, prompts) are not rendered on Slack yet.
                 log.warning("slack: no rendering for %s; not sent", type(m).__name__)
     return out
 
@@ -578,6 +603,9 @@ def help_post(command: str, *, admin_hint: bool = True) -> SlackPost:
         ("status", "where you are and what you answered"),
         ("back", "go back one question"),
         ("restart [playbook]", "start again from the first question"),
+        ("checkins", "your check-ins: snooze, change or cancel them"),
+        ("timezone <Area/City>", "your time zone for check-ins"),
+        ("quiet <HH:MM-HH:MM|off|default>", "hours without check-ins"),
         ("export", "send you everything I keep about you as a file"),
         ("forget", "delete everything I keep about you (asks first)"),
         ("help", "this list"),
@@ -596,3 +624,260 @@ def help_post(command: str, *, admin_hint: bool = True) -> SlackPost:
     ]
     body = "*Crossroads* holds the consultation in a direct message with you.\n" + "\n".join(lines)
     return SlackPost("Crossroads commands", [_section(body)])
+
+
+# ----------------------------------------------------------------------------- check-ins
+
+OTHER_ZONE = "other"
+DECLINE = "no"  # the revisit offer's "not now"
+MAX_LIST_ITEMS = 23  # two blocks each, plus a heading and a note: within 50 blocks
+CHANGE_KINDS = (
+    ChoiceOption(WhenKind.IN_DAYS, "Once, in a number of days"),
+    ChoiceOption(WhenKind.DATE, "Once, on a date"),
+    ChoiceOption(WhenKind.WEEKLY, "Every week"),
+    ChoiceOption(WhenKind.FORTNIGHTLY, "Every two weeks"),
+)
+
+
+def when_words(local: datetime) -> str:
+    """A local time the way people read it: "Tue 3 Mar 2026, 10:00"."""
+    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+
+
+def _ci_button(
+    action: CheckInAction, label: str, value: str, style: str | None = None
+) -> ButtonElement:
+    return ButtonElement(text=_label(label), action_id=action.encode(), value=value, style=style)
+
+
+def _items_lines(items: Sequence[PlanItemView]) -> list[str]:
+    lines = []
+    for item in items:
+        due = f" — by {item.due.day} {item.due:%b %Y}" if item.due else ""
+        lines.append(f"• {fit(item.action, 600)}{due}")
+    return lines
+
+
+def offer_post(offer: CheckInOffer) -> SlackPost:
+    """After the recommendation: when should I check in on the plan? One button per choice;
+    "in N days" and "on a date" open a modal (the app does that on the click)."""
+    title = "Shall I check in with you later about these steps?"
+    blocks: list[Block] = [
+        _section(_titled(title, _items_lines(offer.items)), block_id=ids.PROMPT_BLOCK)
+    ]
+    zone = fit(offer.timezone, 100)
+    note = f"Times in {zone}." if offer.timezone_known else f"Times in {zone} (you can change it)."
+    blocks.append(_context(note))
+    buttons = [
+        _ci_button(
+            CheckInAction(CheckInKind.OFFER, offer.consultation_id, 0, str(c.id)),
+            c.label,
+            str(c.id),
+            "primary" if c.id == WhenKind.SUGGESTED else None,
+        )
+        for c in offer.choices[:25]
+    ]
+    blocks.append(ActionsBlock(block_id=ids.checkin_block(CheckInKind.OFFER, 0), elements=buttons))
+    return SlackPost(title, blocks)
+
+
+def prompt_post(prompt: CheckInPrompt) -> SlackPost:
+    """A due check-in, as a DM: the plan step and one button per answer."""
+    head = f"*Check-in:* {fit(prompt.action, SECTION_MAX - 200)}"
+    due = when_words(prompt.due_local)
+    repeat = f" · every {prompt.repeat_days} days" if prompt.repeat_days else ""
+    buttons = [
+        _ci_button(
+            CheckInAction(CheckInKind.PROMPT, prompt.checkin_id, prompt.occurrence, str(c.id)),
+            c.label,
+            str(c.id),
+            "primary" if c.id == CheckInChoice.DONE else None,
+        )
+        for c in prompt.choices[:25]
+    ]
+    return SlackPost(
+        fit("How is it going: " + prompt.action, FALLBACK_MAX),
+        [
+            _section(head + "\nHow is it going?", block_id=ids.PROMPT_BLOCK),
+            _context(f"Planned for {due} ({fit(prompt.timezone, 60)}){repeat}"),
+            ActionsBlock(block_id=ids.checkin_block(CheckInKind.PROMPT, 0), elements=buttons),
+        ],
+    )
+
+
+def _per_item(
+    kind: CheckInKind,
+    rows: Sequence[tuple[int, int, str]],
+    choices: Sequence[ChoiceOption],
+    limit: int,
+) -> list[Block]:
+    """A section and a row of buttons per check-in (id, occurrence, escaped mrkdwn line)."""
+    blocks: list[Block] = []
+    for n, (checkin_id, occurrence, line) in enumerate(rows[:limit]):
+        blocks.append(_section(line))
+        buttons = [
+            _ci_button(CheckInAction(kind, checkin_id, occurrence, str(c.id)), c.label, str(c.id))
+            for c in choices[:25]
+        ]
+        blocks.append(ActionsBlock(block_id=ids.checkin_block(kind, n), elements=buttons))
+    if len(rows) > limit:
+        blocks.append(_context(f"{len(rows) - limit} more not shown here."))
+    return blocks
+
+
+def catchup_post(note: CheckInCatchUp) -> SlackPost:
+    rows = [
+        (
+            item.checkin_id,
+            note.occurrence,
+            f"• {fit(item.action, 2000)}"
+            + (f" (every {item.repeat_days} days)" if item.repeat_days else ""),
+        )
+        for item in note.items
+    ]
+    body = fit(note.text, SECTION_MAX)
+    blocks = [_section(body, block_id=ids.PROMPT_BLOCK)]
+    blocks += _per_item(CheckInKind.CATCHUP, rows, note.choices, MAX_LIST_ITEMS)
+    return SlackPost(body, blocks[:MAX_BLOCKS])
+
+
+def list_post(listing: CheckInList) -> SlackPost:
+    """``/advise checkins``: each check-in with snooze / change / cancel; failed ones say why."""
+    zone = fit(listing.timezone, 60)
+    head = f"*Your check-ins* (times in {zone}; quiet hours {fit(listing.quiet_hours, 40)})"
+    if not listing.items:
+        text = "You have no check-ins. I offer them after each recommendation."
+        return SlackPost(text, [_section(f"{head}\n{text}")])
+    rows = []
+    for item in listing.items:
+        state = STATE_WORDS.get(item.state, item.state)
+        nxt = f", next {when_words(item.next_due_local)}" if item.next_due_local else ""
+        line = f"#{item.checkin_id} *{fit(item.action, 1500)}*\n{fit(item.schedule, 100)}, "
+        line += f"{fit(state, 100)}{nxt}"
+        if item.last_error:
+            line += f"\n{LEVEL_MARK[Level.WARNING]} {fit(item.last_error, 500)}"
+        rows.append((item.checkin_id, 0, line))
+    blocks = [_section(head, block_id=ids.PROMPT_BLOCK)]
+    blocks += _per_item(CheckInKind.LIST, rows, listing.actions, MAX_LIST_ITEMS)
+    return SlackPost(f"Your check-ins ({len(listing.items)})", blocks[:MAX_BLOCKS])
+
+
+def timezone_post(question: TimezoneQuestion) -> SlackPost:
+    """Asked only when Slack gave no zone (users.info ``tz``): a select, or "other" (modal)."""
+    options = [Option(value=z, text=_label(z)) for z in question.suggestions[: MAX_OPTIONS - 1]]
+    options.append(Option(value=OTHER_ZONE, text="Another zone…"))
+    initial = next((o for o in options if o.value == question.current), None)
+    body = fit(question.prompt, SECTION_MAX - 200)
+    select = StaticSelectElement(
+        placeholder="Choose your time zone",
+        action_id=CheckInAction(CheckInKind.ZONE, 0, 0, "pick").encode(),
+        options=options,
+        initial_option=initial,
+    )
+    return SlackPost(
+        body,
+        [
+            _section(body, block_id=ids.PROMPT_BLOCK),
+            _context(f"Now: {fit(question.current, 60)}"),
+            ActionsBlock(block_id=ids.checkin_block(CheckInKind.ZONE, 0), elements=[select]),
+        ],
+    )
+
+
+def revisit_post(offer: RevisitOffer) -> SlackPost:
+    """After "blocked" / "situation changed": go back to one question (events.Edit)."""
+    body = fit(offer.prompt, SECTION_MAX)
+    buttons = [
+        _ci_button(
+            CheckInAction(CheckInKind.REVISIT, offer.consultation_id, 0, f"q{n}"),
+            q.label,
+            str(q.id),
+        )
+        for n, q in enumerate(offer.questions[:24])
+    ]
+    buttons.append(
+        _ci_button(
+            CheckInAction(CheckInKind.REVISIT, offer.consultation_id, 0, DECLINE),
+            "Not now",
+            DECLINE,
+        )
+    )
+    return SlackPost(
+        body,
+        [
+            _section(body, block_id=ids.PROMPT_BLOCK),
+            ActionsBlock(block_id=ids.checkin_block(CheckInKind.REVISIT, 0), elements=buttons),
+        ],
+    )
+
+
+def when_modal(meta: WhenMeta, prompt_mrkdwn: str = "") -> View:
+    """Ask what a button cannot: the number of days, a date (and time), or a time zone."""
+    blocks: list[Block] = []
+    if prompt_mrkdwn:
+        blocks.append(_section(prompt_mrkdwn, block_id=ids.PROMPT_BLOCK))
+    title = "Check-ins"
+    if meta.purpose == "zone":
+        title = "Your time zone"
+        blocks.append(
+            InputBlock(
+                block_id=ids.ZONE_BLOCK,
+                label="Time zone (Area/City)",
+                hint="For example Europe/Berlin or America/New_York.",
+                element=PlainTextInputElement(action_id=ids.ZONE_ACTION, max_length=64),
+            )
+        )
+    else:
+        choose = meta.when == ""
+        if choose:
+            blocks.append(
+                InputBlock(
+                    block_id=ids.KIND_BLOCK,
+                    label="When",
+                    element=StaticSelectElement(
+                        action_id=ids.KIND_ACTION,
+                        placeholder="Choose",
+                        options=[_option(c) for c in CHANGE_KINDS],
+                    ),
+                )
+            )
+        if choose or meta.when == WhenKind.IN_DAYS:
+            blocks.append(
+                InputBlock(
+                    block_id=ids.DAYS_BLOCK,
+                    label="In how many days?",
+                    optional=choose,
+                    element=NumberInputElement(
+                        action_id=ids.DAYS_ACTION,
+                        is_decimal_allowed=False,
+                        min_value="1",
+                        max_value="365",
+                    ),
+                )
+            )
+        if choose or meta.when == WhenKind.DATE:
+            blocks.append(
+                InputBlock(
+                    block_id=ids.DATE_BLOCK,
+                    label="On which date?",
+                    optional=choose,
+                    element=DatePickerElement(action_id=ids.DATE_ACTION),
+                )
+            )
+            blocks.append(
+                InputBlock(
+                    block_id=ids.TIME_BLOCK,
+                    label="At what time? (your usual check-in time if empty)",
+                    optional=True,
+                    element=TimePickerElement(action_id=ids.TIME_ACTION),
+                )
+            )
+    return View(
+        type="modal",
+        callback_id=ids.WHEN_CALLBACK,
+        title=title,
+        submit="Save",
+        close="Cancel",
+        private_metadata=meta.encode(),
+        blocks=blocks,
+    )

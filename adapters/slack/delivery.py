@@ -70,10 +70,15 @@ class Courier:
             log.error("slack conversations.open failed for team %s: %s", team, _error_code(exc))
             return None
         channel = str(reply["channel"]["id"])
-        self._dms[key] = channel
+        self.remember_dm(team, user, channel)
+        return channel
+
+    def remember_dm(self, team: str, user: str, channel: str) -> None:
+        """Cache a DM id learned elsewhere (the check-in sender opens DMs too)."""
+        self._dms[(team, user)] = channel
+        self._dms.move_to_end((team, user))
         if len(self._dms) > DM_CACHE_SIZE:
             self._dms.popitem(last=False)
-        return channel
 
     async def send(
         self, client: AsyncWebClient, channel: str, items: Sequence[Outgoing], *, team: str

@@ -8,7 +8,8 @@ one) and the question id. Ids stay far below Slack's 255-character limit
 (question ids are at most 40 characters).
 
 Layout: ``cr1|<verb>|<consultation>|<step>|<question>|<n>`` for question elements,
-``cr1|c|<action>|yes`` for confirmations, ``cr1|d|<consultation>|<n>`` for path details.
+``cr1|c|<action>|yes`` for confirmations, ``cr1|d|<consultation>|<n>`` for path details,
+``cr1|w|<kind>|<id>|<occurrence>|<choice>`` for check-ins (see CheckInAction).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Verb(StrEnum):
     TEXT = "t"  # open the free-text modal
     CONFIRM = "c"  # yes/no on a Confirm
     PATH = "d"  # details of one recommended path
+    CHECKIN = "w"  # check-ins: offer, prompt, list, catch-up, time zone, revisit
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +151,99 @@ class ModalMeta:
         except (ValueError, KeyError, TypeError):
             return None
         return cls(ref, channel, ts) if ref is not None else None
+
+
+# ----------------------------------------------------------------------------- check-ins
+
+WHEN_CALLBACK = f"{PREFIX}{SEP}when"  # callback_id of the check-in modals (days, date, zone)
+DAYS_BLOCK, DAYS_ACTION = "days", "days"
+DATE_BLOCK, DATE_ACTION = "date", "date"
+TIME_BLOCK, TIME_ACTION = "time", "time"
+KIND_BLOCK, KIND_ACTION = "kind", "kind"
+ZONE_BLOCK, ZONE_ACTION = "zone", "zone"
+
+
+class CheckInKind(StrEnum):
+    """Which check-in message an element belongs to (the ``<kind>`` of its action_id)."""
+
+    OFFER = "o"  # id: consultation; choice: a WhenKind or "none"
+    PROMPT = "p"  # id: check-in; occurrence; choice: a CheckInChoice
+    LIST = "l"  # id: check-in; choice: snooze_day / snooze_week / change / cancel
+    CATCHUP = "u"  # id: check-in; choice: snooze_day / cancel
+    ZONE = "z"  # the time-zone select (value: the zone, or "other")
+    REVISIT = "r"  # id: consultation; the button value is the question id
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInAction:
+    """A check-in element's meaning, carried whole in its action_id (stateless, like questions)."""
+
+    kind: CheckInKind
+    id: int
+    occurrence: int
+    choice: str
+
+    def encode(self) -> str:
+        return SEP.join(
+            (
+                PREFIX,
+                Verb.CHECKIN.value,
+                self.kind.value,
+                str(self.id),
+                str(self.occurrence),
+                self.choice,
+            )
+        )
+
+    @classmethod
+    def decode(cls, action_id: str) -> CheckInAction | None:
+        """None for anything that is not a well-formed check-in action_id (never raises)."""
+        parts = action_id.split(SEP)
+        if len(parts) != 6 or parts[0] != PREFIX or parts[1] != Verb.CHECKIN.value:
+            return None
+        try:
+            kind = CheckInKind(parts[2])
+        except ValueError:
+            return None
+        if not (parts[3].isdigit() and parts[4].isdigit() and _TOKEN.match(parts[5])):
+            return None
+        return cls(kind, int(parts[3]), int(parts[4]), parts[5])
+
+
+def checkin_block(kind: CheckInKind, n: int) -> str:
+    """block_id of the ``n``-th actions block of a check-in message."""
+    return SEP.join((PREFIX, "wb", kind.value, str(n)))
+
+
+@dataclass(frozen=True, slots=True)
+class WhenMeta:
+    """The check-in modal's private_metadata: what it is for and the message to update.
+
+    ``purpose``: "offer" (schedule; ``id`` is the consultation), "change" (``id`` is the
+    check-in) or "zone"; ``when``: the WhenKind asked for ("" lets the person choose).
+    """
+
+    purpose: str
+    id: int
+    when: str
+    channel: str
+    ts: str
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"p": self.purpose, "i": self.id, "w": self.when, "ch": self.channel, "ts": self.ts},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, raw: str) -> WhenMeta | None:
+        try:
+            data = json.loads(raw)
+            purpose, when = str(data["p"]), str(data.get("w") or "")
+            ident = int(data.get("i") or 0)
+            channel, ts = str(data.get("ch") or ""), str(data.get("ts") or "")
+        except (ValueError, KeyError, TypeError):
+            return None
+        if purpose not in ("offer", "change", "zone"):
+            return None
+        return cls(purpose, ident, when, channel, ts)

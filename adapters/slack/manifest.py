@@ -18,10 +18,14 @@ DEFAULT_REDIRECT_PATH = "/slack/oauth_redirect"
 PLACEHOLDER_URL = "https://YOUR-PUBLIC-HOST"
 # commands: /advise; chat:write: post and update our messages; im:write: open the DM;
 # users:read: admin/owner check via users.info; files:write: the export file.
-BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "files:write")
+# im:history: before re-sending a check-in whose first attempt may have gone out, the
+# sender looks for it in the DM (Slack has no nonce).
+BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "users:read", "files:write")
 # Only for multi-workspace installs: drop a workspace's tokens when it uninstalls.
 OAUTH_BOT_EVENTS = ("app_uninstalled", "tokens_revoked")
-USAGE_HINT = "[start|resume|status|back|restart|export|forget|help|settings]"
+USAGE_HINT = (
+    "[start|resume|status|back|restart|export|forget|checkins|timezone|quiet|help|settings]"
+)
 
 
 def oauth_enabled(settings: Settings) -> bool:

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from adapters.runtime import Runtime, StartupError
 from adapters.slack.app import Listeners, build_app
+from adapters.slack.checkins import SlackCheckInSender, TokenLookup
 from adapters.slack.client import authorize_url, new_session, web_client
 from adapters.slack.delivery import Courier
 from adapters.slack.manifest import (
@@ -123,6 +124,8 @@ class SlackService:
     runner: web.AppRunner | None = None
     socket: AsyncSocketModeHandler | None = None
     url: str | None = None  # http://host:port of the HTTP server, when there is one
+    checkin_sender: SlackCheckInSender | None = None
+    rt: Runtime | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -143,7 +146,7 @@ class SlackService:
         except BaseException:
             await session.close()
             raise
-        service = cls(app=app, listeners=listeners, session=session)
+        service = cls(app=app, listeners=listeners, session=session, rt=rt)
         try:
             await check_tokens(app, settings)
             http = settings.slack_mode == "http"
@@ -164,6 +167,11 @@ class SlackService:
         except BaseException:
             await service.stop()
             raise
+        service.checkin_sender = SlackCheckInSender(
+            token_lookup(rt), settings.slack_api_base, session, listeners.courier
+        )
+        if rt.checkins is not None:
+            rt.checkins.register(service.checkin_sender)
         log.info(
             "slack adapter running: %s mode, %s",
             settings.slack_mode,
@@ -194,6 +202,9 @@ class SlackService:
     async def stop(self) -> None:
         """Stop taking requests, let acknowledged ones finish, then close the session."""
         self._stopped.set()
+        if self.checkin_sender is not None and self.rt is not None and self.rt.checkins:
+            self.rt.checkins.unregister(self.checkin_sender.platform)  # its session closes
+        self.checkin_sender = None
         if self.socket is not None:
             await self.socket.close_async()
             self.socket = None
@@ -233,6 +244,30 @@ async def check_tokens(app: AsyncApp, settings: Settings) -> None:
             log.warning("slack: could not check %s yet: %s", name, error)
         except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("slack: could not check %s yet: %s", name, type(exc).__name__)
+
+
+def token_lookup(rt: Runtime) -> TokenLookup:
+    """The bot token per team for check-in DMs: the one token, or the team's installation."""
+    settings = rt.settings
+    if not oauth_enabled(settings):
+        assert settings.slack_bot_token is not None
+        token = settings.slack_bot_token.get_secret_value()
+
+        async def single(_team: str) -> str | None:
+            return token
+
+        return single
+    installations, _states = build_stores(rt.db, settings.slack_client_id)
+
+    async def installed(team: str) -> str | None:
+        bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None:
+            bot = await installations.async_find_bot(
+                enterprise_id=team, team_id=None, is_enterprise_install=True
+            )
+        return bot.bot_token if bot is not None else None
+
+    return installed
 
 
 def build(

@@ -22,6 +22,9 @@ class Kind(StrEnum):
     EXPORT = "export"
     FORGET = "forget"
     HELP = "help"
+    CHECKINS = "checkins"  # list the person's check-ins
+    TIMEZONE = "timezone"  # the person's own zone
+    QUIET = "quiet"  # the person's quiet hours
     SETTINGS = "settings"  # admin: show the workspace settings
     SET_PLAYBOOK = "set_playbook"  # admin: default playbook
     SET_CHECKINS = "set_checkins"  # admin: check-in defaults
@@ -98,6 +101,16 @@ def parse(text: str) -> Parsed:
     }
     if name in simple:
         return Parsed(simple[name])
+    if name in ("checkins", "check-ins", "checkin", "reminders"):
+        return Parsed(Kind.CHECKINS)
+    if name in ("timezone", "tz"):
+        if len(args) != 1:
+            return _invalid("Name one zone, e.g. timezone Europe/Berlin.")
+        return Parsed(Kind.TIMEZONE, timezone=args[0][:64])
+    if name == "quiet":
+        if len(args) != 1:
+            return _invalid("Use quiet 21:00-08:00, quiet off or quiet default.")
+        return Parsed(Kind.QUIET, quiet_hours=args[0][:32])
     if name in ("start", "restart"):
         return Parsed(Kind(name), playbook=_playbook_arg(args))
     if name in ("settings", "admin"):
@@ -134,4 +147,10 @@ def to_event(parsed: Parsed, user: ev.UserRef) -> ev.InEvent | None:
             return ev.Export(user)
         case Kind.FORGET:
             return ev.Forget(user)
+        case Kind.CHECKINS:
+            return ev.ListCheckIns(user)
+        case Kind.TIMEZONE if parsed.timezone:
+            return ev.SetTimezone(user, parsed.timezone)
+        case Kind.QUIET if parsed.quiet_hours:
+            return ev.SetQuietHours(user, parsed.quiet_hours)
     return None

@@ -47,6 +47,7 @@ from bot.events import UserRef
 from bot.messages import CheckInCatchUp, CheckInPrompt, MissedCheckIn, ReminderMessage
 from bot.settings import Settings
 from bot.store import checkins_repo as repo
+from bot.store import repository as base_repo
 from bot.store.checkins_repo import DueRow
 from bot.store.database import Database, StoreUnavailable
 
@@ -213,6 +214,7 @@ class DeliveryWorker:
         self.clock = clock
         self.sleep = sleep
         self.only_user = only_user
+        self._only_uid: int | None = None
         self._senders: dict[str, CheckInSender] = {}
         self._gates: dict[str, RateGate] = {}
         for sender in (senders or {}).values():
@@ -242,6 +244,8 @@ class DeliveryWorker:
     async def drain(self, max_rounds: int = 10_000) -> DrainReport:
         """Deliver everything due now; returns when nothing claimable is left."""
         report = DrainReport()
+        if not await self._scope_ready():
+            return report
         for _ in range(max_rounds):
             if not self._senders:
                 break
@@ -255,7 +259,17 @@ class DeliveryWorker:
 
     async def next_wake(self) -> datetime | None:
         """When there is next something to claim (a due time, or a foreign lease expiring)."""
-        return await self.db.run(repo.next_wake, self.clock(), self.platforms, self.only_user)
+        if not await self._scope_ready():
+            return None
+        return await self.db.run(repo.next_wake, self.clock(), self.platforms, self._only_uid)
+
+    async def _scope_ready(self) -> bool:
+        """For a one-person worker (the console), find that person; False if unknown."""
+        if self.only_user is None:
+            return True
+        if self._only_uid is None:
+            self._only_uid = await self.db.run(base_repo.user_id, self.only_user)
+        return self._only_uid is not None
 
     def _batch_limit(self) -> int:
         rates = [s.max_rate for s in self._senders.values() if s.max_rate]
@@ -268,16 +282,16 @@ class DeliveryWorker:
     # ------------------------------------------------------------------ claim
 
     def _claim_unit(self, s: Session, now: datetime, limit: int, report: DrainReport) -> _Batch:
-        rows = repo.lock_due(s, now, limit, self.platforms, self.only_user)
+        rows = repo.lock_due(s, now, limit, self.platforms, self._only_uid)
         batch = _Batch(len(rows))
         cutoff = now - self.config.grace
         ready: list[tuple[DueRow, Prefs, tuple[int, ...]]] = []
-        missed_users: set[int] = set()
+        missed_users: set[tuple[int, str]] = set()
         for row in rows:
             prefs = self.config.prefs(row)
             if row.kind != "catchup" and row.due_at < cutoff:
                 self._miss(s, row, prefs, now)
-                missed_users.add(row.user_id)
+                missed_users.add((row.user_id, row.platform))
                 report.missed += 1
                 continue
             if prefs.quiet.contains(to_local(now, prefs.tz).time()):
@@ -293,8 +307,8 @@ class DeliveryWorker:
                     repo.update_locked(s, row.id, state="cancelled", updated_at=now)
                     continue
             ready.append((row, prefs, missed_ids))
-        for uid in sorted(missed_users):
-            repo.add_catchup(s, uid, now, now)
+        for uid, platform in sorted(missed_users):
+            repo.add_catchup(s, uid, platform, now, now)
         lease_until = now + self.config.lease
         taken = set(repo.claim(s, [r.id for r, _, _ in ready], self.worker_id, lease_until, now))
         for row, prefs, missed_ids in ready:
@@ -459,7 +473,7 @@ class DeliveryWorker:
         if row.kind == "catchup":
             repo.clear_missed(s, item.missed_ids)
             if repo.missed_items(s, row.user_id):  # missed while this note was on its way
-                repo.add_catchup(s, row.user_id, now, now)
+                repo.add_catchup(s, row.user_id, row.platform, now, now)
         return True
 
     def _unreachable_unit(self, s: Session, item: Item, reason: str, now: datetime) -> bool:

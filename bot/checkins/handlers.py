@@ -8,7 +8,9 @@ for it without waiting for its next poll (other processes pick it up on theirs).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
 
 Messages = list[AnyMessage]
 Result = tuple[Messages, datetime | None]
+KNOWN_SOURCES = ("person", "platform")  # users.timezone_source values the person stands by
 CLOSED = ("answered", "done", "stopped", "cancelled", "replaced")
 DEFAULT_CADENCE_DAYS = 14
 
@@ -119,7 +122,7 @@ class CheckInHandlers:
 
     def prefs(self, s: Session, user: User) -> Prefs:
         cfg = self.engine.settings
-        return resolve_prefs(
+        prefs = resolve_prefs(
             user.timezone,
             user.quiet_start,
             user.quiet_end,
@@ -127,6 +130,8 @@ class CheckInHandlers:
             cfg.default_timezone,
             QuietHours(cfg.quiet_hours_start, cfg.quiet_hours_end),
         )
+        # A zone copied from a server default is a fallback, not the person's own.
+        return replace(prefs, tz_known=user.timezone_source in KNOWN_SOURCES)
 
     def _cadence(self, s: Session, user: User) -> int:
         defaults = repo.tenant_defaults(s, user.platform, user.tenant) or {}
@@ -147,9 +152,26 @@ class CheckInHandlers:
         uid = base_repo.user_id(s, ref)
         return repo.owned_checkin(s, uid, checkin_id) if uid is not None else None
 
+    def _server_defaults(self, s: Session, user: User, tenant: str) -> None:
+        """Fill what the person has not set from a server's admin defaults (Discord)."""
+        defaults = repo.tenant_defaults(s, user.platform, tenant) or {}
+        if defaults.get("timezone") and user.timezone_source not in KNOWN_SOURCES:
+            try:
+                user.timezone = zone(str(defaults["timezone"])).key
+            except ValueError:
+                pass
+            else:
+                user.timezone_source = user.timezone_source or "server"
+        if defaults.get("quiet_hours") and not (user.quiet_start and user.quiet_end):
+            try:
+                quiet = parse_quiet(str(defaults["quiet_hours"]))
+            except ValueError:
+                return
+            user.quiet_start, user.quiet_end = f"{quiet.start:%H:%M}", f"{quiet.end:%H:%M}"
+
     def _timezone_question(self, user: User, prefs: Prefs) -> TimezoneQuestion | None:
         """Asked once, when neither the person nor the platform gave a zone."""
-        if prefs.tz_known or user.timezone_source is not None:
+        if prefs.tz_known or user.timezone_source not in (None, "server"):
             return None
         user.timezone_source = "asked"
         return TimezoneQuestion(
@@ -179,7 +201,10 @@ class CheckInHandlers:
     def _schedule(self, s: Session, event: ev.ScheduleCheckIns, now: datetime) -> Result:
         user = self._user(s, event.user, now)
         if event.platform_timezone:
-            self._apply_timezone(s, user, event.platform_timezone, "platform", now)
+            with contextlib.suppress(ValueError):  # a zone we do not know: use the fallback
+                self._apply_timezone(s, user, event.platform_timezone, "platform", now)
+        if event.server_tenant:
+            self._server_defaults(s, user, event.server_tenant)
         loaded = self.engine._load(s, event.user, event.consultation_id)
         if loaded is None:
             return [Notice("There is no plan yet: finish a consultation first.")], None
@@ -203,7 +228,7 @@ class CheckInHandlers:
         earliest: datetime | None = None
         for (plan_item_id, _action, _due), spec in specs:
             repo.replace_pending_for_item(s, plan_item_id, now)
-            due_at = self._insert(s, user.id, plan_item_id, spec, prefs, now)
+            due_at = self._insert(s, user, plan_item_id, spec, prefs, now)
             earliest = due_at if earliest is None else min(earliest, due_at)
         assert earliest is not None
         first = to_local(earliest, prefs.tz)
@@ -236,13 +261,14 @@ class CheckInHandlers:
         )
 
     def _insert(
-        self, s: Session, uid: int, plan_item_id: int, spec: Spec, prefs: Prefs, now: datetime
+        self, s: Session, user: User, plan_item_id: int, spec: Spec, prefs: Prefs, now: datetime
     ) -> datetime:
         local = spec.first_local()
         due_at = self._due_at(local, prefs)
         repo.insert_checkin(
             s,
-            user_id=uid,
+            user_id=user.id,
+            platform=user.platform,
             plan_item_id=plan_item_id,
             kind=spec.kind,
             interval_days=spec.interval_days,

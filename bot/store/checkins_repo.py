@@ -295,14 +295,10 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def _user_filter(stmt: Any, platforms: Sequence[str], only: UserRef | None) -> Any:
-    stmt = stmt.where(_u.c.platform.in_(list(platforms)))
-    if only is not None:
-        stmt = stmt.where(
-            _u.c.platform == only.platform,
-            _u.c.tenant == only.tenant,
-            _u.c.platform_user_id == only.user_id,
-        )
+def _scope(stmt: Any, platforms: Sequence[str], only_uid: int | None) -> Any:
+    stmt = stmt.where(_c.c.platform.in_(list(platforms)))
+    if only_uid is not None:
+        stmt = stmt.where(_c.c.user_id == only_uid)
     return stmt
 
 
@@ -311,28 +307,35 @@ def lock_due(
     now: datetime,
     limit: int,
     platforms: Sequence[str],
-    only: UserRef | None = None,
+    only_uid: int | None = None,
 ) -> list[DueRow]:
     """Due, unclaimed (or lease-expired) rows, oldest first, locked for this transaction.
 
     PostgreSQL skips rows another transaction holds; the lease keeps them from being taken
-    again after that transaction commits, until it expires.
+    again after that transaction commits, until it expires. The lock is taken by a query
+    on the check-ins table alone (an index scan on state, due_at, whatever the planner's
+    statistics say); the person and the plan item are read after, by primary key.
     """
+    picked = _scope(
+        select(_c.c.id)
+        .where(_claimable(now))
+        .order_by(_c.c.due_at, _c.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True),
+        platforms,
+        only_uid,
+    )
+    ids = list(session.execute(picked).scalars())
+    if not ids:
+        return []
     source = (
         _c.join(_u, _u.c.id == _c.c.user_id)
         .outerjoin(_p, _p.c.id == _c.c.plan_item_id)
         .outerjoin(_t, and_(_t.c.platform == _u.c.platform, _t.c.tenant == _u.c.tenant))
     )
-    stmt = (
-        select(*_DUE_COLUMNS)
-        .select_from(source)
-        .where(_claimable(now))
-        .order_by(_c.c.due_at, _c.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=_c)
-    )
-    stmt = _user_filter(stmt, platforms, only)
-    return [DueRow(*r) for r in session.execute(stmt)]
+    rows = session.execute(select(*_DUE_COLUMNS).select_from(source).where(_c.c.id.in_(ids))).all()
+    order = {cid: n for n, cid in enumerate(ids)}
+    return sorted((DueRow(*r) for r in rows), key=lambda r: order[r.id])
 
 
 def claim(
@@ -378,12 +381,13 @@ def update_locked(session: Session, checkin_id: int, /, **values: Any) -> None:
     session.execute(update(_c).where(_c.c.id == checkin_id).values(**values))
 
 
-def add_catchup(session: Session, uid: int, due_at: datetime, now: datetime) -> None:
+def add_catchup(session: Session, uid: int, platform: str, due_at: datetime, now: datetime) -> None:
     """One pending catch-up note per person: a second one is a no-op (partial unique index)."""
     session.execute(
         _insert_for(session)(CheckIn)
         .values(
             user_id=uid,
+            platform=platform,
             plan_item_id=None,
             kind="catchup",
             cycle=0,
@@ -418,21 +422,29 @@ def clear_missed(session: Session, ids: Sequence[int]) -> None:
 
 
 def next_wake(
-    session: Session, now: datetime, platforms: Sequence[str], only: UserRef | None = None
+    session: Session, now: datetime, platforms: Sequence[str], only_uid: int | None = None
 ) -> datetime | None:
     """When this process next has something to do: the earliest unclaimed due time, or
     the earliest lease of another process that will expire (to take over its rows)."""
     if not platforms:
         return None
-    base = select().select_from(_c.join(_u, _u.c.id == _c.c.user_id)).where(_c.c.state == "pending")
-    base = _user_filter(base, platforms, only)
     free = session.execute(
-        base.add_columns(func.min(_c.c.due_at)).where(
-            or_(_c.c.lease_until.is_(None), _c.c.lease_until < now)
+        _scope(
+            select(func.min(_c.c.due_at)).where(
+                _c.c.state == "pending", or_(_c.c.lease_until.is_(None), _c.c.lease_until < now)
+            ),
+            platforms,
+            only_uid,
         )
     ).scalar()
     held = session.execute(
-        base.add_columns(func.min(_c.c.lease_until)).where(_c.c.lease_until >= now)
+        _scope(
+            select(func.min(_c.c.lease_until)).where(
+                _c.c.state == "pending", _c.c.lease_until >= now
+            ),
+            platforms,
+            only_uid,
+        )
     ).scalar()
     found = [_aware(t) for t in (free, held) if t is not None]
     return min(found) if found else None

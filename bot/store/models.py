@@ -70,7 +70,8 @@ class User(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5))
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     # Where ``timezone`` came from: "person" (they said so), "platform" (Slack's users.info),
-    # "asked" (asked once, no answer yet: the server default applies). NULL: never asked.
+    # "server" (a server's admin default, copied as a fallback), "asked" (asked once, no
+    # answer yet: a fallback applies). NULL: nothing yet.
     timezone_source: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -209,6 +210,7 @@ class CheckIn(Base):
     __tablename__ = "checkins"
     __table_args__ = (
         Index("ix_checkins_due", "state", "due_at"),
+        Index("ix_checkins_lease", "state", "lease_until"),
         # One pending check-in per plan item: two clicks on "remind me" schedule once.
         Index(
             "uq_checkins_item_pending",
@@ -232,6 +234,9 @@ class CheckIn(Base):
     plan_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("plan_items.id", ondelete="CASCADE"), index=True
     )
+    # The owner's platform, copied so the delivery queries read one table: a process
+    # claims only rows of the platforms it has a sender for.
+    platform: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))  # once | repeat | catchup
     interval_days: Mapped[int | None] = mapped_column(Integer)
     anchor: Mapped[date | None] = mapped_column(Date)

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("id", BigId, nullable=False),
         sa.Column("user_id", BigId, nullable=False),
         sa.Column("plan_item_id", BigId, nullable=True),
+        sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("interval_days", sa.Integer(), nullable=True),
         sa.Column("anchor", sa.Date(), nullable=True),
@@ -59,6 +60,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("checkins", schema=None) as batch_op:
         batch_op.create_index("ix_checkins_due", ["state", "due_at"], unique=False)
+        batch_op.create_index("ix_checkins_lease", ["state", "lease_until"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_checkins_plan_item_id"), ["plan_item_id"], unique=False
         )
@@ -115,5 +117,6 @@ def downgrade() -> None:
         )
         batch_op.drop_index(batch_op.f("ix_checkins_user_id"))
         batch_op.drop_index(batch_op.f("ix_checkins_plan_item_id"))
+        batch_op.drop_index("ix_checkins_lease")
         batch_op.drop_index("ix_checkins_due")
     op.drop_table("checkins")

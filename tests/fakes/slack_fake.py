@@ -790,6 +790,7 @@ class SlackFake:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "conversations.history": self._conversations_history,
             "files.upload": self._files_upload,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
@@ -1706,6 +1707,20 @@ class SlackFake:
             existing.definition = definition
             existing.hash = f"{int(time.time())}.{secrets.token_hex(4)}"
         return {"ok": True, "view": existing.to_slack()}
+
+    def _conversations_history(self, ctx: _Ctx) -> JSON:
+        """Newest first; ``metadata`` only with include_all_metadata (as Slack does)."""
+        channel = self._resolve_channel(ctx.team, _arg_str(ctx.params, "channel"))
+        limit = int(_arg_str(ctx.params, "limit") or 100)
+        with_metadata = _arg_bool(ctx.params, "include_all_metadata")
+        found = [m for m in self.messages if m.channel == channel.id and not m.deleted]
+        out = []
+        for message in reversed(found[-limit:] if limit > 0 else found):
+            data = message.to_slack()
+            if not with_metadata:
+                data.pop("metadata", None)
+            out.append(data)
+        return {"ok": True, "messages": out, "has_more": len(found) > limit}
 
     def _users_info(self, ctx: _Ctx) -> JSON:
         user = self.users.get(_arg_str(ctx.params, "user") or "")
