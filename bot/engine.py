@@ -289,26 +289,41 @@ class Engine:
         for attempt in range(3):
             try:
                 return await self.db.run(
-                    self._start_unit, event.user, event.playbook_id, restart, now
+                    self._start_unit,
+                    event.user,
+                    event.playbook_id,
+                    restart,
+                    now,
+                    event.origin_tenant,
                 )
             except IntegrityError:
                 # Two starts raced and the other one created the consultation: use that one.
                 log.info("start raced with another start (attempt %d)", attempt + 1)
         return await self.db.run(self._resume, event.user, now)
 
-    def _default_playbook_id(self, s: Session, user: ev.UserRef) -> str:
-        chosen = repo.tenant_default_playbook(s, user.platform, user.tenant)
+    def _default_playbook_id(self, s: Session, user: ev.UserRef, origin: str | None) -> str:
+        chosen = repo.tenant_default_playbook(s, user.platform, origin or user.tenant)
         if chosen and self.playbooks.get(chosen) is not None:
             return chosen
         return self.settings.default_playbook
 
     def _start_unit(
-        self, s: Session, user: ev.UserRef, playbook_id: str | None, restart: bool, now: datetime
+        self,
+        s: Session,
+        user: ev.UserRef,
+        playbook_id: str | None,
+        restart: bool,
+        now: datetime,
+        origin: str | None = None,
     ) -> Messages:
         uid = repo.get_or_create_user_id(s, user, now)
+        current = repo.current_state(s, user) if restart else None
+        if current is not None and origin is None:
+            origin = current.origin_tenant  # a restart keeps the server it came from
         if playbook_id is None:
-            current = repo.current_state(s, user) if restart else None
-            playbook_id = current.playbook_id if current else self._default_playbook_id(s, user)
+            playbook_id = (
+                current.playbook_id if current else self._default_playbook_id(s, user, origin)
+            )
         pb = self.playbooks.get(playbook_id)
         if pb is None:
             raise self._unknown_playbook(playbook_id)
@@ -329,7 +344,7 @@ class Engine:
                 ]
         first = self._next_question(pb, {})
         assert first is not None, "a playbook always has an unconditional first question"
-        state = repo.create_consultation(s, uid, pb.id, pb.version, first.id, now)
+        state = repo.create_consultation(s, uid, pb.id, pb.version, first.id, now, origin)
         loaded = _Loaded(state, pb)
         return [*lead, Text(pb.intro.strip(), title=pb.title), self.question_message(loaded, first)]
 
@@ -504,6 +519,11 @@ class Engine:
         return [Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)]
 
     # ------------------------------------------------------------------ admin
+
+    async def tenant_default_playbook(self, platform: str, tenant: str) -> str:
+        """The playbook new consultations from this server/workspace use."""
+        ref = ev.UserRef(platform, tenant, "")
+        return await self.db.run(lambda s: self._default_playbook_id(s, ref, tenant))
 
     async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Notice:
         if self.playbooks.get(playbook_id) is None:

@@ -18,8 +18,15 @@ class UserRef:
 
 @dataclass(frozen=True, slots=True)
 class Start:
+    """Begin (or continue) a consultation.
+
+    ``origin_tenant``: the server it was started from, when that is not the person's own
+    tenant (Discord keys people by user, not by server): its admin defaults then apply.
+    """
+
     user: UserRef
     playbook_id: str | None = None
+    origin_tenant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,7 @@ class Edit:
 class Restart:
     user: UserRef
     playbook_id: str | None = None
+    origin_tenant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -338,3 +338,21 @@ async def test_discord_people_get_their_servers_defaults_and_are_still_asked_onc
         ev.ScheduleCheckIns(person, ev.When("weekly"), server_tenant="guild-9")
     )
     assert not [m for m in again if isinstance(m, TimezoneQuestion)]
+
+
+async def test_a_server_started_consultation_brings_its_servers_defaults_to_the_dm(
+    eng: Engine,
+) -> None:
+    """Started in a server, chosen in the DM (no server on the click): the server still counts."""
+    person = ev.UserRef("discord", "dm", "dmitri")
+    await eng.set_tenant_checkin_defaults(
+        "discord", "guild-9", timezone="Europe/Berlin", quiet_hours="22:00-07:00"
+    )
+    out = await eng.handle(ev.Start(person, origin_tenant="guild-9"))
+    for value in TINY_ANSWERS:
+        out = await eng.handle(ev.Answer(person, value))
+    out = await eng.handle(ev.ScheduleCheckIns(person, ev.When("in_days", days=2)))
+    listing = one(out, CheckInList)
+    assert listing.quiet_hours == "22:00-07:00"  # type: ignore[attr-defined]
+    (row, *_) = await rows(eng, CheckIn.state == "pending")
+    assert row.due_at == datetime(2026, 3, 4, 9, tzinfo=UTC)  # 10:00 in Berlin

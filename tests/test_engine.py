@@ -329,3 +329,24 @@ def test_choice_ids_win_over_positions() -> None:
     assert parse_answer(q, "1", Wording(), 100) == "1"
     assert parse_answer(q, "2", Wording(), 100) == "2"
     assert parse_answer(q, "one", Wording(), 100) == "1"
+
+
+async def test_origin_server_default_playbook_applies_and_survives_restart(
+    db_url: str, settings: Settings
+) -> None:
+    """Discord keys people by user; the server a consultation starts from sets its playbook."""
+    eng = await make_engine(
+        db_url, settings.model_copy(update={"default_playbook": "tiny"}), "tiny", "tiny2"
+    )
+    person = ev.UserRef("discord", "dm", "77")
+    await eng.set_tenant_playbook("discord", "guild-9", "tiny2")
+    assert await eng.tenant_default_playbook("discord", "guild-9") == "tiny2"
+    assert await eng.tenant_default_playbook("discord", "guild-other") == "tiny"
+    out = await eng.handle(ev.Start(person, origin_tenant="guild-9"))
+    assert isinstance(out[0], Text) and out[0].title == "Second tiny playbook"
+    out = await eng.handle(ev.Restart(person))
+    assert any(isinstance(m, Text) and m.title == "Second tiny playbook" for m in out)
+    other = ev.UserRef("discord", "dm", "78")
+    out = await eng.handle(ev.Start(other))  # from a DM: the bot-wide default
+    assert isinstance(out[0], Text) and out[0].title == "Tiny test playbook"
+    await eng.db.dispose()

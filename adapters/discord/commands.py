@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.consult import Consultations
-from adapters.discord.tenancy import PLATFORM, guild_default_playbook
+from adapters.discord.tenancy import PLATFORM, server_of
 from bot import events as ev
 from bot.digest import clip
 from bot.engine import Engine
@@ -56,8 +56,7 @@ def build_advise(flows: Consultations) -> app_commands.Group:
     @_playbook_choices(engine)
     async def start(interaction: discord.Interaction, playbook: str | None = None) -> None:
         async def event(user: ev.UserRef) -> ev.InEvent:
-            chosen = playbook or await guild_default_playbook(engine, interaction.guild_id)
-            return ev.Start(user, chosen)
+            return ev.Start(user, playbook, origin_tenant=server_of(interaction))
 
         await flows.command(interaction, event, hand_off=True)
 
@@ -75,7 +74,14 @@ def build_advise(flows: Consultations) -> app_commands.Group:
     simple("resume", "Show where you stopped", ev.Resume, hand_off=True)
     simple("status", "What you answered so far", ev.ShowStatus, hand_off=False)
     simple("back", "Go back one question", ev.Back, hand_off=True)
-    simple("restart", "Start again from the first question", ev.Restart, hand_off=True)
+
+    async def restart(interaction: discord.Interaction) -> None:
+        async def event(user: ev.UserRef) -> ev.InEvent:
+            return ev.Restart(user, origin_tenant=server_of(interaction))
+
+        await flows.command(interaction, event, hand_off=True)
+
+    group.command(name="restart", description="Start again from the first question")(restart)
     simple("export", "Everything I keep about you, as a file", ev.Export, hand_off=False)
     simple("forget", "Delete everything I keep about you", ev.Forget, hand_off=False)
     simple(

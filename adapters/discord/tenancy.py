@@ -11,14 +11,12 @@ people, only ``engine.set_tenant_*("discord", str(guild_id))`` and ``tenant_over
 
 from __future__ import annotations
 
-import re
+import discord
 
-from bot.engine import Engine
 from bot.events import UserRef
 
 PLATFORM = "discord"
 PERSON_TENANT = "dm"
-_DEFAULT_LINE = re.compile(r"Default playbook: ([a-z0-9][a-z0-9_-]{0,39})\b")
 
 
 def person(user_id: int) -> UserRef:
@@ -31,18 +29,7 @@ def guild_tenant(guild_id: int) -> str:
     return str(guild_id)
 
 
-async def guild_default_playbook(engine: Engine, guild_id: int | None) -> str | None:
-    """The playbook a server's admin chose for new consultations, if any.
-
-    Workaround: the core resolves a tenant default only for the tenant of the person's
-    UserRef, and offers no getter for it; ``tenant_overview`` is the only public read, so
-    its first line is parsed (pinned by tests/test_discord_commands.py). None falls back
-    to the engine's own default.
-    """
-    if guild_id is None:
-        return None
-    overview = await engine.tenant_overview(PLATFORM, guild_tenant(guild_id))
-    match = _DEFAULT_LINE.search(overview.text)
-    if match is None or engine.playbooks.get(match[1]) is None:
-        return None
-    return match[1]
+def server_of(interaction: discord.Interaction) -> str | None:
+    """The server an interaction came from (None in DMs): its admin defaults apply to a
+    consultation started there, even after it moves to the person's DMs."""
+    return guild_tenant(interaction.guild_id) if interaction.guild_id is not None else None

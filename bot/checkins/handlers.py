@@ -133,8 +133,8 @@ class CheckInHandlers:
         # A zone copied from a server default is a fallback, not the person's own.
         return replace(prefs, tz_known=user.timezone_source in KNOWN_SOURCES)
 
-    def _cadence(self, s: Session, user: User) -> int:
-        defaults = repo.tenant_defaults(s, user.platform, user.tenant) or {}
+    def _cadence(self, s: Session, user: User, server: str | None = None) -> int:
+        defaults = repo.tenant_defaults(s, user.platform, server or user.tenant) or {}
         value = defaults.get("cadence_days")
         return int(value) if isinstance(value, int) and value > 0 else DEFAULT_CADENCE_DAYS
 
@@ -203,9 +203,10 @@ class CheckInHandlers:
         if event.platform_timezone:
             with contextlib.suppress(ValueError):  # a zone we do not know: use the fallback
                 self._apply_timezone(s, user, event.platform_timezone, "platform", now)
-        if event.server_tenant:
-            self._server_defaults(s, user, event.server_tenant)
         loaded = self.engine._load(s, event.user, event.consultation_id)
+        server = event.server_tenant or (loaded.state.origin_tenant if loaded else None)
+        if server:
+            self._server_defaults(s, user, server)
         if loaded is None:
             return [Notice("There is no plan yet: finish a consultation first.")], None
         if event.when is None:
@@ -217,7 +218,7 @@ class CheckInHandlers:
             return [Notice("Your plan has no open steps to check in on.")], None
         prefs = self.prefs(s, user)
         now_local = to_local(now, prefs.tz)
-        cadence = self._cadence(s, user)
+        cadence = self._cadence(s, user, server)
         try:
             specs = [
                 (item, self._spec(event.when, now_local, suggested=item[2], cadence=cadence))

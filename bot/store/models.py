@@ -108,6 +108,9 @@ class Consultation(Base):
     # The current answers, kept beside the step so one read gives a turn its whole state;
     # the answers table keeps the full history (every edit) for export and audit.
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The server a consultation was started from when that is not the person's tenant
+    # (Discord): its admin defaults (playbook, check-ins) apply to this consultation.
+    origin_tenant: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

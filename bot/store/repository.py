@@ -52,6 +52,7 @@ class ConsultationState:
     current_step: str | None
     version: int
     answers: dict[str, Any] = field(default_factory=dict)
+    origin_tenant: str | None = None
 
 
 # Turn-path statements are built once: building and cache-keying a statement per call
@@ -70,6 +71,7 @@ _STATE_COLUMNS = tuple(
         "current_step",
         "version",
         "answers",
+        "origin_tenant",
     )
 )
 _USER_MATCH = (
@@ -175,7 +177,13 @@ def active_state(session: Session, uid: int, playbook_id: str) -> ConsultationSt
 
 
 def create_consultation(
-    session: Session, uid: int, playbook_id: str, version: int, step: str, now: datetime
+    session: Session,
+    uid: int,
+    playbook_id: str,
+    version: int,
+    step: str,
+    now: datetime,
+    origin_tenant: str | None = None,
 ) -> ConsultationState:
     """Raises IntegrityError when the person already has an active one (a raced start)."""
     new_id = (
@@ -190,13 +198,16 @@ def create_consultation(
                 "current_step": step,
                 "version": 1,
                 "answers": {},
+                "origin_tenant": origin_tenant,
                 "created_at": now,
                 "updated_at": now,
             },
         )
         .scalar_one()
     )
-    return ConsultationState(new_id, uid, playbook_id, version, "active", step, 1, {})
+    return ConsultationState(
+        new_id, uid, playbook_id, version, "active", step, 1, {}, origin_tenant
+    )
 
 
 def advance(session: Session, state: ConsultationState, now: datetime, **values: Any) -> None:
