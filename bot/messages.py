@@ -82,6 +82,20 @@ class Question:
     def choice_label(self, choice_id: str) -> str:
         return next((c.label for c in self.choices if c.id == choice_id), choice_id)
 
+    def current_words(self) -> str:
+        """The current answer in words (raw user text for free text; "" if none or skipped).
+
+        Every adapter shows it when a person comes back to change an answer.
+        """
+        value = self.current
+        if value is None or value == "" or value == []:
+            return ""
+        if isinstance(value, list):
+            return ", ".join(self.choice_label(c) for c in value)
+        if self.kind == QuestionKind.SINGLE_CHOICE:
+            return self.choice_label(str(value))
+        return str(value)
+
 
 @dataclass(frozen=True, slots=True)
 class NextStep:

@@ -33,16 +33,6 @@ HINTS = {
 }
 
 
-def _answer_text(q: Question) -> str:
-    if q.current is None:
-        return ""
-    if isinstance(q.current, list):
-        return ", ".join(q.choice_label(c) for c in q.current)
-    if q.kind == QuestionKind.SINGLE_CHOICE:
-        return q.choice_label(str(q.current))
-    return str(q.current)
-
-
 def render_question(q: Question) -> str:
     lines = []
     if q.error:
@@ -63,7 +53,7 @@ def render_question(q: Question) -> str:
     if q.optional:
         hint += " Type skip to leave it out."
     if q.current is not None:
-        hint += f" Press Enter to keep your answer ({_answer_text(q)})."
+        hint += f" Press Enter to keep your answer ({q.current_words()})."
     lines.append(f"  {hint}")
     return "\n".join(lines)
 

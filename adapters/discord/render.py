@@ -283,18 +283,6 @@ def _bullets(items: Sequence[str], limit: int = FIELD_VALUE_MAX) -> str:
 # --------------------------------------------------------------------------- questions
 
 
-def _answer_words(q: Question) -> str:
-    """The current answer in words (shown when a person came back to change it)."""
-    current = q.current
-    if current is None:
-        return ""
-    if isinstance(current, list):
-        return ", ".join(q.choice_label(c) for c in current)
-    if q.kind == QuestionKind.SINGLE_CHOICE:
-        return q.choice_label(str(current))
-    return str(current)
-
-
 def _scale_label(q: Question, n: int) -> str:
     if n == q.scale_min and q.scale_low_label:
         return f"{n} · {q.scale_low_label}"
@@ -408,7 +396,7 @@ def question_embed(q: Question) -> discord.Embed:
     embed = discord.Embed(
         title=f"Question {q.position} of {q.total}", description="\n\n".join(parts)
     )
-    words = _answer_words(q)
+    words = q.current_words()
     if words:
         embed.set_footer(text=fit(f"Your current answer: {words}", 300, markdown=False))
     elif q.optional:

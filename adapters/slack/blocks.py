@@ -49,7 +49,6 @@ from adapters.slack.mrkdwn import (
 from bot.checkins.texts import STATE_WORDS
 from bot.digest import build_digest, clip, units
 from bot.messages import (
-    AnswerValue,
     AnyMessage,
     CheckInCatchUp,
     CheckInChoice,
@@ -144,17 +143,6 @@ def _chunks(items: Sequence[ChoiceOption], size: int) -> list[Sequence[ChoiceOpt
 def _option(c: ChoiceOption) -> Option:
     description = clip(c.description, LABEL_MAX) if c.description else None
     return Option(value=c.id, text=_label(c.label), description=description)
-
-
-def answer_text(q: Question, value: AnswerValue | None) -> str:
-    """A person's answer in words (raw, unescaped), e.g. for "your current answer"."""
-    if value is None or value == "" or value == []:
-        return "skipped"
-    if isinstance(value, list):
-        return ", ".join(q.choice_label(v) for v in value)
-    if q.kind == QuestionKind.SINGLE_CHOICE:
-        return q.choice_label(str(value))
-    return str(value)
 
 
 # ----------------------------------------------------------------------------- questions
@@ -324,7 +312,7 @@ def question_post(q: Question) -> SlackPost:
     else:
         blocks += _text_blocks(q, ref)
     if q.current is not None:
-        blocks.append(_context("Your current answer: " + fit(answer_text(q, q.current), 1000)))
+        blocks.append(_context("Your current answer: " + fit(q.current_words() or "skipped", 1000)))
     return SlackPost(fit(q.prompt, FALLBACK_MAX), blocks)
 
 
