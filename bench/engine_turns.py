@@ -172,7 +172,7 @@ async def main() -> None:
     args = parser.parse_args()
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
-            await bench(f"sqlite+aiosqlite:///{tmp}/bench.db", "SQLite file (WAL)", args)
+            await bench(f"sqlite:///{tmp}/bench.db", "SQLite file (WAL)", args)
     if args.db in ("postgresql", "both"):
         name = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
         admin = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")

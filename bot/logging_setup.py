@@ -41,7 +41,6 @@ def configure_logging(level: str, log_file: Path | None, *, to_stderr: bool = Fa
     # Library chatter stays out of INFO: it can include request bodies.
     for noisy in (
         "sqlalchemy",
-        "aiosqlite",
         "asyncio",
         "alembic",
         "discord",
