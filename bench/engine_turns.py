@@ -21,19 +21,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.scratch_db import scratch_database
 from bot import events as ev
 from bot.engine import Engine
 from bot.messages import Question, QuestionKind
@@ -41,10 +38,6 @@ from bot.playbook.loader import PlaybookRegistry
 from bot.settings import load_settings
 from bot.store.database import Database
 from bot.store.migrate import upgrade
-
-PG_ADMIN = os.environ.get(
-    "CROSSROADS_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 
 
 def pick(q: Question, rng: random.Random) -> object:
@@ -170,20 +163,11 @@ async def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--playbook", default="ml-research-career")
     args = parser.parse_args()
-    if args.db in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            await bench(f"sqlite:///{tmp}/bench.db", "SQLite file (WAL)", args)
-    if args.db in ("postgresql", "both"):
-        name = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            await bench(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL", args)
-        finally:
-            async with admin.connect() as conn:
-                await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.dispose()
+    labels = {"sqlite": "SQLite file (WAL)", "postgresql": "PostgreSQL"}
+    for kind in ("sqlite", "postgresql"):
+        if args.db in (kind, "both"):
+            async with scratch_database(kind) as (url, _tmp):
+                await bench(url, labels[kind], args)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -37,10 +36,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.runtime import Runtime
 from adapters.slack.service import SlackService
+from bench.scratch_db import scratch_database
 from bot.engine import Engine
 from bot.playbook.loader import PlaybookRegistry
 from bot.settings import load_settings
@@ -49,9 +48,6 @@ from bot.store.migrate import upgrade
 from tests.fakes.slack_driver import free_port
 from tests.fakes.slack_fake import ApiCall, SlackFake
 
-PG_ADMIN = os.environ.get(
-    "CROSSROADS_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 ACK_DEADLINE_MS = 3000.0
 
 
@@ -166,19 +162,8 @@ async def run_mode(mode: str, url: str, args: argparse.Namespace, tmp: str) -> l
 
 
 async def with_database(kind: str, fn: Callable[[str, str], Awaitable[list[str]]]) -> list[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        if kind == "sqlite":
-            return await fn(f"sqlite:///{tmp}/bench.db", tmp)
-        name = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            return await fn(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", tmp)
-        finally:
-            async with admin.connect() as conn:
-                await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.dispose()
+    async with scratch_database(kind) as (url, tmp):
+        return await fn(url, tmp)
 
 
 async def main() -> None:
