@@ -29,6 +29,7 @@ from bot.core.reply import Outcome
 from bot.core.result import Result, result
 from bot.core.when import WHEN_USAGE, NoCheckIns, parse_when
 from bot.messages import CheckInChoice, Level, Notice, QuestionKind, Text
+from bot.store import checkins_repo
 from bot.store import repository as repo
 from bot.validation import clean_text, small_number
 
@@ -187,8 +188,19 @@ class Conversation:
                 choice = CheckInChoice(ids[number - 1])
         if choice is None:
             return None
-        await self.ctx.db.run(self._clear, waiting.uid)
-        return await self.run(ev.AnswerCheckIn(user, int(checkin), int(occurrence), choice), now)
+        answer = ev.AnswerCheckIn(user, int(checkin), int(occurrence), choice)
+        res = await self.run(answer, now)
+        res.messages += await self.ctx.db.run(self._advance, waiting.uid, int(checkin))
+        return res
+
+    @staticmethod
+    def _advance(s: Session, uid: int | None, after: int) -> list[Notice]:
+        """The next delivered check-in now waits for a typed reply (they queue, in order)."""
+        if uid is None:
+            return []
+        nxt = checkins_repo.next_unanswered(s, uid, after)
+        repo.set_awaiting(s, uid, f"checkin:{nxt[0]}:{nxt[1]}" if nxt else None)
+        return [Notice(f"Next: check-in #{nxt[0]} above.")] if nxt else []
 
     async def _command(
         self,
@@ -216,8 +228,10 @@ class Conversation:
             return await self.run(simple[name], now)
         if name == "skip":  # "/skip": leave an optional question out, or a check-in for later
             if waiting.awaiting.startswith("checkin:"):
-                await self.ctx.db.run(self._clear, waiting.uid)
-                return result(Outcome.APPLIED, Notice("Fine: answer that check-in later."))
+                skipped = int(waiting.awaiting.split(":")[1])
+                later = Notice("Fine: you can answer it later from your check-ins.")
+                nxt = await self.ctx.db.run(self._advance, waiting.uid, skipped)
+                return result(Outcome.APPLIED, later, *nxt)
             return await self.run(ev.Answer(user, "skip"), now)
         if name == "help":
             return result(Outcome.SHOWN, Text(HELP, title=HELP_TITLE))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -400,6 +400,15 @@ def consultation_owner(session: Session, consultation_id: int) -> tuple[str, str
 def set_awaiting(session: Session, uid: int, awaiting: str | None) -> None:
     """What typed text answers next, besides the current question (users.awaiting)."""
     session.execute(update(User).where(User.id == uid).values(awaiting=awaiting))
+
+
+def await_checkin(session: Session, uid: int, awaiting: str) -> None:
+    """A delivered check-in waits for a typed reply, unless one already does (a queue)."""
+    session.execute(
+        update(User)
+        .where(User.id == uid, or_(User.awaiting.is_(None), ~User.awaiting.like("checkin:%")))
+        .values(awaiting=awaiting)
+    )
 
 
 def awaiting_of(session: Session, ref: UserRef) -> tuple[int, str | None] | None:
