@@ -44,7 +44,7 @@ from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
 from bot.store.database import Database, StoreUnavailable
 from bot.store.repository import Conflict, ConsultationState
-from bot.validation import Invalid, parse_answer
+from bot.validation import Invalid, parse_answer, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -422,8 +422,8 @@ class Engine:
         visible = visible_questions(loaded.playbook, loaded.answers)
         token = question.strip().lower()
         target: PlaybookQuestion | None
-        if token.isdigit() and 1 <= int(token) <= len(visible):
-            target = visible[int(token) - 1]
+        if (number := whole_number(token, 1, len(visible))) is not None:
+            target = visible[number - 1]
         else:
             target = next((q for q in visible if q.id == token), None)
         if target is None:

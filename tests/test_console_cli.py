@@ -179,7 +179,7 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
     # /details N shows everything about a path: pros, cons or risks, and next steps.
     details = out[out.index("5. notes: I like physics.") :]
     in_order(details, "\n1. ", "Pros: ", "Next: ", "\n2. ", "Pros: ", "Next: ")
-    assert "! Give a path number from the recommendation, e.g. /details 1." in details
+    assert "! Give a path number from 1 to 2, e.g. /details 1." in details
     export = console.root / "out.md"
     assert "* Wrote your data to out.md." in out
     assert "! Could not write no/such/dir/out.md: No such file or directory." in out

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from bot import events as ev
 from bot.checkins.sender import Delivered, SendResult
 from bot.messages import CheckInCatchUp, CheckInPrompt, ReminderMessage, WhenKind
+from bot.validation import whole_number
 
 PLATFORM = "console"
 USAGE = {
@@ -52,8 +53,8 @@ def parse_when(text: str) -> ev.When | str | None:
         return None
     if word in (WhenKind.SUGGESTED, WhenKind.WEEKLY, WhenKind.FORTNIGHTLY):
         return ev.When(word)
-    if word.isdigit():
-        return ev.When(WhenKind.IN_DAYS, days=int(word))
+    if (days := whole_number(word)) is not None:
+        return ev.When(WhenKind.IN_DAYS, days=days)
     if re.match(r"\d{4}-\d{2}-\d{2}", word):
         return ev.When(WhenKind.DATE, on=word)
     return f"! Use {USAGE['/remind']}."
@@ -64,11 +65,8 @@ def answer_events(user: ev.UserRef, message: ReminderMessage, line: str) -> list
     token = line.strip().lower()
     if isinstance(message, CheckInPrompt):
         ids = [str(c.id) for c in message.choices]
-        choice = (
-            ids[int(token) - 1]
-            if token.isdigit() and 1 <= int(token) <= len(ids)
-            else token.replace(" ", "_")
-        )
+        number = whole_number(token, 1, len(ids))
+        choice = ids[number - 1] if number is not None else token.replace(" ", "_")
         if choice not in ids:
             return f"! Type a number from 1 to {len(ids)}, or /skip to answer later."
         return [ev.AnswerCheckIn(user, message.checkin_id, message.occurrence, choice)]
@@ -95,15 +93,18 @@ def command_event(user: ev.UserRef, name: str, arg: str) -> ev.InEvent | str | N
         return ev.SetQuietHours(user, arg) if arg else f"! Use {USAGE['/quiet']}."
     if name == "/checkin":
         parts = arg.split(maxsplit=2)
-        if len(parts) < 2 or not parts[0].lstrip("#").isdigit():
+        checkin_id = whole_number(parts[0].removeprefix("#")) if parts else None
+        if len(parts) < 2 or checkin_id is None:
+            if parts and parts[0].lstrip("#").isdigit():
+                return "! I have no check-in with that number; /checkins lists yours."
             return f"! Use {USAGE['/checkin']}."
-        checkin_id, verb = int(parts[0].lstrip("#")), parts[1].lower()
+        verb = parts[1].lower()
         rest = parts[2] if len(parts) > 2 else ""
         if verb == "snooze":
-            days = rest.strip() or "1"
-            if not days.isdigit():
+            days = whole_number(rest or "1")
+            if days is None:
                 return "! Snooze takes a number of days, e.g. /checkin 3 snooze 7."
-            return ev.SnoozeCheckIn(user, checkin_id, int(days))
+            return ev.SnoozeCheckIn(user, checkin_id, days)
         if verb == "cancel":
             return ev.CancelCheckIn(user, checkin_id)
         if verb == "change":

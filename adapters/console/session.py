@@ -29,7 +29,7 @@ from bot.messages import (
     ReminderMessage,
 )
 from bot.store.database import StoreUnavailable
-from bot.validation import clean_text
+from bot.validation import clean_text, whole_number
 
 log = logging.getLogger(__name__)
 MAX_LINE = 64_000  # a longer line is read in full but rejected, never half-applied
@@ -262,10 +262,14 @@ class ConsoleSession:
                 return
             self.show(await self.engine.handle(ev.Edit(user, arg)))
         elif name == "/details":
-            if not arg.isdigit() or not 1 <= int(arg) <= len(self._paths):
-                self.say("! Give a path number from the recommendation, e.g. /details 1.")
+            number = whole_number(arg, 1, len(self._paths))
+            if not self._paths:
+                self.say("! There is no recommendation yet: finish the questions first.")
                 return
-            self.show(await self.engine.handle(ev.ShowPath(user, self._paths[int(arg) - 1])))
+            if number is None:
+                self.say(f"! Give a path number from 1 to {len(self._paths)}, e.g. /details 1.")
+                return
+            self.show(await self.engine.handle(ev.ShowPath(user, self._paths[number - 1])))
         elif name == "/export":
             out = await self.engine.handle(ev.Export(user))
             files = [m for m in out if isinstance(m, ExportFile)]

@@ -1,0 +1,81 @@
+"""Input that used to crash: digits int() refuses, numbers beyond 64 bits, odd Unicode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.console import checkins as console_checkins
+from bot import events as ev
+from bot.validation import MAX_ID, Invalid, clean_text, parse_answer, whole_number
+from tests.conftest import make_registry
+from tests.test_console_cli import GOODBYE, Q_ROLE, Q_THESIS, Console
+
+ALICE = ev.UserRef("console", "local", "alice")
+HUGE = "9" * 20
+ENORMOUS = "7" * 5000
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Console:
+    return Console(tmp_path)
+
+
+@pytest.mark.parametrize("token", ["①", "²", "٣٣٣٣", HUGE, ENORMOUS, "+1", " ", "1_0", "0x1"])
+def test_only_ascii_digits_in_range_are_numbers(token: str) -> None:
+    assert whole_number(token, 1, 100) is None
+    assert whole_number(" 42 ") == 42 and whole_number(str(MAX_ID)) == MAX_ID
+    assert whole_number(str(MAX_ID + 1)) is None
+
+
+def test_answers_that_int_refuses_are_invalid_not_errors() -> None:
+    pb = make_registry("tiny").get("tiny")
+    assert pb is not None
+    role, skills, money = (pb.question(i) for i in ("role", "skills", "money"))
+    assert role is not None and skills is not None and money is not None
+    for raw in ("①", "²", ENORMOUS, 10**5000, True, ["²"], [10**5000]):
+        for q in (role, skills, money):
+            assert isinstance(parse_answer(q, raw, pb.wording, 2000), Invalid), (q.id, raw)
+    assert parse_answer(role, "2", pb.wording, 2000) == "worker"
+    assert parse_answer(money, " 5 ", pb.wording, 2000) == 5
+
+
+def test_console_checkin_commands_refuse_odd_numbers() -> None:
+    for arg in (
+        "² cancel",
+        f"{HUGE} cancel",
+        f"{ENORMOUS} cancel",
+        "1 snooze ²",
+        "1 snooze " + HUGE,
+    ):
+        assert isinstance(console_checkins.command_event(ALICE, "/checkin", arg), str), arg
+    assert isinstance(console_checkins.command_event(ALICE, "/remind", "²"), str)
+    assert console_checkins.command_event(ALICE, "/checkin", "3 cancel") == ev.CancelCheckIn(
+        ALICE, 3
+    )
+
+
+def test_console_survives_odd_digits_and_huge_numbers(console: Console) -> None:
+    run = console.run(
+        "①",
+        "²",
+        "/edit ²",
+        f"/edit {ENORMOUS}",
+        "/details ²",
+        f"/checkin {HUGE} cancel",
+        "/checkin ² cancel",
+        "/remind ²",
+        "1",
+    )
+    assert run.code == 0, run.err
+    assert run.out.rstrip().endswith(GOODBYE)
+    assert "no recommendation yet" in run.out  # /details before the questions are done
+    assert "I have no check-in with that number" in run.out
+    assert run.out.rfind(Q_THESIS) > run.out.rfind(Q_ROLE)  # "1" was still taken
+
+
+def test_clean_text_keeps_joiners_and_drops_controls() -> None:
+    kept = "👩\u200d💻 क्\u200dष می\u200cخواهم"  # noqa: RUF001
+    assert clean_text(kept) == kept
+    assert clean_text("a\u202eb\u2066c\u200fd\x00e\x1bf\ud800g") == "abcdefg"
