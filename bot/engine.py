@@ -42,9 +42,9 @@ from bot.playbook.schema import Playbook, PlaybookQuestion
 from bot.settings import Settings
 from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
-from bot.store.database import Database, StoreUnavailable
+from bot.store.database import BadInput, Database, StoreUnavailable
 from bot.store.repository import Conflict, ConsultationState
-from bot.validation import Invalid, parse_answer, whole_number
+from bot.validation import BAD_EVENT, Invalid, event_problem, parse_answer, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,8 @@ class Engine:
     async def handle(self, event: ev.InEvent) -> Messages:
         """Apply one event. A database outage becomes a polite notice, never a traceback."""
         now = self.clock()
+        if (problem := event_problem(event)) is not None:
+            return [Notice(problem, Level.WARNING)]
         try:
             match event:
                 case ev.Start() | ev.Restart():
@@ -158,6 +160,8 @@ class Engine:
             ]
         except UnknownPlaybook as exc:
             return [Notice(str(exc), Level.WARNING)]
+        except BadInput:
+            return [Notice(BAD_EVENT, Level.WARNING)]
         raise TypeError(f"unknown event {event!r}")
 
     def wake_checkins(self, due: datetime) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from bot.events import UserRef
 from bot.messages import QuestionKind
 from bot.playbook.schema import PlaybookQuestion, Wording
 
@@ -138,3 +140,52 @@ def _expected(q: PlaybookQuestion, wording: Wording) -> str:
     if q.kind == QuestionKind.SCALE:
         return wording.invalid_scale.format(min=q.scale_min, max=q.scale_max)
     return wording.empty
+
+
+# Columns an event's text lands in unchanged (bot/store/models.py): longer would not fit.
+_TEXT_LIMITS = {"platform": 16, "tenant": 64, "user_id": 64, "origin_tenant": 64}
+_MAX_FIELD = 10_000
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+BAD_EVENT = (
+    "I cannot use that request: it has a number out of range or characters that are not "
+    "text. Nothing was changed."
+)
+
+
+def event_problem(event: object) -> str | None:
+    """Why ``event`` (bot/events.py) cannot be applied, or None when every field is usable.
+
+    The engine asks this before touching the database, so no content of an event, however
+    hostile (ids beyond 64 bits, NUL, lone surrogates, over-long names), reaches a query.
+    Answer values are exempt from the text rule: ``parse_answer`` cleans and checks them.
+    """
+    if not dataclasses.is_dataclass(event) or isinstance(event, type):
+        return BAD_EVENT
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if f.name == "value":  # an answer: any text or number, a list of them
+            items = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, str | int) for v in items):
+                return BAD_EVENT
+            continue
+        if not _usable(f.name, value):
+            return BAD_EVENT
+    if hasattr(event, "user"):
+        user = event.user
+        if not (isinstance(user, UserRef) and user.platform and user.user_id):
+            return BAD_EVENT
+    return None
+
+
+def _usable(name: str, value: object) -> bool:
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return 0 <= value <= MAX_ID
+    if isinstance(value, str):
+        return len(value) <= _TEXT_LIMITS.get(name, _MAX_FIELD) and not _NOT_TEXT.search(value)
+    if isinstance(value, tuple):
+        return len(value) <= 1000 and all(isinstance(v, int) and _usable(name, v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return event_problem(value) is None
+    return False

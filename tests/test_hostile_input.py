@@ -79,3 +79,51 @@ def test_clean_text_keeps_joiners_and_drops_controls() -> None:
     kept = "👩\u200d💻 क्\u200dष می\u200cخواهم"  # noqa: RUF001
     assert clean_text(kept) == kept
     assert clean_text("a\u202eb\u2066c\u200fd\x00e\x1bf\ud800g") == "abcdefg"
+
+
+async def test_the_store_turns_refused_values_into_bad_input(db_url: str) -> None:
+    """The backstop behind the engine's event check: never an untranslated driver error."""
+    from sqlalchemy import select
+
+    from bot.store.database import BadInput, Database
+    from bot.store.migrate import upgrade
+    from bot.store.models import User
+
+    db = Database(db_url)
+    await upgrade(db)
+    try:
+        refused = [User.id == 10**20, User.id == -(2**64)]
+        if not db.is_sqlite:  # SQLite stores NUL; PostgreSQL text cannot hold it
+            refused.append(User.platform_user_id == "a\x00b")
+        for where in refused:
+            with pytest.raises(BadInput):
+                await db.run(lambda s, w=where: s.scalar(select(User.id).where(w)))
+        with pytest.raises(BadInput):
+            await db.run(lambda s: s.scalar(select(User.id).where(User.tenant == "\ud800")))
+        assert await db.run(lambda s: s.scalar(select(User.id).where(User.id == 1))) is None
+    finally:
+        await db.dispose()
+
+
+async def test_engine_answers_a_refused_value_politely(
+    db_url: str, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even with the event check bypassed, a huge id is a notice, not an exception."""
+    import bot.engine
+    from bot.messages import Level, Notice
+    from tests.conftest import make_engine
+
+    engine = await make_engine(db_url, settings.model_copy(update={"default_playbook": "tiny"}))
+    try:
+        await engine.handle(ev.Start(ALICE))
+        monkeypatch.setattr(bot.engine, "event_problem", lambda event: None)
+        for event in (
+            ev.CancelCheckIn(ALICE, 10**20),
+            ev.Answer(ALICE, "1", consultation_id=10**20),
+            ev.Start(ev.UserRef("console", "local", "a\ud800b")),
+        ):
+            out = await engine.handle(event)
+            assert isinstance(out[0], Notice) and out[0].level == Level.WARNING, out
+            assert "Nothing was changed" in out[0].text
+    finally:
+        await engine.db.dispose()

@@ -35,6 +35,14 @@ class StoreUnavailable(Exception):
     """The database cannot be used right now; the message is safe to show to a person."""
 
 
+class BadInput(Exception):
+    """The database refused a value as data (out of range, NUL, not UTF-8, too long).
+
+    Not an outage: retrying cannot help. The engine checks events first (bot.validation),
+    so this is the backstop for whatever slips past that check.
+    """
+
+
 def describe_outage(url: str, error: BaseException) -> str:
     lowered = str(error).lower()
     parsed = make_url(url)
@@ -107,13 +115,19 @@ class Database:
                 )
             async with self._async_sessions() as session, session.begin():
                 return await session.run_sync(lambda s: unit(s, *args, **kwargs))
-        except (exc.OperationalError, exc.InterfaceError, OSError) as error:
-            log.warning("database unavailable: %s", error, exc_info=True)
-            raise StoreUnavailable(describe_outage(self.url, error)) from error
-        except exc.DatabaseError as error:
+        except (OverflowError, UnicodeError) as error:  # sqlite3 could not bind a value
+            log.warning("database refused a value: %s", type(error).__name__)
+            raise BadInput(type(error).__name__) from error
+        except exc.DBAPIError as error:
+            if _is_bad_data(error):
+                log.warning("database refused a value: %s", type(error.orig).__name__)
+                raise BadInput(type(error.orig).__name__) from error
             if isinstance(error, exc.IntegrityError):
                 raise
-            log.warning("database error: %s", error, exc_info=True)
+            log.warning("database unavailable: %s", error, exc_info=True)
+            raise StoreUnavailable(describe_outage(self.url, error)) from error
+        except OSError as error:
+            log.warning("database unavailable: %s", error, exc_info=True)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
 
     async def ping(self) -> None:
@@ -141,6 +155,18 @@ def _in_transaction(
 ) -> T:
     with sessions() as session, session.begin():
         return unit(session, *args, **kwargs)
+
+
+def _is_bad_data(error: exc.DBAPIError) -> bool:
+    """A value the database refuses as data: SQLSTATE class 22 ("data exception": out of
+    range, NUL in text, string too long), or asyncpg refusing to encode an argument."""
+    orig = error.orig
+    if isinstance(error, exc.DataError) or isinstance(orig, OverflowError | UnicodeError):
+        return True
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    cause = getattr(orig, "__cause__", None)
+    names = {cls.__name__ for cls in type(cause).__mro__} if cause is not None else set()
+    return sqlstate.startswith("22") or "DataError" in names
 
 
 def _is_locked(error: exc.OperationalError) -> bool:
