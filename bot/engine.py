@@ -276,11 +276,12 @@ class Engine:
         repo.advance(s, state, now, status="completed", current_step=None, completed_at=now)
         payload = ranking_to_payload(ranking, effective_answers(pb, loaded.answers))
         repo.add_snapshot(s, state.id, state.playbook_version, payload, now)
-        items = repo.replace_open_plan(
+        items, cancelled = repo.replace_open_plan(
             s, state.id, [(st.text, st.due) for st in ranking.next_steps], now
         )
         rec = payload_to_recommendation(payload, state.id, state.version, pb.title)
         out: Messages = [Text(pb.wording.finished), rec, self._plan(state.id, items)]
+        out.extend(self.checkins.cancelled_by_new_plan(cancelled))
         offer = self.checkins.offer(s, state.user_id, state.id, items)
         if offer is not None:
             out.append(offer)
