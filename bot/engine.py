@@ -521,6 +521,7 @@ class Engine:
                 repo.delete_user(s, uid)
 
         await self.db.run(unit)
+        await self.db.scrub()
         return [Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)]
 
     # ------------------------------------------------------------------ admin

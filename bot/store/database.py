@@ -130,6 +130,31 @@ class Database:
             log.warning("database unavailable: %s", error, exc_info=True)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
 
+    async def scrub(self) -> None:
+        """After deleting a person: leave no copy of their rows in the database files.
+
+        SQLite: ``secure_delete`` (set on every connection) already overwrote the freed
+        cells with zeros, but in WAL mode the pages that held them live on in the -wal
+        file until a checkpoint; a TRUNCATE checkpoint copies the zeroed pages into the
+        database and empties the WAL. PostgreSQL keeps dead row versions until VACUUM
+        reclaims them (autovacuum, or VACUUM of the tables); README "Privacy" says so.
+        """
+        if not self.is_sqlite:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            busy = await loop.run_in_executor(self._thread, self._checkpoint)
+        except exc.DBAPIError as error:
+            log.warning("could not checkpoint the SQLite WAL after a deletion: %s", error)
+            return
+        if busy:
+            log.warning("SQLite WAL checkpoint after a deletion was blocked by a reader")
+
+    def _checkpoint(self) -> bool:
+        with self._waiting_engine.connect() as conn:
+            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        return bool(row and row[0])
+
     async def ping(self) -> None:
         """Fail fast, with a clear message, if the database cannot be reached or read."""
         await self.run(_ping)
@@ -181,6 +206,8 @@ def _sqlite_pragmas(*, busy_ms: int) -> Callable[[Any, Any], None]:
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON",
+        # Deleted rows are overwritten with zeros, not just unlinked (forget means gone).
+        "PRAGMA secure_delete=ON",
         f"PRAGMA busy_timeout={busy_ms}",
     )
 
