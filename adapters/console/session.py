@@ -67,7 +67,8 @@ class ConsoleSession:
         self.playbook_id = playbook_id
         self.stdin = stdin or sys.stdin.buffer
         self.stdout = stdout or sys.stdout
-        self.export_dir = export_dir or Path.cwd()
+        # Not the current directory: inside a git checkout an export would show up there.
+        self.export_dir = export_dir or engine.settings.resolved_data_dir / "exports"
         self.pending_confirm: Confirm | None = None
         self.last_question: Question | None = None
         self.finished = False
@@ -98,8 +99,11 @@ class ConsoleSession:
             self.say("")
 
     def _write_export(self, export: ExportFile, target: str = "") -> None:
-        path = Path(target).expanduser() if target else self.export_dir / export.filename
+        name = Path(export.filename).name
+        path = Path(target).expanduser() if target else self.export_dir / name
         try:
+            if not target:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.write_text(export.content, encoding="utf-8")
         except OSError as exc:
             self.say(f"! Could not write {path}: {exc.strerror}. Nothing was changed.")
