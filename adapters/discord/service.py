@@ -117,6 +117,13 @@ async def run(rt: Runtime) -> None:
             if rt.settings.discord_dev_guild_id
             else "synced globally",
         )
+
+        async def stop_intake() -> None:
+            """No new interactions: close the gateway, keep HTTP for in-flight replies."""
+            for shard in list(client.shards.values()):
+                await shard.disconnect()
+
+        rt.stop_intake.append(stop_intake)
         try:
             async with client:
                 await client.start(token.get_secret_value())

@@ -56,6 +56,7 @@ AUTH_ERRORS = frozenset(
 HEALTH_PATH = "/healthz"
 HEALTH_TIMEOUT = 2.0
 DRAIN_TIMEOUT = 10.0  # seconds a stopping adapter lets acknowledged work finish
+STOP_DRAIN = 3.0  # the same when the process was told to stop (serve exits within 5 s)
 BACKLOG = 1024  # pending connections; the default 128 drops SYNs in a burst (1 s retry)
 
 
@@ -199,7 +200,7 @@ class SlackService:
         """Wait for acknowledged requests to be fully handled (False on timeout)."""
         return await self.listeners.drain(timeout)
 
-    async def stop(self) -> None:
+    async def stop(self, drain_timeout: float = DRAIN_TIMEOUT) -> None:
         """Stop taking requests, let acknowledged ones finish, then close the session."""
         self._stopped.set()
         if self.checkin_sender is not None and self.rt is not None and self.rt.checkins:
@@ -211,7 +212,7 @@ class SlackService:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
-        if not await self.drain():
+        if not await self.drain(drain_timeout):
             log.warning("slack adapter stopped with requests still being handled")
         if not self.session.closed:
             await self.session.close()
@@ -324,6 +325,7 @@ def build(
 async def run(rt: Runtime) -> None:
     """Serve Slack until cancelled (used by adapters/serve.py)."""
     service = await SlackService.start(rt)
+    rt.stop_intake.append(functools.partial(service.stop, STOP_DRAIN))
     try:
         await service.wait()
     finally:
