@@ -16,8 +16,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.events import UserRef
+from bot.store.checkins_repo import ACTIVE_STATES
 from bot.store.models import (
     AnswerRecord,
+    CheckIn,
     Consultation,
     PlanItem,
     PlaybookVersion,
@@ -110,9 +112,7 @@ _PLAN = (
     .where(_plan.c.consultation_id == bindparam("cid"))
     .order_by(_plan.c.id)
 )
-_DELETE_OPEN_PLAN = delete(_plan).where(
-    _plan.c.consultation_id == bindparam("cid"), _plan.c.status == "open"
-)
+_checkins = CheckIn.__table__
 _INSERT_PLAN = insert(_plan)
 _settings = TenantSettings.__table__
 _TENANT_PLAYBOOK = select(_settings.c.default_playbook).where(
@@ -297,28 +297,69 @@ def latest_snapshot(session: Session, consultation_id: int) -> RecommendationSna
     )
 
 
+class PlanChange(NamedTuple):
+    items: list[PlanRow]
+    # Actions of dropped steps that had live check-ins (pending, sent, failed, missed):
+    # those check-ins are gone with them, and the person is told which.
+    cancelled: list[str]
+
+
 def replace_open_plan(
     session: Session, consultation_id: int, steps: list[tuple[str, date | None]], now: datetime
-) -> list[PlanRow]:
-    """New advice replaces plan items the person has not touched; touched ones stay."""
+) -> PlanChange:
+    """New advice replaces plan items the person has not touched; touched ones stay.
+
+    An open item the new advice repeats (same action) is kept, with its id and its
+    check-ins; only its due date follows the advice. Open items the advice no longer
+    contains are deleted, and their check-ins with them (the FK cascades).
+    """
     conn = session.connection()
-    conn.execute(_DELETE_OPEN_PLAN, {"cid": consultation_id})
-    kept = {row.action for row in conn.execute(_PLAN, {"cid": consultation_id})}
-    fresh = [
-        {
-            "consultation_id": consultation_id,
-            "action": action,
-            "due_date": due,
-            "status": "open",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for action, due in steps
-        if action not in kept
-    ]
+    rows = list(conn.execute(_PLAN, {"cid": consultation_id}))
+    touched = {row.action for row in rows if row.status != "open"}
+    reusable: dict[str, list[Any]] = {}
+    for row in rows:
+        if row.status == "open":
+            reusable.setdefault(row.action, []).append(row)
+    fresh: list[dict[str, Any]] = []
+    for action, due in steps:
+        if action in touched:
+            continue
+        if reusable.get(action):
+            row = reusable[action].pop(0)
+            if row.due_date != due:
+                conn.execute(
+                    update(_plan).where(_plan.c.id == row.id).values(due_date=due, updated_at=now)
+                )
+            continue
+        fresh.append(
+            {
+                "consultation_id": consultation_id,
+                "action": action,
+                "due_date": due,
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    dropped = [row.id for left in reusable.values() for row in left]
+    cancelled: list[str] = []
+    if dropped:
+        cancelled = list(
+            conn.execute(
+                select(_plan.c.action)
+                .where(
+                    _plan.c.id.in_(dropped),
+                    _plan.c.id.in_(
+                        select(_checkins.c.plan_item_id).where(_checkins.c.state.in_(ACTIVE_STATES))
+                    ),
+                )
+                .order_by(_plan.c.id)
+            ).scalars()
+        )
+        conn.execute(delete(_plan).where(_plan.c.id.in_(dropped)))
     if fresh:
         conn.execute(_INSERT_PLAN, fresh)
-    return plan_items(session, consultation_id)
+    return PlanChange(plan_items(session, consultation_id), cancelled)
 
 
 def plan_items(session: Session, consultation_id: int) -> list[PlanRow]:
