@@ -65,7 +65,7 @@ def pick(q: Question, rng: random.Random) -> object:
 
 
 def messages(out: Any) -> list[Any]:
-    """The messages of a reply (a list of messages, or an object carrying them)."""
+    """The messages of a result (an object carrying them, or a list of messages)."""
     if isinstance(out, list | tuple):
         return list(out)
     return list(getattr(out, "messages", out))
@@ -106,7 +106,7 @@ async def consult_until(
         user = ev.UserRef("bench", "t", f"{name}-{round_no}")
         round_no += 1
         t0 = time.perf_counter()
-        out = await engine.handle(ev.Start(user))
+        out = await engine.run(ev.Start(user))
         samples.starts.append((time.perf_counter() - t0) * 1000)
         while (q := next_question(out)) is not None:
             if gap is not None:
@@ -118,9 +118,7 @@ async def consult_until(
                 return
             value = pick(q, rng)
             t0 = time.perf_counter()
-            out = await engine.handle(
-                ev.Answer(user, value, q.question_id, q.consultation_id, q.step)
-            )
+            out = await engine.run(ev.Answer(user, value, q.question_id, q.consultation_id, q.step))
             took = (time.perf_counter() - t0) * 1000
             (samples.answers if next_question(out) is not None else samples.finals).append(took)
         await asyncio.sleep(0)

@@ -26,9 +26,14 @@ from tests.conftest import FIXED_NOW, make_registry
 
 ALICE = ev.UserRef("console", "local", "alice")
 TIMEOUT = 1.0
+ROOMY = 30.0
 # Generous: the point is that the turn ends (a partition used to hang it for good), not
 # how fast; the notice comes at TIMEOUT, this only stops a regression from hanging the run.
 NO_HANG = TIMEOUT * 10 + 10
+
+
+async def turn(eng: Engine, event: ev.InEvent) -> list:
+    return (await eng.run(event)).messages
 
 
 def question(out: list) -> Question:
@@ -58,7 +63,9 @@ def through(pg_url: str, proxy: BlackHoleProxy) -> str:
 
 
 async def engine_on(url: str, settings: Settings) -> Engine:
-    db = Database(url, timeout=TIMEOUT)
+    # Set-up and the turns before the partition get a roomy deadline (the machine may be
+    # busy); each test shortens it to TIMEOUT just before it cuts the network.
+    db = Database(url, timeout=ROOMY)
     await upgrade(db)
     cfg = settings.model_copy(update={"default_playbook": "tiny"})
     engine = Engine(db, make_registry("tiny"), cfg, clock=lambda: FIXED_NOW)
@@ -86,22 +93,24 @@ async def test_partition_mid_consultation_gives_the_notice_and_writes_nothing(
 ) -> None:
     eng = await engine_on(through(pg_url, proxy), settings)
     try:
-        assert question(await eng.handle(ev.Start(ALICE))).question_id == "role"
-        assert question(await eng.handle(ev.Answer(ALICE, "student"))).question_id == "thesis"
+        assert question(await turn(eng, ev.Start(ALICE))).question_id == "role"
+        assert question(await turn(eng, ev.Answer(ALICE, "student"))).question_id == "thesis"
+        eng.db.timeout = TIMEOUT
         proxy.partition()
         async with asyncio.timeout(NO_HANG):
-            out = await eng.handle(ev.Answer(ALICE, "yes"))
+            out = await turn(eng, ev.Answer(ALICE, "yes"))
         assert cannot_be_reached(out), out
         # Nothing half-written: the server has the first answer only, the step unchanged.
         assert await committed(pg_url) == (1, ["thesis"])
         # Every later turn also ends with the notice (the pool does not pile up waiters).
         async with asyncio.timeout(NO_HANG):
-            outs = await asyncio.gather(*(eng.handle(ev.Answer(ALICE, "yes")) for _ in range(3)))
+            outs = await asyncio.gather(*(turn(eng, ev.Answer(ALICE, "yes")) for _ in range(3)))
         assert all(cannot_be_reached(o) for o in outs), outs
         proxy.heal()
+        eng.db.timeout = ROOMY
         # Trying again once the network is back simply works.
         async with asyncio.timeout(NO_HANG):
-            out = await eng.handle(ev.Answer(ALICE, "yes"))
+            out = await turn(eng, ev.Answer(ALICE, "yes"))
         assert question(out).question_id == "skills"
         assert await committed(pg_url) == (2, ["skills"])
     finally:
@@ -113,10 +122,11 @@ async def test_partition_before_connecting_gives_the_notice(
 ) -> None:
     eng = await engine_on(through(pg_url, proxy), settings)
     await eng.db.dispose()  # no pooled connection left: the next turn must connect
+    eng.db.timeout = TIMEOUT
     proxy.partition()
     try:
         async with asyncio.timeout(NO_HANG):
-            out = await eng.handle(ev.Start(ALICE))
+            out = await turn(eng, ev.Start(ALICE))
         assert cannot_be_reached(out), out
         assert await committed(pg_url) == (0, [])
     finally:
@@ -146,17 +156,17 @@ async def test_dead_pooled_connections_are_replaced_without_a_false_outage(
     bob = ev.UserRef("console", "local", "bob")
     try:
         # Two people at once, so the pool holds more than one connection.
-        for out in await asyncio.gather(eng.handle(ev.Start(ALICE)), eng.handle(ev.Start(bob))):
+        for out in await asyncio.gather(turn(eng, ev.Start(ALICE)), turn(eng, ev.Start(bob))):
             assert question(out).question_id == "role"
         assert await terminate_backends(pg_url) >= 1
         # Every next turn succeeds: nobody is told the server cannot be reached.
         a, b = await asyncio.gather(
-            eng.handle(ev.Answer(ALICE, "student")), eng.handle(ev.Answer(bob, "worker"))
+            turn(eng, ev.Answer(ALICE, "student")), turn(eng, ev.Answer(bob, "worker"))
         )
         assert question(a).question_id == "thesis"
         assert question(b).question_id == "skills"
         assert await terminate_backends(pg_url) >= 1
-        assert question(await eng.handle(ev.Answer(ALICE, "yes"))).question_id == "skills"
+        assert question(await turn(eng, ev.Answer(ALICE, "yes"))).question_id == "skills"
         assert await committed(pg_url) == (3, ["skills", "skills"])
     finally:
         await eng.db.dispose()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+# Set by run_unbounded for the task that runs a migration (not for the turns beside it).
+_UNBOUNDED: contextvars.ContextVar[bool] = contextvars.ContextVar("unbounded", default=False)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -103,14 +106,15 @@ class Database:
             # a server restart fails its first statement; run() retries the unit once on a
             # fresh connection, and SQLAlchemy drops the rest of the stale pool.
             # connect timeout: a partitioned server never answers the TCP handshake's
-            # follow-up; command_timeout backs up the deadline in run() for each statement.
+            # follow-up. No command_timeout: a migration's statement may rightly run long;
+            # run() puts the deadline on each turn's whole unit instead.
             self.async_engine = create_async_engine(
                 url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_recycle=1800,
                 pool_timeout=timeout,
-                connect_args={"timeout": timeout, "command_timeout": timeout},
+                connect_args={"timeout": timeout},
             )
             self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
 
@@ -145,7 +149,20 @@ class Database:
             log.warning("database error: %s", error, exc_info=True)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
 
+    async def run_unbounded(
+        self, unit: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run`` without the deadline or the retry: for a schema migration, which may
+        rightly take minutes and must not be repeated half-way."""
+        token = _UNBOUNDED.set(True)
+        try:
+            return await self.run(unit, *args, **kwargs)
+        finally:
+            _UNBOUNDED.reset(token)
+
     async def _run_postgres(self, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if _UNBOUNDED.get():
+            return await self._unit_postgres(unit, args, kwargs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         for attempt in (1, 2):

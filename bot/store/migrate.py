@@ -57,7 +57,7 @@ async def upgrade(db: Database, target: str = "head") -> None:
     if target == "head" and await current_revision(db) == head_revision():
         return  # already there: no alembic import, no lock
     cfg = alembic_config()
-    await db.run(lambda s: _upgrade(s.connection(), cfg, target))
+    await db.run_unbounded(lambda s: _upgrade(s.connection(), cfg, target))
 
 
 async def current_revision(db: Database) -> str | None:
