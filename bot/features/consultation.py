@@ -290,8 +290,16 @@ class Consultations:
         answers = {**state.answers, q.id: value}
         nxt = self._next_question(pb, answers)
         # The version check: a concurrent turn on the same step fails here, before any insert.
-        repo.advance(s, state, now, current_step=nxt.id if nxt else None, answers=answers)
-        repo.record_answer(s, state.id, q.id, value, now, replaces=replaces)
+        repo.advance_and_record(
+            s,
+            state,
+            now,
+            q.id,
+            value,
+            replaces=replaces,
+            current_step=nxt.id if nxt else None,
+            answers=answers,
+        )
         words = q.describe(value) if value is not None else ""
         out = self._finish(s, loaded, now) if nxt is None else [self.question_message(loaded, nxt)]
         return Result(Outcome.APPLIED, out, answered=(asked, words))
