@@ -9,6 +9,7 @@ import pytest
 from bot import events as ev
 from bot.core.reply import Outcome
 from bot.engine import Engine
+from bot.playbook.schema import PlaybookQuestion, Wording
 from bot.validation import MAX_ID, Invalid, clean_text, parse_answer, whole_number
 from tests.conftest import make_registry
 from tests.test_console_cli import GOODBYE, Q_ROLE, Q_THESIS, Console
@@ -129,3 +130,37 @@ async def test_engine_answers_a_refused_value_politely(
             assert "Nothing was changed" in out[0].text
     finally:
         await engine.db.dispose()
+
+
+def test_close_words_pick_the_choice_a_person_meant() -> None:
+    wording = Wording()
+    goal = PlaybookQuestion.model_validate(
+        {
+            "id": "goal",
+            "kind": "single_choice",
+            "prompt": "What kind of researcher?",
+            "choices": [
+                {"id": "theory", "label": "Theory or academic research"},
+                {"id": "applied", "label": "Applied research"},
+                {"id": "engineering", "label": "Research engineering"},
+                {"id": "unsure", "label": "Not sure yet"},
+            ],
+        }
+    )
+    experience = PlaybookQuestion.model_validate(
+        {
+            "id": "experience",
+            "kind": "multi_choice",
+            "prompt": "Your experience?",
+            "choices": [{"id": "thesis", "label": "A thesis"}, {"id": "none", "label": "None yet"}],
+        }
+    )
+    assert parse_answer(goal, "not sure", wording, 2000) == "unsure"
+    assert parse_answer(goal, "Not sure yet", wording, 2000) == "unsure"
+    assert parse_answer(goal, "applied", wording, 2000) == "applied"
+    assert parse_answer(goal, "aplied research", wording, 2000) == "applied"  # a typo
+    assert parse_answer(experience, "none", wording, 2000) == ["none"]  # "None yet", no skip
+    # Ambiguous or unrelated words are asked again, never guessed.
+    assert isinstance(parse_answer(goal, "research", wording, 2000), Invalid)
+    assert isinstance(parse_answer(goal, "re", wording, 2000), Invalid)
+    assert isinstance(parse_answer(goal, "banana", wording, 2000), Invalid)
