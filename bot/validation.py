@@ -181,7 +181,7 @@ def event_problem(event: object) -> str | None:
         return BAD_EVENT
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
-        if f.name == "value":  # an answer: any text or number, a list of them
+        if f.name in ("value", "text"):  # an answer or a typed line: cleaned where parsed
             items = value if isinstance(value, list) else [value]
             if not all(isinstance(v, str | int) for v in items):
                 return BAD_EVENT
