@@ -20,12 +20,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import SlackPost, render
+from adapters.slack.cards import SlackPost, render
 from adapters.slack.client import CONNECTION_RETRIES, TIMEOUT_SECONDS, api_base
 from adapters.slack.delivery import Courier
 from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
 from bot.events import UserRef
 from bot.messages import ReminderMessage
+from bot.ui import presenters
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
@@ -115,10 +116,11 @@ class SlackCheckInSender:
         if token is None:
             return Unreachable(REMOVED)
         client = self.client(token)
-        posts = [p for p in render([message]) if isinstance(p, SlackPost)]
+        # The sender contract still hands over the core's message, not cards: the core's
+        # presenters make the cards (the one use of presenters in this adapter).
+        posts = [p for p in render(presenters.present([message])) if isinstance(p, SlackPost)]
         if not posts:  # nothing renderable: a bug, counted as a failed attempt
             raise ValueError(f"no Slack rendering for {type(message).__name__}")
-        post = posts[0]
         try:
             channel = self._courier.cached_dm(user.tenant, user.user_id)
             if channel is None:
@@ -132,10 +134,12 @@ class SlackCheckInSender:
                     return Delivered(found)
             reply = await client.chat_postMessage(
                 channel=channel,
-                text=post.text,
-                blocks=post.blocks,
+                text=posts[0].text,
+                blocks=posts[0].blocks,
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"key": idempotency_key}},
             )
+            for more in posts[1:]:  # a catch-up note too long for one message
+                await client.chat_postMessage(channel=channel, text=more.text, blocks=more.blocks)
         except SlackApiError as exc:
             result = result_for(exc)
             log.warning(
