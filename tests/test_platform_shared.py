@@ -264,3 +264,17 @@ async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, ti
     assert await chat.type_into(notes, "Type your answer", "short", user=OWNER) is None
     await chat.shown(OWNER, "Your answer: short")
     assert (await answers(tiny, ref))[-1] == "short"
+
+
+async def test_someone_else_s_text_box_is_refused_in_the_form(
+    chat: PlatformDriver, tiny: Engine
+) -> None:
+    await chat.command(OWNER, "start", "What are you?")
+    ref = chat.ref(OWNER)
+    for value in ("student", "yes", ["code"], "4"):
+        await tiny.run(ev.Answer(ref, value))
+    notes = await chat.command(OWNER, "resume", "Anything else?")
+    refused = await chat.type_into(notes, "Type your answer", "mine now", user=OTHER)
+    assert refused is not None and "belong to someone else" in refused
+    await chat.settle()
+    assert chat.interactive(notes) and len(await answers(tiny, ref)) == 4

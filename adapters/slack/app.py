@@ -197,8 +197,8 @@ def _text(obj: Json) -> str:
 
 
 def reason(reply: Reply) -> str:
-    """What a modal shows under its text box for an INVALID reply: the core puts the reason
-    first (the first paragraph of the first card)."""
+    """What a modal shows under its text box for an INVALID (or REFUSED) reply: the core
+    puts the reason first (the first paragraph of the first card)."""
     for card in reply.cards[:1]:
         for section in card.sections:
             if isinstance(section, Prose):
@@ -211,14 +211,11 @@ def _as_card(message: object) -> Card:
 
     The admin methods still return the core's message objects; read only their words.
     """
-    tone = str(getattr(message, "level", Tone.INFO))
+    level = str(getattr(message, "level", Tone.INFO))
+    tone = next((t for t in Tone if t.value == level), Tone.INFO)
     title = str(getattr(message, "title", "") or "")
     body = str(getattr(message, "text", "") or "")
-    return Card(
-        title=clip(title, 150),
-        tone=Tone(tone) if tone in Tone.__members__.values() else Tone.INFO,
-        sections=(Prose(text=body),),
-    )
+    return Card(title=clip(title, cards.LIMITS.header), tone=tone, sections=(Prose(text=body),))
 
 
 class Listeners:
@@ -590,7 +587,8 @@ class Listeners:
             await ack()  # too slow for the modal: close it, the DM gets the outcome
             self.spawn(finish())
             return
-        if reply.outcome is Outcome.INVALID:
+        if reply.outcome in (Outcome.INVALID, Outcome.REFUSED):
+            # shown under the text box: the person can correct it (or sees it is not theirs)
             await ack(response_action="errors", errors={TEXT_BLOCK: reason(reply)})
             return
         await ack()
