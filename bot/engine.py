@@ -156,7 +156,7 @@ class Engine:
         """A click, select or text box (decoded by ``bot.ui.codec``), for ``user``."""
         click = click or Click()
         try:
-            refused = await self.db.run(lambda s: refusal(s, user, intent))
+            refused = await self.db.run(lambda s: refusal(s, user, intent, click))
         except StoreUnavailable as exc:
             return presenters.reply(
                 result(

@@ -221,12 +221,6 @@ def big_playbook(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the core's question presenter keeps only the first 100 choices "
-    "(bot/ui/presenters.py question_answer, budgets.OPTIONS_MAX); the Slack renderer pages "
-    "any number (tests/test_slack_cards.py)",
-)
 async def test_choices_past_100_options_are_paginated_and_answered(
     fake: SlackFake, tmp_path: Path, sqlite_url: str, settings: Settings
 ) -> None:
