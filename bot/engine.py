@@ -39,6 +39,7 @@ from bot.messages import (
 )
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
 from bot.playbook.schema import Playbook, PlaybookQuestion
+from bot.progress import progress
 from bot.settings import Settings
 from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
@@ -212,7 +213,7 @@ class Engine:
         )
 
     def question_message(self, loaded: _Loaded, q: PlaybookQuestion, error: str = "") -> Question:
-        ids = [v.id for v in visible_questions(loaded.playbook, loaded.answers)]
+        position, total = progress(loaded.playbook, loaded.answers, q.id)
         multi = q.kind == QuestionKind.MULTI_CHOICE
         return Question(
             consultation_id=loaded.state.id,
@@ -230,8 +231,8 @@ class Engine:
             scale_max=q.scale_max,
             scale_low_label=q.scale_low_label,
             scale_high_label=q.scale_high_label,
-            position=ids.index(q.id) + 1 if q.id in ids else len(ids),
-            total=len(ids),
+            position=position,
+            total=total,
             current=loaded.answers.get(q.id),
             error=error,
         )

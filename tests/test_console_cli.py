@@ -145,7 +145,7 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
         out,
         "=== Tiny test playbook ===",
         INTRO,
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         "  1. Student",
         "Type the number of your choice.",
         f"[2/5] {Q_THESIS}",
@@ -233,7 +233,7 @@ def test_quit_midway_then_resume_at_the_same_question(console: Console) -> None:
     in_order(again, "2 of 5 questions answered", f"[4/5] {Q_PAY}")
 
     stranger = console.ok("/status", user="bob")
-    in_order(stranger, INTRO, f"[1/4] {Q_ROLE}")
+    in_order(stranger, INTRO, f"[1/5] {Q_ROLE}")
     assert "Welcome back" not in stranger
     assert "Tiny test playbook: active, 0 of 4 questions answered." in stranger
 
@@ -256,7 +256,7 @@ def test_back_edit_and_restart(console: Console) -> None:
     in_order(
         out,
         "* This is the first question; there is nothing before it.",
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         f"[2/5] {Q_THESIS}",
         f"[3/5] {Q_SKILLS}",
         f"[2/5] {Q_THESIS}",  # /back
@@ -270,7 +270,7 @@ def test_back_edit_and_restart(console: Console) -> None:
         "Tiny test playbook: active, 1 of 4 questions answered.\n  1. your role: Worker\n\n",
         "* Starting again from the first question.",
         INTRO,
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         "Tiny test playbook: active, 0 of 4 questions answered.\n\n",
     )
     after_restart = out[out.index("* Starting again") :]
@@ -303,11 +303,11 @@ def test_forget_deletes_everything_and_the_next_run_starts_fresh(console: Consol
     in_order(
         fresh,
         INTRO,
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         "0 of 4 questions answered.",
         "* Done: everything I kept about you is deleted.",
         INTRO,  # after forgetting, the next line begins a new consultation
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         f"[2/4] {Q_SKILLS}",
         "Tiny test playbook: active, 1 of 4 questions answered.\n  1. your role: Worker",
     )
@@ -331,13 +331,13 @@ def test_unknown_command_and_invalid_answers_are_reasked(console: Console) -> No
     )
     in_order(
         out,
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         "! Unknown command /frobnicate. Type /help for the list.",
         "! Unknown command /" + "x" * 29 + ". Type /help for the list.",
         "! This question needs an answer. Please pick one of the options",
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         "! Please pick one of the options (its number or its name).",
-        f"[1/4] {Q_ROLE}",
+        f"[1/5] {Q_ROLE}",
         f"[2/4] {Q_SKILLS}",
         "! Please pick 1 to 3 of the options, separated by commas.",
         f"[2/4] {Q_SKILLS}",

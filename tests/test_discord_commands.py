@@ -320,7 +320,7 @@ async def test_the_readme_run_command_serves_discord(fake: FakeDiscord, tmp_path
         str(exe), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
-        await fake.wait_for(kind="identify", timeout=60)
+        await fake.wait_for(kind="identify", timeout=180)
         iid = await fake.inject_command("advise start", dm=True)
         reply = await fake.wait_for_callback(iid, timeout=30)
         assert question_title(reply) == "What are you?"

@@ -54,7 +54,7 @@ async def test_full_consultation_from_guild_start_to_recommendation(world: World
 
     # The consultation is in the DM: intro + first question, buttons for 3 choices.
     q_role = await next_dm(fake, mark)
-    assert [e["title"] for e in q_role.embeds] == ["Tiny test playbook", "Question 1 of 4"]
+    assert [e["title"] for e in q_role.embeds] == ["Tiny test playbook", "Question 1 of 5"]
     assert question_title(q_role) == "What are you?"
     assert owners(q_role) == {fake.user_id}
 
