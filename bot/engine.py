@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot import events as ev
 from bot.advice import effective_answers, rank, visible_questions
 from bot.checkins.handlers import CheckInHandlers
+from bot.commands import command
 from bot.export import export_markdown
 from bot.messages import (
     AnswerSummary,
@@ -202,9 +203,12 @@ class Engine:
             return None
         return _Loaded(state, self._playbook_for(s, state.playbook_id, state.playbook_version))
 
-    @staticmethod
-    def _nothing_yet() -> Messages:
-        return [Notice("You have no consultation in progress. Use start to begin one.")]
+    def _cmd(self, user: ev.UserRef, name: str) -> str:
+        return command(user.platform, name, self.settings.slack_command)
+
+    def _nothing_yet(self, user: ev.UserRef) -> Messages:
+        start = self._cmd(user, "start")
+        return [Notice(f"You have no consultation in progress. Use {start} to begin one.")]
 
     def _unknown_playbook(self, playbook_id: str) -> UnknownPlaybook:
         return UnknownPlaybook(
@@ -344,7 +348,8 @@ class Engine:
                 return [
                     Notice(
                         "You already have a consultation in progress, so we continue it. "
-                        "Use restart to begin again from the first question."
+                        f"Use {self._cmd(user, 'restart')} to begin again from the first "
+                        "question."
                     ),
                     *self._where_we_are(s, loaded, now),
                 ]
@@ -366,7 +371,7 @@ class Engine:
     ) -> Messages:
         loaded = self._load(s, user, consultation_id)
         if loaded is None:
-            return self._nothing_yet()
+            return self._nothing_yet(user)
         return [Notice(loaded.playbook.wording.stale), *self._where_we_are(s, loaded, now)]
 
     def _answer_unit(self, s: Session, event: ev.Answer, now: datetime) -> Messages:
@@ -374,7 +379,7 @@ class Engine:
         if loaded is None:
             if event.consultation_id is not None:
                 return [Notice("That consultation is closed or no longer exists.")]
-            return self._nothing_yet()
+            return self._nothing_yet(event.user)
         state, pb = loaded.state, loaded.playbook
         stale = (
             state.status != "active"
@@ -408,7 +413,7 @@ class Engine:
     def _back(self, s: Session, user: ev.UserRef, now: datetime) -> Messages:
         loaded = self._load(s, user)
         if loaded is None:
-            return self._nothing_yet()
+            return self._nothing_yet(user)
         visible = [q.id for q in visible_questions(loaded.playbook, loaded.answers)]
         step = loaded.state.current_step
         here = visible.index(step) if step in visible else len(visible)
@@ -424,7 +429,7 @@ class Engine:
     def _edit(self, s: Session, user: ev.UserRef, question: str, now: datetime) -> Messages:
         loaded = self._load(s, user)
         if loaded is None:
-            return self._nothing_yet()
+            return self._nothing_yet(user)
         visible = visible_questions(loaded.playbook, loaded.answers)
         token = question.strip().lower()
         target: PlaybookQuestion | None
@@ -447,7 +452,7 @@ class Engine:
     def _resume(self, s: Session, user: ev.UserRef, now: datetime) -> Messages:
         loaded = self._load(s, user)
         if loaded is None:
-            return self._nothing_yet()
+            return self._nothing_yet(user)
         lead: Messages = []
         if loaded.state.status == "active":
             lead = [Notice(loaded.playbook.wording.welcome_back)]
@@ -456,19 +461,19 @@ class Engine:
     def _cancel(self, s: Session, user: ev.UserRef, now: datetime) -> Messages:
         loaded = self._load(s, user)
         if loaded is None:
-            return self._nothing_yet()
+            return self._nothing_yet(user)
         repo.advance(s, loaded.state, now, status="cancelled")
         return [
             Notice(
                 "Consultation closed. Your answers stay saved until you ask me to forget you; "
-                "start begins a new one."
+                f"{self._cmd(user, 'start')} begins a new one."
             )
         ]
 
     def _status(self, s: Session, user: ev.UserRef) -> Messages:
         loaded = self._load(s, user)
         if loaded is None:
-            return self._nothing_yet()
+            return self._nothing_yet(user)
         pb = loaded.playbook
         visible = visible_questions(pb, loaded.answers)
         answered = [q for q in visible if q.id in loaded.answers]

@@ -369,7 +369,7 @@ def test_very_long_lines_are_refused_and_nothing_is_lost(console: Console) -> No
         f"[3/5] {Q_SKILLS}",
         f"[4/5] {Q_PAY}",
         f"[5/5] {Q_NOTES}",
-        "! That is 10001 characters; please keep it under 100.",
+        "! That is 10001 characters; please keep it to 100 or fewer.",
         f"[5/5] {Q_NOTES}",
         "! That line was longer than 64000 characters; it was ignored.",
         f"[5/5] {Q_NOTES}",

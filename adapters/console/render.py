@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.checkins.schedule import example_date
 from bot.messages import (
     AnyMessage,
     CheckInCatchUp,
@@ -105,7 +106,6 @@ OFFER_COMMANDS = {
     WhenKind.IN_DAYS: "/remind 3",
     WhenKind.WEEKLY: "/remind weekly",
     WhenKind.FORTNIGHTLY: "/remind fortnightly",
-    WhenKind.DATE: "/remind 2026-04-01",
 }
 WHEN_FMT = "%a %d %b %Y, %H:%M"
 
@@ -114,9 +114,11 @@ def render_offer(offer: CheckInOffer) -> str:
     lines = [f"Shall I check in with you later about these steps? (times in {offer.timezone})"]
     for c in offer.choices:
         command = OFFER_COMMANDS.get(str(c.id), "/remind none")
+        if c.id == WhenKind.DATE:
+            command = f"/remind {example_date()}"
         extra = f" — {c.description}" if c.description else ""
         lines.append(f"  {command:<20} {c.label}{extra}")
-    lines.append("  Any number of days or date works, e.g. /remind 10, /remind 2026-05-04.")
+    lines.append(f"  Any number of days or date works, e.g. /remind 10, /remind {example_date()}.")
     return "\n".join(lines)
 
 
