@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
@@ -17,7 +18,7 @@ from bot.checkins.scheduler import CheckInService
 from bot.engine import Engine
 from bot.logging_setup import configure_logging
 from bot.playbook.loader import PlaybookError, PlaybookRegistry
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_variables
 from bot.store.database import Database, StoreUnavailable
 from bot.store.migrate import current_revision, head_revision, upgrade
 
@@ -98,6 +99,9 @@ class Runtime:
 
 
 def settings_or_exit(**overrides: object) -> Settings:
+    """The settings, or a StartupError; unknown CROSSROADS_* variables are warned about."""
+    for sentence in unknown_variables():
+        sys.stderr.write(f"crossroads: warning: {sentence}\n")
     try:
         return load_settings(**overrides)
     except SettingsError as exc:

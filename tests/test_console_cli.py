@@ -451,7 +451,7 @@ def test_database_path_under_a_regular_file(console: Console) -> None:
 
 
 def test_data_dir_under_a_regular_file(console: Console) -> None:
-    # The log file cannot be created either: warnings go to stderr, without a traceback.
+    # The log file cannot be created either: only the clear sentence reaches the terminal.
     blocker = console.root / "file.txt"
     blocker.write_text("I am a file\n", encoding="utf-8")
     run = console.run("1", env={"CROSSROADS_DATA_DIR": str(blocker / "data")})
@@ -460,6 +460,7 @@ def test_data_dir_under_a_regular_file(console: Console) -> None:
     assert f"crossroads: The database file {blocker / 'data' / 'crossroads.db'} cannot be" in (
         run.err
     )
+    assert run.err.count("\n") == 1 and "sqlalche" not in run.err and "WARNING" not in run.err
 
 
 def test_unreachable_postgresql(console: Console) -> None:
