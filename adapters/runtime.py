@@ -125,7 +125,7 @@ async def open_runtime(settings: Settings, *, log_to_stderr: bool = False) -> Ru
             f"{settings.default_playbook!r} in {settings.playbooks_dir}; "
             f"available: {', '.join(registry.ids())}"
         )
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, timeout=settings.db_timeout_seconds)
     try:
         await db.ping()
         if settings.auto_migrate:

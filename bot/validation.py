@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -65,7 +66,23 @@ def _choice(q: PlaybookQuestion, token: str) -> str | None:
     number = whole_number(token, 1, len(q.choices))
     if number is not None:
         return q.choices[number - 1].id
-    return next((c.id for c in q.choices if token == c.label.lower()), None)
+    exact = next((c.id for c in q.choices if token == c.label.lower()), None)
+    return exact if exact is not None else _close_choice(q, token)
+
+
+def _close_choice(q: PlaybookQuestion, token: str) -> str | None:
+    """A choice a person clearly meant: "not sure" for "Not sure yet", "none" for "None yet",
+    "applied" for "Applied research". Only an unambiguous match counts; otherwise None and
+    the question is asked again."""
+    if len(token) < 3:
+        return None
+    labels = {c.label.lower(): c.id for c in q.choices}
+    starts = {cid for label, cid in labels.items() if label.startswith(token)}
+    elsewhere = [label for label in labels if token in label and not label.startswith(token)]
+    if starts or elsewhere:  # only a prefix of one label, found in no other, is clear
+        return starts.pop() if len(starts) == 1 and not elsewhere else None
+    close = difflib.get_close_matches(token, list(labels), n=2, cutoff=0.85)
+    return labels[close[0]] if len(close) == 1 else None
 
 
 def parse_answer(q: PlaybookQuestion, raw: Any, wording: Wording, max_text: int) -> Any:
@@ -78,9 +95,10 @@ def parse_answer(q: PlaybookQuestion, raw: Any, wording: Wording, max_text: int)
                 f"That answer is {len(raw)} characters long, too long to be one of the "
                 f"options. {_expected(q, wording)}"
             )
-    if raw in ("", None, []) or (
-        isinstance(raw, str) and raw.lower() in SKIP_WORDS and q.kind != QuestionKind.FREE_TEXT
-    ):
+    skip_word = isinstance(raw, str) and raw.lower() in SKIP_WORDS
+    if skip_word and q.choices and _choice(q, str(raw)) is not None:
+        skip_word = False  # "none" for a choice "None yet" is that choice, not a skip
+    if raw in ("", None, []) or (skip_word and q.kind != QuestionKind.FREE_TEXT):
         return None if q.optional else Invalid(wording.empty + " " + _expected(q, wording))
     if q.kind == QuestionKind.SINGLE_CHOICE:
         token = _token(raw)
@@ -169,7 +187,7 @@ def event_problem(event: object) -> str | None:
         return BAD_EVENT
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
-        if f.name == "value":  # an answer: any text or number, a list of them
+        if f.name in ("value", "text"):  # an answer or a typed line: cleaned where parsed
             items = value if isinstance(value, list) else [value]
             if not all(isinstance(v, str | int) for v in items):
                 return BAD_EVENT

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console import checkins as console_checkins
 from bot import events as ev
+from bot.core.reply import Outcome
+from bot.engine import Engine
+from bot.playbook.schema import PlaybookQuestion, Wording
 from bot.validation import MAX_ID, Invalid, clean_text, parse_answer, whole_number
 from tests.conftest import make_registry
 from tests.test_console_cli import GOODBYE, Q_ROLE, Q_THESIS, Console
@@ -41,19 +43,20 @@ def test_answers_that_int_refuses_are_invalid_not_errors() -> None:
     assert parse_answer(money, " 5 ", pb.wording, 2000) == 5
 
 
-def test_console_checkin_commands_refuse_odd_numbers() -> None:
-    for arg in (
-        "² cancel",
-        f"{HUGE} cancel",
-        f"{ENORMOUS} cancel",
-        "1 snooze ²",
-        "1 snooze " + HUGE,
+async def test_typed_checkin_commands_refuse_odd_numbers(engine: Engine) -> None:
+    for line in (
+        "/checkin ² cancel",
+        f"/checkin {HUGE} cancel",
+        f"/checkin {ENORMOUS} cancel",
+        "/checkin 1 snooze ²",
+        "/checkin 1 snooze " + HUGE,
+        "/remind ²",
     ):
-        assert isinstance(console_checkins.command_event(ALICE, "/checkin", arg), str), arg
-    assert isinstance(console_checkins.command_event(ALICE, "/remind", "²"), str)
-    assert console_checkins.command_event(ALICE, "/checkin", "3 cancel") == ev.CancelCheckIn(
-        ALICE, 3
-    )
+        reply = await engine.handle(ev.Typed(ALICE, line))
+        assert reply.outcome == Outcome.INVALID, line
+    # A plain number is still a check-in number (this one is not Alice's: none is).
+    reply = await engine.handle(ev.Typed(ALICE, "/checkin 3 cancel"))
+    assert reply.outcome == Outcome.NOT_FOUND and "no check-in with that number" in reply.text()
 
 
 def test_console_survives_odd_digits_and_huge_numbers(console: Console) -> None:
@@ -115,14 +118,14 @@ async def test_engine_answers_a_refused_value_politely(
 
     engine = await make_engine(db_url, settings.model_copy(update={"default_playbook": "tiny"}))
     try:
-        await engine.handle(ev.Start(ALICE))
+        await engine.run(ev.Start(ALICE))
         monkeypatch.setattr(bot.engine, "event_problem", lambda event: None)
         for event in (
             ev.CancelCheckIn(ALICE, 10**20),
             ev.Answer(ALICE, "1", consultation_id=10**20),
             ev.Start(ev.UserRef("console", "local", "a\ud800b")),
         ):
-            out = await engine.handle(event)
+            out = (await engine.run(event)).messages
             assert isinstance(out[0], Notice) and out[0].level == Level.WARNING, out
             assert "Nothing was changed" in out[0].text
     finally:
@@ -174,3 +177,37 @@ def test_console_names_its_own_commands_and_a_future_example_date(console: Conso
     out = console.ok("1", "1", "1", "1", "skip")
     dates = [w for w in out.split() if w[:2] == "20" and w[4:5] == "-" and len(w) >= 10]
     assert dates and all(d[:10] > date.today().isoformat() for d in dates), dates
+
+
+def test_close_words_pick_the_choice_a_person_meant() -> None:
+    wording = Wording()
+    goal = PlaybookQuestion.model_validate(
+        {
+            "id": "goal",
+            "kind": "single_choice",
+            "prompt": "What kind of researcher?",
+            "choices": [
+                {"id": "theory", "label": "Theory or academic research"},
+                {"id": "applied", "label": "Applied research"},
+                {"id": "engineering", "label": "Research engineering"},
+                {"id": "unsure", "label": "Not sure yet"},
+            ],
+        }
+    )
+    experience = PlaybookQuestion.model_validate(
+        {
+            "id": "experience",
+            "kind": "multi_choice",
+            "prompt": "Your experience?",
+            "choices": [{"id": "thesis", "label": "A thesis"}, {"id": "none", "label": "None yet"}],
+        }
+    )
+    assert parse_answer(goal, "not sure", wording, 2000) == "unsure"
+    assert parse_answer(goal, "Not sure yet", wording, 2000) == "unsure"
+    assert parse_answer(goal, "applied", wording, 2000) == "applied"
+    assert parse_answer(goal, "aplied research", wording, 2000) == "applied"  # a typo
+    assert parse_answer(experience, "none", wording, 2000) == ["none"]  # "None yet", no skip
+    # Ambiguous or unrelated words are asked again, never guessed.
+    assert isinstance(parse_answer(goal, "research", wording, 2000), Invalid)
+    assert isinstance(parse_answer(goal, "re", wording, 2000), Invalid)
+    assert isinstance(parse_answer(goal, "banana", wording, 2000), Invalid)

@@ -40,9 +40,9 @@ from bot.messages import (
     CheckInList,
     Level,
     Notice,
-    ReminderMessage,
     WhenKind,
 )
+from bot.ports import Notification
 from bot.validation import whole_number
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class CheckInFlows:
             messages: list[AnyMessage] = []
             refusals: list[Notice] = []
             for event in events:  # several only for a catch-up: apply each one that can be
-                answer = await self.engine.handle(event)
+                answer = (await self.engine.run(event)).messages
                 refused = _refusal(answer)
                 if refused is not None:
                     refusals.append(refused)
@@ -251,7 +251,7 @@ class CheckInFlows:
         owner = interaction.user.id
 
         async def work() -> Reply:
-            messages = await self.engine.handle(ev.ListCheckIns(person(owner)))
+            messages = (await self.engine.run(ev.ListCheckIns(person(owner)))).messages
             lst = next((m for m in messages if isinstance(m, CheckInList)), None)
             if lst is None:
                 return Reply(update=closed_update(_notices(messages) or "Done."), outcome="stale")
@@ -340,8 +340,10 @@ class DiscordCheckInSender:
         self.client = client
 
     async def send(
-        self, user: ev.UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: ev.UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
+        message = notification.source
+        assert message is not None  # transitional: rendered from the source until cards land
         owner = whole_number(user.user_id)
         if owner is None:
             return Unreachable(GONE_REASON)

@@ -460,3 +460,39 @@ def count_pending_due(session: Session, now: datetime) -> int:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def checkin_owner(session: Session, checkin_id: int) -> tuple[str, str, str] | None:
+    """(platform, tenant, user) of a check-in, or None when there is no such one."""
+    row = session.execute(
+        select(User.platform, User.tenant, User.platform_user_id)
+        .join(CheckIn, CheckIn.user_id == User.id)
+        .where(CheckIn.id == checkin_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def next_unanswered(session: Session, uid: int, after_id: int = 0) -> tuple[int, int] | None:
+    """(id, occurrence) of the person's first delivered, unanswered check-in after ``after_id``.
+
+    Typed replies answer delivered check-ins one at a time, in the order they were sent.
+    """
+    answered = (
+        select(_o.c.id)
+        .where(_o.c.checkin_id == _c.c.id, _o.c.occurrence == _c.c.sent_occurrence)
+        .exists()
+    )
+    row = session.execute(
+        select(_c.c.id, _c.c.sent_occurrence)
+        .where(
+            _c.c.user_id == uid,
+            _c.c.id > after_id,
+            _c.c.kind != "catchup",
+            _c.c.sent_occurrence.is_not(None),
+            _c.c.state.in_(("sent", "pending")),
+            ~answered,
+        )
+        .order_by(_c.c.id)
+        .limit(1)
+    ).first()
+    return (int(row[0]), int(row[1])) if row is not None else None

@@ -9,12 +9,24 @@ executes it in one transaction and returns its result:
   is free (a turn is well under a millisecond of work: cheaper than any thread hop or
   async driver, see bench/RESULTS.md), and in a dedicated thread when another process
   holds the write lock, so waiting for the lock never blocks the loop.
+
+PostgreSQL failures a person must never wait on:
+
+* a silent network partition (no RST): every unit has a deadline (``timeout``, the
+  setting ``db_timeout_seconds``); past it the caller gets ``StoreUnavailable`` at once
+  while the abandoned unit is cancelled in the background (its transaction never commits:
+  the connection is terminated, the server rolls it back);
+* a pooled connection the server killed (restart, ``pg_terminate_backend``): the unit is
+  retried once on a fresh connection, within the same deadline. Units are safe to repeat:
+  an answer is version-checked and a start is unique per person, so a unit that did commit
+  before its connection died reads as "already done" the second time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+# Set by run_unbounded for the task that runs a migration (not for the turns beside it).
+_UNBOUNDED: contextvars.ContextVar[bool] = contextvars.ContextVar("unbounded", default=False)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -66,8 +80,17 @@ def describe_outage(url: str, error: BaseException) -> str:
 class Database:
     """One per process: owns the engine (and, for SQLite, the thread that talks to it)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, sqlite_inline: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        sqlite_inline: bool = True,
+        timeout: float = 5.0,
+    ) -> None:
         self.url = url
+        self.timeout = timeout
+        self._abandoned: set[asyncio.Task[Any]] = set()
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.async_engine: AsyncEngine | None = None
@@ -88,10 +111,18 @@ class Database:
             self.sqlite_inline = sqlite_inline
         else:
             # No pre-ping: it costs a round trip on every turn. A connection that died with
-            # a server restart fails one turn politely (StoreUnavailable) and SQLAlchemy
-            # then drops the whole stale pool; recycling bounds idle connections' age.
+            # a server restart fails its first statement; run() retries the unit once on a
+            # fresh connection, and SQLAlchemy drops the rest of the stale pool.
+            # connect timeout: a partitioned server never answers the TCP handshake's
+            # follow-up. No command_timeout: a migration's statement may rightly run long;
+            # run() puts the deadline on each turn's whole unit instead.
             self.async_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
+                pool_timeout=timeout,
+                connect_args={"timeout": timeout},
             )
             self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
 
@@ -113,8 +144,10 @@ class Database:
                     self._thread,
                     lambda: _in_transaction(self._waiting_sessions, unit, *args, **kwargs),
                 )
-            async with self._async_sessions() as session, session.begin():
-                return await session.run_sync(lambda s: unit(s, *args, **kwargs))
+            return await self._run_postgres(unit, *args, **kwargs)
+        except TimeoutError as error:
+            log.warning("database did not answer within %.1f s", self.timeout)
+            raise StoreUnavailable(describe_outage(self.url, error)) from error
         except (OverflowError, UnicodeError) as error:  # sqlite3 could not bind a value
             log.warning("database refused a value: %s", type(error).__name__)
             raise BadInput(type(error).__name__) from error
@@ -155,12 +188,63 @@ class Database:
             row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
         return bool(row and row[0])
 
+    async def run_unbounded(
+        self, unit: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run`` without the deadline or the retry: for a schema migration, which may
+        rightly take minutes and must not be repeated half-way."""
+        token = _UNBOUNDED.set(True)
+        try:
+            return await self.run(unit, *args, **kwargs)
+        finally:
+            _UNBOUNDED.reset(token)
+
+    async def _run_postgres(self, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if _UNBOUNDED.get():
+            return await self._unit_postgres(unit, args, kwargs)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        for attempt in (1, 2):
+            task = asyncio.ensure_future(self._unit_postgres(unit, args, kwargs))
+            try:
+                done, _ = await asyncio.wait((task,), timeout=max(0.0, deadline - loop.time()))
+            except asyncio.CancelledError:
+                task.cancel()
+                raise
+            if not done:
+                # Do not wait for the cancellation: closing a connection to a server that
+                # does not answer takes its own timeout. The task finishes in the background.
+                task.cancel()
+                self._abandoned.add(task)
+                task.add_done_callback(self._forget_abandoned)
+                raise TimeoutError
+            try:
+                return task.result()
+            except exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                log.info("a pooled database connection was dead; retrying on a fresh one")
+        raise AssertionError("unreachable")
+
+    async def _unit_postgres(
+        self, unit: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> T:
+        async with self._async_sessions() as session, session.begin():
+            return await session.run_sync(lambda s: unit(s, *args, **kwargs))
+
+    def _forget_abandoned(self, task: asyncio.Task[Any]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("an abandoned unit of work ended with %r", task.exception())
+
     async def ping(self) -> None:
         """Fail fast, with a clear message, if the database cannot be reached or read."""
         await self.run(_ping)
 
     async def dispose(self) -> None:
         if self.async_engine is not None:
+            if self._abandoned:  # each ends within the driver's close timeout
+                await asyncio.wait(tuple(self._abandoned), timeout=self.timeout)
             await self.async_engine.dispose()
         if self.sync_engine is not None:
             self.sync_engine.dispose()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Insert, bindparam, delete, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -227,6 +227,93 @@ def advance(session: Session, state: ConsultationState, now: datetime, **values:
             setattr(state, key, value)
 
 
+def advance_and_record(
+    session: Session,
+    state: ConsultationState,
+    now: datetime,
+    question_id: str,
+    value: Any,
+    *,
+    replaces: bool,
+    **values: Any,
+) -> None:
+    """``advance`` then ``record_answer``, as one statement where the database allows it.
+
+    PostgreSQL: one round trip instead of two or three; the version-checked UPDATE, the
+    superseding of an earlier answer and the INSERT are one statement (data-modifying CTEs),
+    so a lost race inserts nothing and raises Conflict as ``advance`` does. SQLite (no DML
+    in a CTE; its statements cost no round trip): the two calls.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        advance(session, state, now, **values)
+        record_answer(session, state.id, question_id, value, now, replaces=replaces)
+        return
+    params = {
+        "b_id": state.id,
+        "b_version": state.version,
+        "version": state.version + 1,
+        "updated_at": now,
+        "a_qid": question_id,
+        "a_value": value,
+        "a_now": now,
+        **values,
+    }
+    stmt = _advance_and_record_stmt(tuple(sorted(values)), replaces)
+    if session.connection().execute(stmt, params).rowcount != 1:
+        raise Conflict(state.id)
+    state.version += 1
+    for key, val in values.items():
+        if hasattr(state, key):
+            setattr(state, key, val)
+
+
+_ADVANCE_AND_RECORD: dict[tuple[tuple[str, ...], bool], Insert] = {}
+
+
+def _advance_and_record_stmt(keys: tuple[str, ...], replaces: bool) -> Insert:
+    """Built once per set of advanced columns (bind parameters only: a cached plan)."""
+    cached = _ADVANCE_AND_RECORD.get((keys, replaces))
+    if cached is not None:
+        return cached
+    c = _consultations.c
+    moved = (
+        update(_consultations)
+        .where(c.id == bindparam("b_id"), c.version == bindparam("b_version"))
+        .values(
+            version=bindparam("version"),
+            updated_at=bindparam("updated_at", type_=c.updated_at.type),
+            **{key: bindparam(key, type_=c[key].type) for key in keys},
+        )
+        .returning(c.id)
+        .cte("moved")
+    )
+    a = _answers.c
+    stmt = insert(_answers).from_select(
+        ["consultation_id", "question_id", "value", "answered_at"],
+        select(
+            moved.c.id,
+            bindparam("a_qid", type_=a.question_id.type),
+            bindparam("a_value", type_=a.value.type),
+            bindparam("a_now", type_=a.answered_at.type),
+        ),
+    )
+    if replaces:
+        superseded = (
+            update(_answers)
+            .where(
+                a.consultation_id.in_(select(moved.c.id)),
+                a.question_id == bindparam("a_qid"),
+                a.superseded_at.is_(None),
+            )
+            .values(superseded_at=bindparam("a_now"))
+            .returning(literal_column("1"))
+            .cte("superseded")
+        )
+        stmt = stmt.add_cte(superseded)
+    _ADVANCE_AND_RECORD[(keys, replaces)] = stmt
+    return stmt
+
+
 def close_open(session: Session, uid: int, playbook_id: str, now: datetime) -> None:
     session.execute(
         update(Consultation)
@@ -426,3 +513,39 @@ def set_tenant_settings(
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_at = now
+
+
+def consultation_owner(session: Session, consultation_id: int) -> tuple[str, str, str] | None:
+    """(platform, tenant, user) of a consultation, or None when there is no such one."""
+    row = session.execute(
+        select(User.platform, User.tenant, User.platform_user_id)
+        .join(Consultation, Consultation.user_id == User.id)
+        .where(Consultation.id == consultation_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def set_awaiting(session: Session, uid: int, awaiting: str | None) -> None:
+    """What typed text answers next, besides the current question (users.awaiting)."""
+    session.execute(update(User).where(User.id == uid).values(awaiting=awaiting))
+
+
+def await_checkin(session: Session, uid: int, awaiting: str) -> None:
+    """A delivered check-in waits for a typed reply, unless one already does (a queue)."""
+    session.execute(
+        update(User)
+        .where(User.id == uid, or_(User.awaiting.is_(None), ~User.awaiting.like("checkin:%")))
+        .values(awaiting=awaiting)
+    )
+
+
+def awaiting_of(session: Session, ref: UserRef) -> tuple[int, str | None] | None:
+    """(user id, awaiting) of a person, or None when they are unknown."""
+    row = session.execute(
+        select(User.id, User.awaiting).where(
+            User.platform == ref.platform,
+            User.tenant == ref.tenant,
+            User.platform_user_id == ref.user_id,
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
