@@ -87,10 +87,11 @@ class Runtime:
     stop_intake: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # Every front end calls engine.handle: counting there covers them all.
-        handle: Any = self.engine.handle
-        if not hasattr(handle, "__wrapped__"):
-            self.engine.handle = self.turns.track(handle)  # type: ignore[method-assign]
+        # Every turn goes through engine.run (handle and act call it; adapters call all
+        # three): counting there covers every front end.
+        run: Any = self.engine.run
+        if not hasattr(run, "__wrapped__"):
+            self.engine.run = self.turns.track(run)  # type: ignore[method-assign]
 
     async def close(self) -> None:
         if self.checkins is not None:

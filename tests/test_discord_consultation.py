@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from bot import events as ev
-from bot.messages import AnyMessage
 from tests.discord_harness import (
     NO_PINGS,
     World,
@@ -339,13 +339,13 @@ async def test_slow_work_is_deferred_then_delivered(world: World) -> None:
     fake = world.fake
     bot = await world.bot(defer_after=0.05)
     gate = asyncio.Event()
-    real = bot.engine.handle
+    real = bot.engine.run  # adapters call run (handle and act go through it too)
 
-    async def slow(event: ev.InEvent) -> list[AnyMessage]:
+    async def slow(event: ev.InEvent) -> Any:
         await gate.wait()
         return await real(event)
 
-    bot.engine.handle = slow  # type: ignore[method-assign]
+    bot.engine.run = slow  # type: ignore[method-assign]
     iid = await fake.inject_command("advise start", dm=True)
     deferred = await fake.wait_for_callback(iid)  # arrives while the engine is still blocked
     assert deferred.type == CB_DEFERRED_MESSAGE and not deferred.ephemeral
