@@ -7,10 +7,11 @@ Each failure here is something a person can fix, so it becomes one clear sentenc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -62,6 +63,18 @@ class Turns:
                     self._idle.set()
 
         return tracked
+
+    @contextlib.asynccontextmanager
+    async def busy(self) -> AsyncIterator[None]:
+        """Count the block as one piece of work in flight."""
+        self.running += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.running -= 1
+            if self.running == 0:
+                self._idle.set()
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a shutdown deadline
         """Wait until no turn runs; False if some still did after ``timeout`` seconds."""
