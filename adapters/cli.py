@@ -47,6 +47,7 @@ def _run(coro_fn: Callable[[], Awaitable[int | None]]) -> None:
 
 
 @click.group(invoke_without_command=True)
+@click.version_option(package_name="crossroads", prog_name="crossroads")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Crossroads: career advice in Discord, Slack or this terminal.

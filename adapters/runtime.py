@@ -7,9 +7,11 @@ Each failure here is something a person can fix, so it becomes one clear sentenc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -17,7 +19,7 @@ from bot.checkins.scheduler import CheckInService
 from bot.engine import Engine
 from bot.logging_setup import configure_logging
 from bot.playbook.loader import PlaybookError, PlaybookRegistry
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_variables
 from bot.store.database import Database, StoreUnavailable
 from bot.store.migrate import current_revision, head_revision, upgrade
 
@@ -62,6 +64,18 @@ class Turns:
 
         return tracked
 
+    @contextlib.asynccontextmanager
+    async def busy(self) -> AsyncIterator[None]:
+        """Count the block as one piece of work in flight."""
+        self.running += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.running -= 1
+            if self.running == 0:
+                self._idle.set()
+
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a shutdown deadline
         """Wait until no turn runs; False if some still did after ``timeout`` seconds."""
         try:
@@ -86,10 +100,11 @@ class Runtime:
     stop_intake: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # Every front end calls engine.handle: counting there covers them all.
-        handle: Any = self.engine.handle
-        if not hasattr(handle, "__wrapped__"):
-            self.engine.handle = self.turns.track(handle)  # type: ignore[method-assign]
+        # Every turn goes through engine.run (handle and act call it; adapters call all
+        # three): counting there covers every front end.
+        run: Any = self.engine.run
+        if not hasattr(run, "__wrapped__"):
+            self.engine.run = self.turns.track(run)  # type: ignore[method-assign]
 
     async def close(self) -> None:
         if self.checkins is not None:
@@ -98,6 +113,9 @@ class Runtime:
 
 
 def settings_or_exit(**overrides: object) -> Settings:
+    """The settings, or a StartupError; unknown CROSSROADS_* variables are warned about."""
+    for sentence in unknown_variables():
+        sys.stderr.write(f"crossroads: warning: {sentence}\n")
     try:
         return load_settings(**overrides)
     except SettingsError as exc:

@@ -110,7 +110,7 @@ async def _shut_down(rt: Runtime, tasks: list[asyncio.Task[None]]) -> None:
 
     intake = [asyncio.create_task(stop()) for stop in rt.stop_intake]  # no new work
     if intake:
-        await asyncio.wait(intake, timeout=left(3.0))
+        await asyncio.wait(intake, timeout=left(1.0))  # includes answering what is in flight
     if not await rt.turns.drain(left(1.5)):  # in-flight turns finish and reply
         log.warning("stopped with %d turn(s) still running", rt.turns.running)
     for task in tasks:

@@ -61,8 +61,11 @@ def configure_logging(level: str, log_file: Path | None, *, to_stderr: bool = Fa
             )
             used = log_file
         except OSError:
+            # No log file: the terminal gets errors only. Warnings (a database driver's
+            # "unable to open database file" with its links) would stand beside the one
+            # clear sentence start-up prints, and say less.
             handler = logging.StreamHandler()
-            handler.setLevel(logging.WARNING)
+            handler.setLevel(logging.ERROR)
     else:
         handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(_FORMAT))

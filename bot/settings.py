@@ -6,9 +6,11 @@ never show up in a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -244,6 +246,42 @@ def normalise_database_url(url: str) -> str:
         "DATABASE_URL: must start with sqlite:/// or postgresql:// "
         f"(got a URL starting with {url.split(':', 1)[0]!r})"
     )
+
+
+# CROSSROADS_ variables that are not settings but are read elsewhere (tests, benches).
+OTHER_VARIABLES = frozenset(
+    {
+        "CROSSROADS_CONFIG_DIR",
+        "CROSSROADS_TEST_PG_URL",
+        "CROSSROADS_BENCH_PG_URL",
+        "CROSSROADS_FUZZ_EXAMPLES",
+    }
+)
+
+
+def setting_variables() -> set[str]:
+    """Every CROSSROADS_* environment variable a setting reads."""
+    names: set[str] = set()
+    for info in Settings.model_fields.values():
+        alias = info.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        names.update(str(c).upper() for c in choices if str(c).upper().startswith("CROSSROADS_"))
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One sentence per CROSSROADS_* variable no setting reads, naming the nearest one."""
+    known = setting_variables() | OTHER_VARIABLES
+    out = []
+    for name in sorted(environ if environ is not None else os.environ):
+        upper = name.upper()
+        if not upper.startswith("CROSSROADS_") or upper in known:
+            continue
+        tails = {k.removeprefix("CROSSROADS_"): k for k in known}
+        near = difflib.get_close_matches(upper.removeprefix("CROSSROADS_"), tails, n=1, cutoff=0.6)
+        hint = f"; did you mean {tails[near[0]]}?" if near else ""
+        out.append(f"{name} is not a Crossroads setting and is ignored{hint}")
+    return out
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -21,6 +21,9 @@ _CONTROL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _SPLIT = re.compile(r"[,;\s]+")
+# The schema's default wording (bot/playbook/schema.py, owned by the playbook format) says
+# "under {max}" although {max} itself is accepted; until it says "at most", it is replaced.
+_UNDER_MAX = Wording.model_fields["too_long"].default
 MAX_ID = 2**63 - 1
 """The largest id a database row can have (a signed 64-bit integer)."""
 _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
@@ -128,7 +131,10 @@ def parse_answer(q: PlaybookQuestion, raw: Any, wording: Wording, max_text: int)
         return None
     limit = min(q.max_length, max_text)
     if len(raw) > limit:
-        return Invalid(wording.too_long.format(length=len(raw), max=limit))
+        template = wording.too_long
+        if template == _UNDER_MAX:  # says "under 500" while 500 is accepted
+            template = "That is {length} characters; please keep it to {max} or fewer."
+        return Invalid(template.format(length=len(raw), max=limit))
     return raw
 
 

@@ -156,7 +156,7 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
         out,
         "=== Tiny test playbook ===",
         INTRO,
-        q(1, 4, Q_ROLE),
+        q(1, 5, Q_ROLE),
         "  1. Student",
         "Type the number of your choice.",
         q(2, 5, Q_THESIS),
@@ -245,7 +245,7 @@ def test_quit_midway_then_resume_at_the_same_question(console: Console) -> None:
     in_order(again, "2 of 5 questions answered", q(4, 5, Q_PAY))
 
     stranger = console.ok("/status", user="bob")
-    in_order(stranger, INTRO, q(1, 4, Q_ROLE))
+    in_order(stranger, INTRO, q(1, 5, Q_ROLE))
     assert "Welcome back" not in stranger
     assert "Active: 0 of 4 questions answered." in stranger
 
@@ -268,7 +268,7 @@ def test_back_edit_and_restart(console: Console) -> None:
     in_order(
         out,
         "* This is the first question; there is nothing before it.",
-        q(1, 4, Q_ROLE),
+        q(1, 5, Q_ROLE),
         q(2, 5, Q_THESIS),
         q(3, 5, Q_SKILLS),
         q(2, 5, Q_THESIS),  # /back
@@ -284,7 +284,7 @@ def test_back_edit_and_restart(console: Console) -> None:
         "Active: 1 of 4 questions answered.\n  1. your role: Worker\n\n",
         "* Starting again from the first question.",
         INTRO,
-        q(1, 4, Q_ROLE),
+        q(1, 5, Q_ROLE),
         "Active: 0 of 4 questions answered.\n\n",
     )
     after_restart = out[out.index("* Starting again") :]
@@ -319,11 +319,11 @@ def test_forget_deletes_everything_and_the_next_run_starts_fresh(console: Consol
     in_order(
         fresh,
         INTRO,
-        q(1, 4, Q_ROLE),
+        q(1, 5, Q_ROLE),
         "0 of 4 questions answered.",
         "* Done: everything I kept about you is deleted.",
         INTRO,  # after forgetting, the next line begins a new consultation
-        q(1, 4, Q_ROLE),
+        q(1, 5, Q_ROLE),
         q(2, 4, Q_SKILLS),
         "Active: 1 of 4 questions answered.\n  1. your role: Worker",
     )
@@ -347,11 +347,11 @@ def test_unknown_command_and_invalid_answers_are_reasked(console: Console) -> No
     )
     in_order(
         out,
-        q(1, 4, Q_ROLE),
+        q(1, 5, Q_ROLE),
         "! I do not know the command /frobnicate. Type help for the list.",
         "! I do not know the command /" + "x" * 29 + ". Type help for the list.",
-        q(1, 4, Q_ROLE, "This question needs an answer. Please pick one of the options"),
-        q(1, 4, Q_ROLE, "Please pick one of the options (its number or its name)."),
+        q(1, 5, Q_ROLE, "This question needs an answer. Please pick one of the options"),
+        q(1, 5, Q_ROLE, "Please pick one of the options (its number or its name)."),
         q(2, 4, Q_SKILLS),
         q(2, 4, Q_SKILLS, "Please pick 1 to 3 of the options, separated by commas."),
         q(3, 4, Q_PAY),
@@ -379,7 +379,7 @@ def test_very_long_lines_are_refused_and_nothing_is_lost(console: Console) -> No
         q(3, 5, Q_SKILLS),
         q(4, 5, Q_PAY),
         q(5, 5, Q_NOTES),
-        q(5, 5, Q_NOTES, "That is 10001 characters; please keep it under 100."),
+        q(5, 5, Q_NOTES, "That is 10001 characters; please keep it to 100 or fewer."),
         "! That line was longer than 64000 characters; it was ignored.",
         q(5, 5, Q_NOTES),
         GOODBYE,

@@ -171,7 +171,7 @@ async def test_dm_commands_work_directly_and_forget_asks_first(world: World) -> 
     assert await world.bots[-1].handled(yes) == "forgot"
     assert "everything I kept about you is deleted" in fake.message(ask.message.id).content
     outcome, status = await run(world, "advise status", dm=True)
-    assert status.content == "You have no consultation in progress. Use start to begin one."
+    assert status.content == "You have no consultation in progress. Use /advise start to begin one."
     outcome, resume = await run(world, "advise resume")  # nothing to move to DMs
     assert outcome == "shown" and resume.ephemeral
 
@@ -320,7 +320,7 @@ async def test_the_readme_run_command_serves_discord(fake: FakeDiscord, tmp_path
         str(exe), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
-        await fake.wait_for(kind="identify", timeout=60)
+        await fake.wait_for(kind="identify", timeout=180)
         iid = await fake.inject_command("advise start", dm=True)
         reply = await fake.wait_for_callback(iid, timeout=30)
         assert question_title(reply) == "What are you?"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from bot import events as ev
-from bot.messages import AnyMessage
 from tests.discord_harness import (
     NO_PINGS,
     World,
@@ -54,7 +54,7 @@ async def test_full_consultation_from_guild_start_to_recommendation(world: World
 
     # The consultation is in the DM: intro + first question, buttons for 3 choices.
     q_role = await next_dm(fake, mark)
-    assert [e["title"] for e in q_role.embeds] == ["Tiny test playbook", "Question 1 of 4"]
+    assert [e["title"] for e in q_role.embeds] == ["Tiny test playbook", "Question 1 of 5"]
     assert question_title(q_role) == "What are you?"
     assert owners(q_role) == {fake.user_id}
 
@@ -339,13 +339,13 @@ async def test_slow_work_is_deferred_then_delivered(world: World) -> None:
     fake = world.fake
     bot = await world.bot(defer_after=0.05)
     gate = asyncio.Event()
-    real = bot.engine.handle
+    real = bot.engine.run  # adapters call run (handle and act go through it too)
 
-    async def slow(event: ev.InEvent) -> list[AnyMessage]:
+    async def slow(event: ev.InEvent) -> Any:
         await gate.wait()
         return await real(event)
 
-    bot.engine.handle = slow  # type: ignore[method-assign]
+    bot.engine.run = slow  # type: ignore[method-assign]
     iid = await fake.inject_command("advise start", dm=True)
     deferred = await fake.wait_for_callback(iid)  # arrives while the engine is still blocked
     assert deferred.type == CB_DEFERRED_MESSAGE and not deferred.ephemeral

@@ -75,7 +75,7 @@ async def test_serving_is_logged_only_once_connected(fake: FakeDiscord, tmp_path
         str(CROSSROADS), "run", env=env, stderr=asyncio.subprocess.PIPE
     )
     try:
-        await fake.wait_for(kind="identify", timeout=60)
+        await fake.wait_for(kind="identify", timeout=180)
         log = tmp_path / "data" / "crossroads.log"
         async with asyncio.timeout(60):
             while "serving Discord" not in log.read_text():  # noqa: ASYNC110

@@ -132,6 +132,53 @@ async def test_engine_answers_a_refused_value_politely(
         await engine.db.dispose()
 
 
+def test_small_wording_a_new_user_meets() -> None:
+    from datetime import date
+
+    from bot.checkins.schedule import example_date, resolve_when
+    from bot.commands import command
+
+    pb = make_registry("tiny").get("tiny")
+    assert pb is not None
+    notes = pb.question("notes")
+    assert notes is not None
+    limit = min(notes.max_length, 2000)
+    assert parse_answer(notes, "x" * limit, pb.wording, 2000) == "x" * limit
+    refusal = parse_answer(notes, "x" * (limit + 1), pb.wording, 2000)
+    assert isinstance(refusal, Invalid)
+    assert f"under {limit}" not in refusal.reason and f"{limit} or fewer" in refusal.reason
+    today = date.today()
+    assert example_date() > today.isoformat()
+    from datetime import datetime, time
+
+    with pytest.raises(ValueError) as bad:
+        resolve_when(
+            "date",
+            days=None,
+            on="soon",
+            now_local=datetime(2030, 6, 1, 9, 0),
+            at=time(10),
+            suggested=None,
+            fallback_days=14,
+        )
+    assert "2030-06-29" in str(bad.value)
+    assert [command(p, "start") for p in ("console", "discord", "slack")] == [
+        "/start",
+        "/advise start",
+        "/advise start",
+    ]
+
+
+def test_console_names_its_own_commands_and_a_future_example_date(console: Console) -> None:
+    from datetime import date
+
+    run = console.run("/forget", "yes", "/status")  # nothing left: /status says how to start
+    assert "You have no consultation in progress. Use /start to begin one." in run.out
+    out = console.ok("1", "1", "1", "1", "skip")
+    dates = [w for w in out.split() if w[:2] == "20" and w[4:5] == "-" and len(w) >= 10]
+    assert dates and all(d[:10] > date.today().isoformat() for d in dates), dates
+
+
 def test_close_words_pick_the_choice_a_person_meant() -> None:
     wording = Wording()
     goal = PlaybookQuestion.model_validate(

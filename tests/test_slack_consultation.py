@@ -114,7 +114,7 @@ async def test_full_consultation(
         ack = await drv.interact(too_long)
         assert ack.json == {
             "response_action": "errors",
-            "errors": {"answer": "That is 150 characters; please keep it under 100."},
+            "errors": {"answer": "That is 150 characters; please keep it to 100 or fewer."},
         }
         assert fake.calls_to("chat.update")[-1].params["ts"] != notes.ts
         sneaky = "Ping <@U0BOSS> & <!channel> at <https://evil.example|here>"

@@ -324,7 +324,7 @@ async def test_modal_submission_acks_even_when_the_core_is_slow(
         assert ack.status == 200 and ack.body is None  # closed: too slow to show errors
         gate.set()
         await drv.updated(message)  # the DM shows the question again, with the reason
-        assert "please keep it under 100" in texts(message)
+        assert "please keep it to 100 or fewer" in texts(message)
         assert await drv.service.drain()
 
 

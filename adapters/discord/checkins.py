@@ -31,6 +31,7 @@ from adapters.discord.render import (
 from adapters.discord.respond import Reply
 from adapters.discord.tenancy import PLATFORM, person
 from bot import events as ev
+from bot.checkins.schedule import example_date
 from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
 from bot.checkins.texts import CANCEL, CHANGE, SNOOZE_DAY, SNOOZE_WEEK
 from bot.messages import (
@@ -50,10 +51,16 @@ MAX_RATE = 45.0  # Discord allows 50 requests/s per token; a first DM costs two 
 DMS_CLOSED_REASON = "Your DMs are closed to me."
 GONE_REASON = "I cannot find your account any more."
 OUTAGE_SECONDS = 30.0  # a Discord 5xx or network failure: wait, without using up attempts
-BAD_WHEN = (
-    "I did not understand that. Type a number of days (e.g. `10`), `weekly`, "
-    "`fortnightly`, or a date like `2026-05-04` or `2026-05-04 09:30`."
-)
+
+
+def bad_when() -> str:
+    day = example_date()
+    return (
+        "I did not understand that. Type a number of days (e.g. `10`), `weekly`, "
+        f"`fortnightly`, or a date like `{day}` or `{day} 09:30`."
+    )
+
+
 SNOOZE_DAYS = {SNOOZE_DAY: 1, SNOOZE_WEEK: 7}
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ t](\d{1,2}:\d{2}))?")
 _DAYS = re.compile(r"(?:in\s+)?(\d{1,3})(?:\s*days?)?")
@@ -174,7 +181,7 @@ class CheckInFlows:
                 target,
                 "Check in with me in…" if days else "Check in with me on…",
                 "Number of days" if days else "Date (and time), your time zone",
-                "e.g. 10" if days else "e.g. 2026-05-04 or 2026-05-04 09:30",
+                "e.g. 10" if days else f"e.g. {example_date()} or {example_date()} 09:30",
             )
             await interaction.response.send_modal(modal)
             self.flows.done(interaction, "modal")
@@ -205,7 +212,7 @@ class CheckInFlows:
                 target,
                 f"Change check-in #{checkin_id}",
                 "When? Days, weekly, fortnightly or a date",
-                "e.g. 10, weekly, 2026-05-04 09:30",
+                f"e.g. 10, weekly, {example_date()} 09:30",
             )
             await interaction.response.send_modal(modal)
             self.flows.done(interaction, "modal")
@@ -286,7 +293,7 @@ class CheckInFlows:
             return
         when = parse_when(text)
         if when is None:
-            await self.flows.refuse(interaction, BAD_WHEN, "invalid")
+            await self.flows.refuse(interaction, bad_when(), "invalid")
             return
         if opener == Kind.OFFER.value:
             await self._reply(interaction, [self._schedule(interaction, target, when)])

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import discord
 
 from adapters.discord.render import NO_MENTIONS, Outgoing, Update
+from adapters.runtime import Turns
 
 log = logging.getLogger(__name__)
+IN_FLIGHT = Turns()  # interactions being worked on or answered, in this process
 
 DEFER_AFTER = 1.0  # seconds of work after which the interaction is acknowledged first
 LATEST_ACK = 2.0  # ...and never later than this after Discord created it (gateway lag)
@@ -57,6 +59,17 @@ async def respond(
     ``ephemeral`` is how a command's deferred "thinking" reply is shown (it cannot change
     later). Components defer as "update the message", which shows nothing.
     """
+    async with IN_FLIGHT.busy():  # a stopping process waits for the reply to go out
+        return await _respond(interaction, work, ephemeral=ephemeral, defer_after=defer_after)
+
+
+async def _respond(
+    interaction: discord.Interaction,
+    work: Callable[[], Awaitable[Reply]],
+    *,
+    ephemeral: bool,
+    defer_after: float,
+) -> Reply:
     task = asyncio.ensure_future(work())
     wait = budget(interaction, defer_after)
     if wait > 0:

@@ -19,11 +19,13 @@ from discord.http import Route
 
 from adapters.discord.checkins import DiscordCheckInSender
 from adapters.discord.client import DISCORD_GATEWAY, CrossroadsClient
+from adapters.discord.respond import IN_FLIGHT
 from adapters.runtime import Runtime, StartupError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://discord.com/api/v10"
+STOP_DRAIN = 3.0  # a stopping process lets interactions in flight be answered this long
 CONNECT_SECONDS = 30.0  # log in and have a first shard connected, or give up with one line
 
 
@@ -119,6 +121,8 @@ async def run(rt: Runtime) -> None:
             """No new interactions: close the gateway, keep HTTP for in-flight replies."""
             for shard in list(client.shards.values()):
                 await shard.disconnect()
+            if not await IN_FLIGHT.drain(STOP_DRAIN):
+                log.warning("stopping with %d interaction(s) still unanswered", IN_FLIGHT.running)
 
         rt.stop_intake.append(stop_intake)
         async with client:

@@ -7,6 +7,7 @@ module stays cheap (click only), the manifest code is imported when the command 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import click
 
@@ -30,6 +31,15 @@ def manifest(url: str | None, name: str) -> None:
     from adapters.runtime import StartupError, settings_or_exit
     from adapters.slack.manifest import build_manifest, needs_public_url, public_url
 
+    if url is not None:
+        parts = urlsplit(url.strip())
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            raise click.BadParameter(
+                f"{url[:80]!r} is not a public https URL; give it in full, e.g. "
+                "https://bot.example.org (Slack sends its requests only to https)",
+                param_hint="--url",
+            )
+        url = url.strip()
     try:
         settings = settings_or_exit()
     except StartupError as exc:

@@ -225,7 +225,9 @@ def resolve_when(
     if kind == WhenKind.DATE:
         match = _DATE.fullmatch(on or "")
         if match is None:
-            raise ValueError("Give a date as YYYY-MM-DD, optionally with a time: 2026-04-01 09:30.")
+            raise ValueError(
+                f"Give a date as YYYY-MM-DD, optionally with a time: {example_date(today)} 09:30."
+            )
         try:
             day = date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
@@ -237,6 +239,11 @@ def resolve_when(
             raise ValueError("Pick a date within the next two years.")
         return Spec("once", day, when_at)
     raise ValueError(f"I do not know the check-in choice {kind[:30]!r}.")
+
+
+def example_date(today: date | None = None) -> str:
+    """A date four weeks ahead, for examples: an example must never lie in the past."""
+    return f"{(today or date.today()) + timedelta(days=28):%Y-%m-%d}"
 
 
 def snooze_local(now_local: datetime, days: int) -> datetime:

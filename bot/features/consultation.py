@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import events as ev
 from bot.advice import effective_answers, rank, visible_questions
+from bot.commands import command
 from bot.core.context import CoreContext, Loaded
 from bot.core.dispatcher import Dispatcher
 from bot.core.reply import Outcome
@@ -36,6 +37,7 @@ from bot.messages import (
     Text,
 )
 from bot.playbook.schema import Playbook, PlaybookQuestion
+from bot.progress import progress
 from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
 from bot.store.repository import Conflict
@@ -53,11 +55,7 @@ class UnknownPlaybook(Exception):
     pass
 
 
-NOTHING_YET = "You have no consultation in progress. Use start to begin one."
-
-
-def nothing_yet() -> Result:
-    return result(Outcome.NOT_FOUND, Notice(NOTHING_YET))
+NOTHING_YET = "You have no consultation in progress. Use {start} to begin one."
 
 
 class Consultations:
@@ -86,6 +84,13 @@ class Consultations:
 
     # ------------------------------------------------------------------ helpers
 
+    def cmd(self, user: ev.UserRef, name: str) -> str:
+        """The command as this person types it: /start, /advise start…"""
+        return command(user.platform, name, self.ctx.settings.slack_command)
+
+    def nothing_yet(self, user: ev.UserRef) -> Result:
+        return result(Outcome.NOT_FOUND, Notice(NOTHING_YET.format(start=self.cmd(user, "start"))))
+
     def unknown_playbook(self, playbook_id: str) -> UnknownPlaybook:
         return UnknownPlaybook(
             f"There is no playbook called {playbook_id[:40]!r}. "
@@ -93,7 +98,7 @@ class Consultations:
         )
 
     def question_message(self, loaded: Loaded, q: PlaybookQuestion, error: str = "") -> Question:
-        ids = [v.id for v in visible_questions(loaded.playbook, loaded.answers)]
+        position, total = progress(loaded.playbook, loaded.answers, q.id)
         multi = q.kind == QuestionKind.MULTI_CHOICE
         return Question(
             consultation_id=loaded.state.id,
@@ -111,8 +116,8 @@ class Consultations:
             scale_max=q.scale_max,
             scale_low_label=q.scale_low_label,
             scale_high_label=q.scale_high_label,
-            position=ids.index(q.id) + 1 if q.id in ids else len(ids),
-            total=len(ids),
+            position=position,
+            total=total,
             current=loaded.answers.get(q.id),
             error=error,
         )
@@ -227,7 +232,8 @@ class Consultations:
                     Outcome.SHOWN,
                     Notice(
                         "You already have a consultation in progress, so we continue it. "
-                        "Use restart to begin again from the first question."
+                        f"Use {self.cmd(user, 'restart')} to begin again from the first "
+                        "question."
                     ),
                     *self.where_we_are(s, loaded, now),
                 )
@@ -254,7 +260,7 @@ class Consultations:
     ) -> Result:
         loaded = self.ctx.load(s, user, consultation_id)
         if loaded is None:
-            return nothing_yet()
+            return self.nothing_yet(user)
         return result(
             Outcome.STALE,
             Notice(loaded.playbook.wording.stale),
@@ -268,7 +274,7 @@ class Consultations:
                 return result(
                     Outcome.NOT_FOUND, Notice("That consultation is closed or no longer exists.")
                 )
-            return nothing_yet()
+            return self.nothing_yet(event.user)
         state, pb = loaded.state, loaded.playbook
         stale = (
             state.status != "active"
@@ -313,7 +319,7 @@ class Consultations:
     def _back(self, s: Session, event: ev.Back, now: datetime) -> Result:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
-            return nothing_yet()
+            return self.nothing_yet(event.user)
         visible = [q.id for q in visible_questions(loaded.playbook, loaded.answers)]
         step = loaded.state.current_step
         here = visible.index(step) if step in visible else len(visible)
@@ -330,7 +336,7 @@ class Consultations:
     def _edit(self, s: Session, event: ev.Edit, now: datetime) -> Result:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
-            return nothing_yet()
+            return self.nothing_yet(event.user)
         visible = visible_questions(loaded.playbook, loaded.answers)
         token = event.question.strip().lower()
         target: PlaybookQuestion | None
@@ -354,7 +360,7 @@ class Consultations:
     def _resume(self, s: Session, event: ev.Resume, now: datetime) -> Result:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
-            return nothing_yet()
+            return self.nothing_yet(event.user)
         lead: list[AnyMessage] = []
         if loaded.state.status == "active":
             lead = [Notice(loaded.playbook.wording.welcome_back)]
@@ -363,20 +369,20 @@ class Consultations:
     def _cancel(self, s: Session, event: ev.Cancel, now: datetime) -> Result:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
-            return nothing_yet()
+            return self.nothing_yet(event.user)
         repo.advance(s, loaded.state, now, status="cancelled")
         return result(
             Outcome.APPLIED,
             Notice(
                 "Consultation closed. Your answers stay saved until you ask me to forget you; "
-                "start begins a new one."
+                f"{self.cmd(event.user, 'start')} begins a new one."
             ),
         )
 
     def _status(self, s: Session, event: ev.ShowStatus, now: datetime) -> Result:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
-            return nothing_yet()
+            return self.nothing_yet(event.user)
         pb = loaded.playbook
         visible = visible_questions(pb, loaded.answers)
         answered = [q for q in visible if q.id in loaded.answers]

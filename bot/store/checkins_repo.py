@@ -472,7 +472,6 @@ def checkin_owner(session: Session, checkin_id: int) -> tuple[str, str, str] | N
     return (row[0], row[1], row[2]) if row is not None else None
 
 
-
 def next_unanswered(session: Session, uid: int, after_id: int = 0) -> tuple[int, int] | None:
     """(id, occurrence) of the person's first delivered, unanswered check-in after ``after_id``.
 
