@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot import events as ev
 from bot.advice import effective_answers, rank, visible_questions
+from bot.advice.compose import compose
 from bot.checkins.handlers import CheckInHandlers
 from bot.export import export_markdown
 from bot.messages import (
@@ -269,12 +270,12 @@ class Engine:
         ranking = rank(pb, loaded.answers, now.date())
         if not ranking.paths:
             return [Notice("None of the paths in this playbook fit your answers.", Level.WARNING)]
+        advice = compose(pb, loaded.answers, now.date())
         repo.advance(s, state, now, status="completed", current_step=None, completed_at=now)
-        payload = ranking_to_payload(ranking, effective_answers(pb, loaded.answers))
+        payload = ranking_to_payload(ranking, effective_answers(pb, loaded.answers), advice)
         repo.add_snapshot(s, state.id, state.playbook_version, payload, now)
-        items = repo.replace_open_plan(
-            s, state.id, [(st.text, st.due) for st in ranking.next_steps], now
-        )
+        steps = advice.plan if advice is not None else ranking.next_steps
+        items = repo.replace_open_plan(s, state.id, [(st.text, st.due) for st in steps], now)
         rec = payload_to_recommendation(payload, state.id, state.version, pb.title)
         out: Messages = [Text(pb.wording.finished), rec, self._plan(state.id, items)]
         offer = self.checkins.offer(s, state.user_id, state.id, items)

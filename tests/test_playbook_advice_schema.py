@@ -165,3 +165,12 @@ def test_version_1_documents_still_validate() -> None:
     for name in ("ml-research-career", "phd-offer-choice"):
         text = (REPO_ROOT / "config" / "playbooks" / f"{name}.yaml").read_text(encoding="utf-8")
         parse_playbook(text, name)
+
+
+def test_a_stored_document_validates_again() -> None:
+    # playbook_versions.document keeps model_dump output; loading it back must work.
+    from bot.playbook.schema import Playbook
+
+    pb = parse_playbook(SOURCE, "advice.yaml")
+    again = Playbook.model_validate(pb.model_dump(mode="json", by_alias=True))
+    assert again == pb

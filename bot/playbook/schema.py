@@ -176,20 +176,27 @@ class LongAnswer(_Strict):
     when: Condition | None = None
 
 
+DEFAULT_LEAD_DAYS = 14
+
+
 class StepSpec(Conditional):
     """A next step: dated from today (``due_in_days``), before a calendar event, or undated."""
 
     due_in_days: int | None = Field(None, ge=0, le=730)
     before: Ident | None = None
-    lead_days: int = Field(14, ge=0, le=180)
+    lead_days: int | None = Field(None, ge=0, le=180)  # default DEFAULT_LEAD_DAYS
 
     @model_validator(mode="after")
     def _one_date(self) -> StepSpec:
         if self.due_in_days is not None and self.before is not None:
             raise ValueError("use either due_in_days or before, not both")
-        if "lead_days" in self.model_fields_set and self.before is None:
+        if self.lead_days is not None and self.before is None:
             raise ValueError("lead_days needs before")
         return self
+
+    @property
+    def lead(self) -> int:
+        return DEFAULT_LEAD_DAYS if self.lead_days is None else self.lead_days
 
 
 class Risk(Conditional):
@@ -317,7 +324,8 @@ class Wording(_Strict):
     short_depends: str = (
         "The best route depends on your answer to “{question}”, which is still open."
     )
-    short_case: str = "If it is “{answer}”, go for {path}."
+    short_case: str = "If it is {answer}, go for {path}."
+    short_any_case: str = "Whichever your answer to “{question}”, {path} fits best."
     short_keep_open: str = "Until you know, {path} keeps the most doors open."
     short_flip: str = "If {change}, {path} would come first."
     change_single: str = "your answer to “{question}” were “{answer}” instead of “{current}”"
@@ -338,7 +346,7 @@ class Wording(_Strict):
     )
     reason_for: str = "It does well on {criterion}, which matters to you."
     reason_against: str = "It does less well on {criterion}."
-    verdict_rank: str = "Of the routes I ranked for you it comes {rank} of {count}."
+    verdict_rank: str = "For you it ranks number {rank} of the {count} routes I considered."
     verdict_top: str = "It is the route I recommend for you."
     step_cycle: str = "{text} (for the {month} {year} round)"
     heading_short: str = "In short"
