@@ -224,9 +224,9 @@ def _path_title(pb: Playbook, path_id: str, answers: Answers) -> str:
     return _title(path, answers)[0] if path is not None else path_id
 
 
-def _flip_to(pb: Playbook, answers: Answers, target: str) -> whatif.Change | None:
+def _flip_to(changes: list[whatif.Change], target: str) -> whatif.Change | None:
     best: whatif.Change | None = None
-    for change in whatif.single_changes(pb, answers):
+    for change in changes:
         if change.top == target and (
             best is None or (change.cost, change.index) < (best.cost, best.index)
         ):
@@ -234,8 +234,8 @@ def _flip_to(pb: Playbook, answers: Answers, target: str) -> whatif.Change | Non
     return best
 
 
-def _what_if(pb: Playbook, answers: Answers) -> WhatIf:
-    change = whatif.family_flip(pb, answers)
+def _what_if(pb: Playbook, answers: Answers, changes: list[whatif.Change]) -> WhatIf:
+    change = whatif.family_flip(pb, answers, changes)
     if change is None:
         return WhatIf(text=sentence(pb.wording.what_if_none))
     q = change.question
@@ -353,6 +353,7 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
     second = views[1] if count > 1 else None
     margin = top.score - second.score if second else float("inf")
     close = second is not None and margin < pb.close_margin
+    changes = list(whatif.single_changes(pb, current))
 
     # The short version, and the decision map when the answer depends on something.
     said = Said()
@@ -401,7 +402,7 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         ]
         if top.reasons_for:
             short.append(top.reasons_for[0])
-        flip = _flip_to(pb, current, second.path_id)
+        flip = _flip_to(changes, second.path_id)
         if flip is not None:
             words = change_words(pb, flip.question, flip.value, current[flip.question.id])
             short.append(w.short_flip.format(change=words, path=mid(second.path_id)))
@@ -430,14 +431,14 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
         body = sentence(entry.text) if entry else sentence(views[rank_no - 1].summary)
         tail = w.verdict_top if rank_no == 1 else w.verdict_rank.format(rank=rank_no, count=count)
-        text = said.fresh(f"{body} {sentence(tail)}") or body
+        text = said.fresh(f"{body} {sentence(tail)}") or sentence(tail)
         verdicts.append(Verdict(path_id=pid, title=title(pid), text=text, rank=rank_no))
     unnamed = None
     if named and top.path_id not in named:
         path = by_id[top.path_id].path
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
         body = sentence(entry.text) if entry else sentence(top.summary)
-        text = said.fresh(f"{body} {sentence(w.verdict_top)}") or body
+        text = said.fresh(f"{body} {sentence(w.verdict_top)}") or sentence(w.verdict_top)
         unnamed = Verdict(path_id=top.path_id, title=top.title, text=text, named=False, rank=1)
 
     # The person's questions.
@@ -475,7 +476,7 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         )
 
     # How sure, and what would change it.
-    flips = whatif.flips(pb, current)
+    flips = whatif.flips(pb, current, changes)
     if close and second is not None:
         level = Level.CLOSE
         conf = w.confidence_close.format(first=mid(top.path_id), second=mid(second.path_id))
@@ -491,8 +492,8 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         margin=round(margin, 4) if second else 0.0,
         flips=flips,
     )
-    what = _what_if(pb, current)
-    what = what.model_copy(update={"text": said.fresh(what.text) or what.text})
+    what = _what_if(pb, current, changes)
+    what = what.model_copy(update={"text": said.fresh(what.text)})  # "" if already said
 
     # The plan: the top route first, then the route that keeps doors open and the cases.
     plan_order = [top.path_id, keep, *(c.path_id for c in cases), *order]

@@ -76,7 +76,9 @@ def single_changes(pb: Playbook, answers: Answers) -> Iterator[Change]:
                 yield Change(q, alt, float(cost), index, new_top)
 
 
-def family_flip(pb: Playbook, answers: Answers) -> Change | None:
+def family_flip(
+    pb: Playbook, answers: Answers, changes: list[Change] | None = None
+) -> Change | None:
     """The smallest single change that puts a path of a DIFFERENT family first."""
     current = effective_answers(pb, answers)
     top = top_id(pb, current)
@@ -84,7 +86,7 @@ def family_flip(pb: Playbook, answers: Answers) -> Change | None:
         return None
     fam = family(pb, top)
     best: Change | None = None
-    for change in single_changes(pb, current):
+    for change in single_changes(pb, current) if changes is None else changes:
         if family(pb, change.top) == fam:
             continue
         if best is None or (change.cost, change.index) < (best.cost, best.index):
@@ -92,14 +94,15 @@ def family_flip(pb: Playbook, answers: Answers) -> Change | None:
     return best
 
 
-def flips(pb: Playbook, answers: Answers) -> int:
+def flips(pb: Playbook, answers: Answers, changes: list[Change] | None = None) -> int:
     """How many questions, each changed on its own, put a different family first."""
     current = effective_answers(pb, answers)
     top = top_id(pb, current)
     if top is None:
         return 0
     fam = family(pb, top)
-    return len({c.question.id for c in single_changes(pb, current) if family(pb, c.top) != fam})
+    pool = single_changes(pb, current) if changes is None else changes
+    return len({c.question.id for c in pool if family(pb, c.top) != fam})
 
 
 @dataclass(frozen=True, slots=True)
