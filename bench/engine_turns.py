@@ -73,7 +73,7 @@ async def consult_until(
         user = ev.UserRef("bench", "t", f"{name}-{round_no}")
         round_no += 1
         t0 = time.perf_counter()
-        out = await engine.handle(ev.Start(user))
+        out = (await engine.run(ev.Start(user))).messages
         starts.append((time.perf_counter() - t0) * 1000)
         while (q := next((m for m in out if isinstance(m, Question)), None)) is not None:
             if gap is not None:
@@ -83,9 +83,9 @@ async def consult_until(
                 return
             value = pick(q, rng)
             t0 = time.perf_counter()
-            out = await engine.handle(
+            out = (await engine.run(
                 ev.Answer(user, value, q.question_id, q.consultation_id, q.step)
-            )
+            )).messages
             latencies.append((time.perf_counter() - t0) * 1000)
 
 

@@ -333,7 +333,20 @@ class RevisitOffer:
     questions: tuple[ChoiceOption, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RescheduleQuestion:
+    """After "change" on a check-in: when should it come instead?"""
+
+    checkin_id: int
+
+
 CheckInMessage = (
-    CheckInOffer | CheckInPrompt | CheckInCatchUp | CheckInList | TimezoneQuestion | RevisitOffer
+    CheckInOffer
+    | CheckInPrompt
+    | CheckInCatchUp
+    | CheckInList
+    | TimezoneQuestion
+    | RevisitOffer
+    | RescheduleQuestion
 )
 AnyMessage = OutMessage | PathDetail | CheckInMessage

@@ -46,9 +46,9 @@ def clock_of(engine: Engine) -> FakeClock:
 
 
 async def finish(engine: Engine, user: ev.UserRef = ANN) -> list:
-    out = await engine.handle(ev.Start(user))
+    out = (await engine.run(ev.Start(user))).messages
     for value in TINY_ANSWERS:
-        out = await engine.handle(ev.Answer(user, value))
+        out = (await engine.run(ev.Answer(user, value))).messages
     return out
 
 
@@ -101,7 +101,7 @@ async def test_suggested_dates_schedule_one_check_in_per_step_and_ask_the_zone_o
     eng: Engine,
 ) -> None:
     await finish(eng)
-    out = await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("suggested")))
+    out = (await eng.run(ev.ScheduleCheckIns(ANN, ev.When("suggested")))).messages
     notice = one(out, Notice)
     assert isinstance(notice, Notice) and notice.level == Level.SUCCESS
     listing = one(out, CheckInList)
@@ -112,7 +112,7 @@ async def test_suggested_dates_schedule_one_check_in_per_step_and_ask_the_zone_o
     assert by_action["Apply to five roles."].next_due_local == datetime(2026, 3, 23, 10, tzinfo=UTC)
     assert {v.schedule for v in listing.items} == {"once"}
     assert isinstance(one(out, TimezoneQuestion), TimezoneQuestion)  # Discord gives no zone
-    again = await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+    again = (await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))).messages
     assert not [m for m in again if isinstance(m, TimezoneQuestion)]  # asked once only
     pending = await rows(eng, CheckIn.state == "pending")
     assert len(pending) == 4 and {r.kind for r in pending} == {"repeat"}
@@ -122,11 +122,9 @@ async def test_suggested_dates_schedule_one_check_in_per_step_and_ask_the_zone_o
 async def test_in_n_days_fortnightly_and_a_date(eng: Engine) -> None:
     await finish(eng)
     items = await eng.db.run(lambda s: list(s.scalars(select(PlanItem.id).order_by(PlanItem.id))))
-    await eng.handle(
-        ev.ScheduleCheckIns(ANN, ev.When("in_days", days=3), plan_item_ids=(items[0],))
-    )
-    await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("fortnightly"), plan_item_ids=(items[1],)))
-    await eng.handle(
+    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("in_days", days=3), plan_item_ids=(items[0],)))
+    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("fortnightly"), plan_item_ids=(items[1],)))
+    await eng.run(
         ev.ScheduleCheckIns(ANN, ev.When("date", on="2026-04-01 18:30"), plan_item_ids=(items[2],))
     )
     got = {r.plan_item_id: r for r in await rows(eng, CheckIn.state == "pending")}
@@ -142,61 +140,66 @@ async def test_in_n_days_fortnightly_and_a_date(eng: Engine) -> None:
 )
 async def test_impossible_choices_are_refused_and_store_nothing(eng: Engine, when: ev.When) -> None:
     await finish(eng)
-    out = await eng.handle(ev.ScheduleCheckIns(ANN, when))
+    out = (await eng.run(ev.ScheduleCheckIns(ANN, when))).messages
     assert isinstance(out[0], Notice) and out[0].level == Level.WARNING
     assert await rows(eng) == []
 
 
 async def test_declining_and_scheduling_without_a_plan(eng: Engine) -> None:
-    out = await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+    out = (await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))).messages
     assert "finish a consultation first" in out[0].text
     await finish(eng)
-    out = await eng.handle(ev.ScheduleCheckIns(ANN, None))
+    out = (await eng.run(ev.ScheduleCheckIns(ANN, None))).messages
     assert "No check-ins" in out[0].text and await rows(eng) == []
 
 
 async def test_two_clicks_at_once_leave_one_pending_check_in_per_step(eng: Engine) -> None:
     await finish(eng)
     event = ev.ScheduleCheckIns(ANN, ev.When("weekly"))
-    await asyncio.gather(eng.handle(event), eng.handle(event))
+    await asyncio.gather(eng.run(event), eng.run(event))
     pending = await rows(eng, CheckIn.state == "pending")
     assert len(pending) == 4 and len({r.plan_item_id for r in pending}) == 4
 
 
 async def test_snooze_change_and_cancel_from_the_list(eng: Engine) -> None:
     await finish(eng)
-    out = await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("suggested")))
+    out = (await eng.run(ev.ScheduleCheckIns(ANN, ev.When("suggested")))).messages
     first = one(out, CheckInList).items[0]  # type: ignore[attr-defined]
-    out = await eng.handle(ev.SnoozeCheckIn(ANN, first.checkin_id, 1))
+    out = (await eng.run(ev.SnoozeCheckIn(ANN, first.checkin_id, 1))).messages
     view = next(v for v in one(out, CheckInList).items if v.checkin_id == first.checkin_id)  # type: ignore[attr-defined]
     assert view.next_due_local == first.next_due_local.replace(day=first.next_due_local.day + 1)
-    out = await eng.handle(ev.ChangeCheckIn(ANN, first.checkin_id, ev.When("weekly")))
+    out = (await eng.run(ev.ChangeCheckIn(ANN, first.checkin_id, ev.When("weekly")))).messages
     assert "every week on Mondays at 10:00" in out[0].text
     (row,) = await rows(eng, CheckIn.id == first.checkin_id)
     assert (row.kind, row.interval_days, row.occurrence) == ("repeat", 7, 3)
-    out = await eng.handle(ev.CancelCheckIn(ANN, first.checkin_id))
+    out = (await eng.run(ev.CancelCheckIn(ANN, first.checkin_id))).messages
     assert first.checkin_id not in [v.checkin_id for v in one(out, CheckInList).items]  # type: ignore[attr-defined]
-    again = await eng.handle(ev.CancelCheckIn(ANN, first.checkin_id))
+    again = (await eng.run(ev.CancelCheckIn(ANN, first.checkin_id))).messages
     assert "already closed" in again[0].text
     other = ev.UserRef("discord", "guild-1", "mallory")
-    assert "no check-in" in (await eng.handle(ev.SnoozeCheckIn(other, first.checkin_id)))[0].text
+    assert (
+        "no check-in"
+        in ((await eng.run(ev.SnoozeCheckIn(other, first.checkin_id))).messages)[0].text
+    )
 
 
 async def test_answers_are_recorded_on_the_plan_once(eng: Engine) -> None:
     await finish(eng)
-    await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("in_days", days=1)))
+    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("in_days", days=1)))
     clock_of(eng).advance(days=1)
     sender = RecordingSender()
     prompts = await deliver(eng, sender)
     assert len(prompts) == 4
     by_action = {p.action: p for p in prompts}
     done = by_action["Update your CV."]
-    out = await eng.handle(ev.AnswerCheckIn(ANN, done.checkin_id, done.occurrence, "done"))
+    out = (await eng.run(ev.AnswerCheckIn(ANN, done.checkin_id, done.occurrence, "done"))).messages
     assert out[0].level == Level.SUCCESS
-    twice = await eng.handle(ev.AnswerCheckIn(ANN, done.checkin_id, done.occurrence, "blocked"))
+    twice = (
+        await eng.run(ev.AnswerCheckIn(ANN, done.checkin_id, done.occurrence, "blocked"))
+    ).messages
     assert "already have your answer" in twice[0].text
     busy = by_action["Apply to five roles."]
-    await eng.handle(ev.AnswerCheckIn(ANN, busy.checkin_id, busy.occurrence, "in_progress"))
+    await eng.run(ev.AnswerCheckIn(ANN, busy.checkin_id, busy.occurrence, "in_progress"))
     statuses = await eng.db.run(
         lambda s: dict(s.execute(select(PlanItem.action, PlanItem.status)).all())
     )
@@ -213,21 +216,23 @@ async def test_blocked_offers_to_revisit_from_the_relevant_question_keeping_answ
     eng: Engine,
 ) -> None:
     await finish(eng)
-    await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
     clock_of(eng).advance(days=7)
     prompts = await deliver(eng, RecordingSender())
     prompt = next(p for p in prompts if p.action == "Write to two supervisors.")
-    out = await eng.handle(ev.AnswerCheckIn(ANN, prompt.checkin_id, prompt.occurrence, "blocked"))
+    out = (
+        await eng.run(ev.AnswerCheckIn(ANN, prompt.checkin_id, prompt.occurrence, "blocked"))
+    ).messages
     offer = one(out, RevisitOffer)
     assert isinstance(offer, RevisitOffer)
     # The supervisors step comes from "Keep studying", moved by the thesis answer and pay.
     assert [q.id for q in offer.questions] == ["thesis", "money"]
     assert offer.questions[1].description == "Now: 5 of 5"
     # Revisit from that question: the other answers stay.
-    out = await eng.handle(ev.Edit(ANN, "money"))
+    out = (await eng.run(ev.Edit(ANN, "money"))).messages
     q = one(out, Question)
     assert isinstance(q, Question) and q.question_id == "money" and q.current == 5
-    out = await eng.handle(ev.Answer(ANN, "1"))
+    out = (await eng.run(ev.Answer(ANN, "1"))).messages
     assert isinstance(one(out, CheckInOffer), CheckInOffer)  # finished again, new advice
     # A blocked step is kept by the new plan, and its weekly check-in goes on.
     (row,) = await rows(eng, CheckIn.id == prompt.checkin_id)
@@ -236,29 +241,31 @@ async def test_blocked_offers_to_revisit_from_the_relevant_question_keeping_answ
 
 async def test_situation_changed_snooze_and_stop(eng: Engine) -> None:
     await finish(eng)
-    await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
     clock_of(eng).advance(days=7)  # Mon 9 Mar 10:00 UTC: the first weekly check-ins
     prompts = {p.action: p for p in await deliver(eng, RecordingSender())}
     changed = prompts["Read three papers."]
-    out = await eng.handle(
-        ev.AnswerCheckIn(ANN, changed.checkin_id, changed.occurrence, "situation_changed")
-    )
+    out = (
+        await eng.run(
+            ev.AnswerCheckIn(ANN, changed.checkin_id, changed.occurrence, "situation_changed")
+        )
+    ).messages
     assert isinstance(one(out, RevisitOffer), RevisitOffer)
     snooze = prompts["Update your CV."]
     clock_of(eng).advance(hours=12, minutes=30)  # answered at 22:30: tomorrow 22:30 is quiet
-    out = await eng.handle(
-        ev.AnswerCheckIn(ANN, snooze.checkin_id, snooze.occurrence, "snooze_day")
-    )
+    out = (
+        await eng.run(ev.AnswerCheckIn(ANN, snooze.checkin_id, snooze.occurrence, "snooze_day"))
+    ).messages
     (row,) = await rows(eng, CheckIn.id == snooze.checkin_id)
     # Sent (1) moved the weekly row to its next cycle (2); the snooze is a new delivery (3),
     # so it gets a new idempotency key.
     assert row.occurrence == snooze.occurrence + 2
     assert row.due_at == datetime(2026, 3, 11, 8, 0, tzinfo=UTC)  # quiet hours end, UTC
     stop = prompts["Apply to five roles."]
-    await eng.handle(ev.AnswerCheckIn(ANN, stop.checkin_id, stop.occurrence, "stop"))
+    await eng.run(ev.AnswerCheckIn(ANN, stop.checkin_id, stop.occurrence, "stop"))
     (row,) = await rows(eng, CheckIn.id == stop.checkin_id)
     assert row.state == "stopped"
-    old = await eng.handle(ev.AnswerCheckIn(ANN, snooze.checkin_id, 99, "done"))
+    old = (await eng.run(ev.AnswerCheckIn(ANN, snooze.checkin_id, 99, "done"))).messages
     assert "not been sent" in old[0].text
 
 
@@ -266,52 +273,56 @@ async def test_time_zone_from_the_platform_never_overrides_the_persons_choice(
     eng: Engine,
 ) -> None:
     await finish(eng)
-    out = await eng.handle(
-        ev.ScheduleCheckIns(ANN, ev.When("in_days", days=2), platform_timezone="America/New_York")
-    )
+    out = (
+        await eng.run(
+            ev.ScheduleCheckIns(
+                ANN, ev.When("in_days", days=2), platform_timezone="America/New_York"
+            )
+        )
+    ).messages
     assert not [m for m in out if isinstance(m, TimezoneQuestion)]
     (first, *_) = await rows(eng, CheckIn.state == "pending")
     assert first.due_at == datetime(2026, 3, 4, 15, tzinfo=UTC)  # 10:00 EST
-    out = await eng.handle(ev.SetTimezone(ANN, "Europe/Berlin"))
+    out = (await eng.run(ev.SetTimezone(ANN, "Europe/Berlin"))).messages
     assert "Europe/Berlin" in out[0].text
     (first, *_) = await rows(eng, CheckIn.id == first.id)
     assert first.due_at == datetime(2026, 3, 4, 9, tzinfo=UTC)  # same wall time, new zone
-    assert await eng.handle(ev.SetTimezone(ANN, "Asia/Tokyo", from_platform=True)) == []
+    assert (await eng.run(ev.SetTimezone(ANN, "Asia/Tokyo", from_platform=True))).messages == []
     (first, *_) = await rows(eng, CheckIn.id == first.id)
     assert first.due_at == datetime(2026, 3, 4, 9, tzinfo=UTC)
-    bad = await eng.handle(ev.SetTimezone(ANN, "Mars/Olympus"))
+    bad = (await eng.run(ev.SetTimezone(ANN, "Mars/Olympus"))).messages
     assert bad[0].level == Level.WARNING
 
 
 async def test_quiet_hours_per_person_move_pending_check_ins(eng: Engine) -> None:
     await finish(eng)
-    await eng.handle(ev.SetTimezone(ANN, "Europe/Berlin"))
-    await eng.handle(
+    await eng.run(ev.SetTimezone(ANN, "Europe/Berlin"))
+    await eng.run(
         ev.ScheduleCheckIns(ANN, ev.When("date", on="2026-03-10 07:30"), plan_item_ids=())
     )
     (row, *_) = await rows(eng, CheckIn.state == "pending")
     assert row.due_at == datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # 08:00 CET: default quiet
-    out = await eng.handle(ev.SetQuietHours(ANN, "22:00-07:00"))
+    out = (await eng.run(ev.SetQuietHours(ANN, "22:00-07:00"))).messages
     assert out[0].text == "Quiet hours: 22:00-07:00 (Europe/Berlin)."
     (row, *_) = await rows(eng, CheckIn.id == row.id)
     assert row.due_at == datetime(2026, 3, 10, 6, 30, tzinfo=UTC)  # 07:30 CET is allowed now
-    await eng.handle(ev.SetQuietHours(ANN, "off"))
-    listing = one(await eng.handle(ev.ListCheckIns(ANN)), CheckInList)
+    await eng.run(ev.SetQuietHours(ANN, "off"))
+    listing = one((await eng.run(ev.ListCheckIns(ANN))).messages, CheckInList)
     assert listing.quiet_hours == "off"  # type: ignore[attr-defined]
-    assert (await eng.handle(ev.SetQuietHours(ANN, "soon")))[0].level == Level.WARNING
+    assert ((await eng.run(ev.SetQuietHours(ANN, "soon"))).messages)[0].level == Level.WARNING
 
 
 async def test_export_includes_check_ins_and_forget_deletes_them(eng: Engine) -> None:
     await finish(eng)
-    await eng.handle(ev.ScheduleCheckIns(ANN, ev.When("in_days", days=1)))
+    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("in_days", days=1)))
     clock_of(eng).advance(days=1)
     prompts = await deliver(eng, RecordingSender())
-    await eng.handle(ev.AnswerCheckIn(ANN, prompts[0].checkin_id, prompts[0].occurrence, "done"))
-    export = one(await eng.handle(ev.Export(ANN)), ExportFile)
+    await eng.run(ev.AnswerCheckIn(ANN, prompts[0].checkin_id, prompts[0].occurrence, "done"))
+    export = one((await eng.run(ev.Export(ANN))).messages, ExportFile)
     assert isinstance(export, ExportFile)
     assert "## Check-ins" in export.content
     assert "UTC: done" in export.content and "once, done" in export.content
-    await eng.handle(ev.Forget(ANN, confirmed=True))
+    await eng.run(ev.Forget(ANN, confirmed=True))
     assert await rows(eng) == []
     left = await eng.db.run(lambda s: s.scalar(select(func.count()).select_from(CheckInOutcome)))
     assert left == 0
@@ -325,18 +336,20 @@ async def test_discord_people_get_their_servers_defaults_and_are_still_asked_onc
         "discord", "guild-9", timezone="Europe/Berlin", quiet_hours="22:00-07:00"
     )
     await finish(eng, person)
-    out = await eng.handle(
-        ev.ScheduleCheckIns(person, ev.When("in_days", days=2), server_tenant="guild-9")
-    )
+    out = (
+        await eng.run(
+            ev.ScheduleCheckIns(person, ev.When("in_days", days=2), server_tenant="guild-9")
+        )
+    ).messages
     question = one(out, TimezoneQuestion)
     assert isinstance(question, TimezoneQuestion) and question.current == "Europe/Berlin"
     listing = one(out, CheckInList)
     assert listing.quiet_hours == "22:00-07:00"  # type: ignore[attr-defined]
     (row, *_) = await rows(eng, CheckIn.state == "pending")
     assert row.due_at == datetime(2026, 3, 4, 9, tzinfo=UTC)  # 10:00 in Berlin
-    again = await eng.handle(
-        ev.ScheduleCheckIns(person, ev.When("weekly"), server_tenant="guild-9")
-    )
+    again = (
+        await eng.run(ev.ScheduleCheckIns(person, ev.When("weekly"), server_tenant="guild-9"))
+    ).messages
     assert not [m for m in again if isinstance(m, TimezoneQuestion)]
 
 
@@ -348,10 +361,10 @@ async def test_a_server_started_consultation_brings_its_servers_defaults_to_the_
     await eng.set_tenant_checkin_defaults(
         "discord", "guild-9", timezone="Europe/Berlin", quiet_hours="22:00-07:00"
     )
-    out = await eng.handle(ev.Start(person, origin_tenant="guild-9"))
+    out = (await eng.run(ev.Start(person, origin_tenant="guild-9"))).messages
     for value in TINY_ANSWERS:
-        out = await eng.handle(ev.Answer(person, value))
-    out = await eng.handle(ev.ScheduleCheckIns(person, ev.When("in_days", days=2)))
+        out = (await eng.run(ev.Answer(person, value))).messages
+    out = (await eng.run(ev.ScheduleCheckIns(person, ev.When("in_days", days=2)))).messages
     listing = one(out, CheckInList)
     assert listing.quiet_hours == "22:00-07:00"  # type: ignore[attr-defined]
     (row, *_) = await rows(eng, CheckIn.state == "pending")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.util import await_only
 
 from bot import events as ev
+from bot.core.reply import Outcome
 from bot.engine import Engine
 from bot.messages import Notice, Question
 from bot.settings import Settings
@@ -32,7 +33,7 @@ async def test_concurrent_answers_to_one_step_apply_once(
     one = await make_engine(db_url, cfg, inline=False)
     two = await make_engine(db_url, cfg, inline=False)
     user = ev.UserRef("slack", "T1", "U1")
-    out = await one.handle(ev.Start(user))
+    out = (await one.run(ev.Start(user))).messages
     q = next(m for m in out if isinstance(m, Question))
 
     # Hold the two racing reads until both have happened. SQLite units run in each
@@ -57,15 +58,15 @@ async def test_concurrent_answers_to_one_step_apply_once(
     monkeypatch.setattr(repository, "current_state", held)
     values = ("student", "student") if same_value else ("student", "worker")
     results = await asyncio.gather(
-        one.handle(ev.Answer(user, values[0], q.question_id, q.consultation_id, q.step)),
-        two.handle(ev.Answer(user, values[1], q.question_id, q.consultation_id, q.step)),
+        one.run(ev.Answer(user, values[0], q.question_id, q.consultation_id, q.step)),
+        two.run(ev.Answer(user, values[1], q.question_id, q.consultation_id, q.step)),
     )
     monkeypatch.setattr(repository, "current_state", real)
 
-    stale = [r for r in results if isinstance(r[0], Notice)]
-    applied = [r for r in results if isinstance(r[0], Question)]
+    stale = [r.messages for r in results if r.outcome == Outcome.STALE]
+    applied = [r.messages for r in results if r.outcome == Outcome.APPLIED]
     assert len(applied) == 1 and len(stale) == 1
-    assert "already answered" in stale[0][0].text
+    assert isinstance(stale[0][0], Notice) and "already answered" in stale[0][0].text
     rows = await one.db.run(
         lambda s: s.execute(select(AnswerRecord.question_id, AnswerRecord.value)).all()
     )
@@ -84,10 +85,18 @@ async def test_many_duplicate_clicks_in_flight(db_url: str, settings: Settings) 
     cfg = settings.model_copy(update={"default_playbook": "tiny"})
     engines: list[Engine] = [await make_engine(db_url, cfg, inline=False) for _ in range(10)]
     user = ev.UserRef("discord", "G", "42")
-    q = next(m for m in await engines[0].handle(ev.Start(user)) if isinstance(m, Question))
+    q = next(m for m in (await engines[0].run(ev.Start(user))).messages if isinstance(m, Question))
     click = ev.Answer(user, "worker", q.question_id, q.consultation_id, q.step)
-    results = await asyncio.gather(*(e.handle(click) for e in engines))
-    assert sum(isinstance(r[0], Question) for r in results) == 1
+    results = await asyncio.gather(*(e.run(click) for e in engines))
+    assert [r.outcome for r in results].count(Outcome.APPLIED) == 1
+    losers = [r for r in results if r.outcome != Outcome.APPLIED]
+    # Every other click is told, politely, that the question was already answered, and is
+    # shown where the consultation now is.
+    assert len(losers) == 9 and {r.outcome for r in losers} == {Outcome.STALE}
+    for r in losers:
+        notice, *rest = r.messages
+        assert isinstance(notice, Notice) and "already answered" in notice.text
+        assert any(isinstance(m, Question) and m.question_id != q.question_id for m in rest)
     total = await engines[0].db.run(
         lambda s: s.scalar(select(func.count()).select_from(AnswerRecord))
     )

@@ -113,10 +113,10 @@ async def deliver_next(bot: Bot, worker: DeliveryWorker) -> None:
 async def schedule_directly(bot: Bot, user_id: int, when: ev.When) -> None:
     """A finished consultation with check-ins, through the core (no clicks needed)."""
     user = person(user_id)
-    await bot.engine.handle(ev.Start(user, "tiny"))
+    await bot.engine.run(ev.Start(user, "tiny"))
     for value in TINY_ANSWERS:
-        await bot.engine.handle(ev.Answer(user, value))
-    await bot.engine.handle(ev.ScheduleCheckIns(user, when))
+        await bot.engine.run(ev.Answer(user, value))
+    await bot.engine.run(ev.ScheduleCheckIns(user, when))
 
 
 async def consult_to_offer(world: World) -> FakeMessage:

@@ -157,9 +157,9 @@ class ConsoleSession:
     async def open_consultation(self) -> None:
         self._opened = True
         if self.playbook_id is None and await self.engine.has_open_consultation(self.user):
-            self.show(await self.engine.handle(ev.Resume(self.user)))
+            self.show((await self.engine.run(ev.Resume(self.user))).messages)
         else:
-            self.show(await self.engine.handle(ev.Start(self.user, self.playbook_id)))
+            self.show((await self.engine.run(ev.Start(self.user, self.playbook_id))).messages)
 
     def repeat_question(self) -> None:
         """After input we could not even read, show the question still waiting for an answer."""
@@ -196,7 +196,7 @@ class ConsoleSession:
         if self.pending_confirm is not None:
             confirm, self.pending_confirm = self.pending_confirm, None
             if confirm.action == FORGET_ACTION and stripped.lower() in ("yes", "y"):
-                self.show(await self.engine.handle(ev.Forget(self.user, confirmed=True)))
+                self.show((await self.engine.run(ev.Forget(self.user, confirmed=True))).messages)
                 # Nothing is left: the next line starts a new consultation.
                 self.finished, self.last_question = False, None
                 return True
@@ -214,19 +214,16 @@ class ConsoleSession:
             if self.finished:
                 self.say("* This consultation is complete. /help lists what you can do next.")
             elif await self.engine.has_open_consultation(self.user):
-                self.show(await self.engine.handle(ev.Resume(self.user)))
+                self.show((await self.engine.run(ev.Resume(self.user))).messages)
             else:
-                self.show(await self.engine.handle(ev.Start(self.user, self.playbook_id)))
+                self.show((await self.engine.run(ev.Start(self.user, self.playbook_id))).messages)
             return True
         q = self.last_question
         value: str | list[str] | int = line
         if stripped == "" and q.current is not None:
             value = q.current
-        self.show(
-            await self.engine.handle(
-                ev.Answer(self.user, value, q.question_id, q.consultation_id, q.step)
-            )
-        )
+        answer = ev.Answer(self.user, value, q.question_id, q.consultation_id, q.step)
+        self.show((await self.engine.run(answer)).messages)
         return True
 
     async def answer_due(self, line: str) -> None:
@@ -236,7 +233,7 @@ class ConsoleSession:
                 self.say(events)
                 return
             for event in events:
-                self.show(await self.engine.handle(event))
+                self.show((await self.engine.run(event)).messages)
         self.due.pop(0)
         await self._next_due()
 
@@ -253,21 +250,23 @@ class ConsoleSession:
             "/start": ev.Start(user, self.playbook_id),
         }
         if name in simple:
-            self.show(await self.engine.handle(simple[name]))
+            self.show((await self.engine.run(simple[name])).messages)
         elif name == "/help":
             self.say(HELP)
         elif name == "/edit":
             if not arg:
                 self.say("! Which question? For example /edit 2 (numbers are listed by /status).")
                 return
-            self.show(await self.engine.handle(ev.Edit(user, arg)))
+            self.show((await self.engine.run(ev.Edit(user, arg))).messages)
         elif name == "/details":
             if not arg.isdigit() or not 1 <= int(arg) <= len(self._paths):
                 self.say("! Give a path number from the recommendation, e.g. /details 1.")
                 return
-            self.show(await self.engine.handle(ev.ShowPath(user, self._paths[int(arg) - 1])))
+            self.show(
+                (await self.engine.run(ev.ShowPath(user, self._paths[int(arg) - 1]))).messages
+            )
         elif name == "/export":
-            out = await self.engine.handle(ev.Export(user))
+            out = (await self.engine.run(ev.Export(user))).messages
             files = [m for m in out if isinstance(m, ExportFile)]
             if files and arg:
                 self._write_export(files[0], arg)
@@ -277,7 +276,7 @@ class ConsoleSession:
             if isinstance(event, str):
                 self.say(event)
             else:
-                self.show(await self.engine.handle(event))
+                self.show((await self.engine.run(event)).messages)
         else:
             shown = clean_text(name)[:30]  # never echo escape sequences to the terminal
             self.say(f"! Unknown command {shown}. Type /help for the list.")

@@ -110,7 +110,7 @@ class CheckInFlows:
             messages: list[AnyMessage] = []
             refusals: list[Notice] = []
             for event in events:  # several only for a catch-up: apply each one that can be
-                answer = await self.engine.handle(event)
+                answer = (await self.engine.run(event)).messages
                 refused = _refusal(answer)
                 if refused is not None:
                     refusals.append(refused)
@@ -243,7 +243,7 @@ class CheckInFlows:
         owner = interaction.user.id
 
         async def work() -> Reply:
-            messages = await self.engine.handle(ev.ListCheckIns(person(owner)))
+            messages = (await self.engine.run(ev.ListCheckIns(person(owner)))).messages
             lst = next((m for m in messages if isinstance(m, CheckInList)), None)
             if lst is None:
                 return Reply(update=closed_update(_notices(messages) or "Done."), outcome="stale")

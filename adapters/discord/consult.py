@@ -106,7 +106,7 @@ class Consultations:
         owner = interaction.user.id
 
         async def work() -> Reply:
-            messages = await self.engine.handle(await event_for(person(owner)))
+            messages = (await self.engine.run(await event_for(person(owner)))).messages
             parts = render(messages, owner)
             if in_guild and hand_off and _continues(messages):
                 return await self.hand_off(interaction.user, parts)
@@ -191,7 +191,7 @@ class Consultations:
             event = ev.Answer(
                 person(owner), value, question_id, target.consultation_id, target.step
             )
-            messages = await self.engine.handle(event)
+            messages = (await self.engine.run(event)).messages
             first = messages[0] if messages else None
             if isinstance(first, Question) and first.error:
                 text = f"⚠️ {fit(first.error, 1500)}"
@@ -226,7 +226,7 @@ class Consultations:
         owner = interaction.user.id
 
         async def work() -> Reply:
-            messages = await self.engine.handle(ev.Resume(person(owner)))
+            messages = (await self.engine.run(ev.Resume(person(owner)))).messages
             current = next((m for m in messages if isinstance(m, Question)), None)
             if current is not None and (
                 current.consultation_id,
@@ -248,7 +248,7 @@ class Consultations:
         owner = interaction.user.id
 
         async def work() -> Reply:
-            messages = await self.engine.handle(ev.ShowPath(person(owner), target.ref))
+            messages = (await self.engine.run(ev.ShowPath(person(owner), target.ref))).messages
             return Reply(messages=render(messages, owner), ephemeral=ephemeral, outcome="details")
 
         await self._run(interaction, work, ephemeral=ephemeral)
@@ -264,7 +264,7 @@ class Consultations:
                 )
             if target.arg != "y":
                 return Reply(update=closed_update(NOTHING_DELETED), outcome="kept")
-            messages = await self.engine.handle(ev.Forget(person(owner), confirmed=True))
+            messages = (await self.engine.run(ev.Forget(person(owner), confirmed=True))).messages
             text = "\n".join(m.text for m in messages if isinstance(m, Notice | Text))
             return Reply(update=Update(content=fit(text, 1900), components=[]), outcome="forgot")
 

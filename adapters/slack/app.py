@@ -213,7 +213,7 @@ class Listeners:
     async def handle(self, event: ev.InEvent) -> list[AnyMessage]:
         """One core turn; a failure becomes a polite notice (the log keeps the details)."""
         try:
-            return list(await self.engine.handle(event))
+            return list((await self.engine.run(event)).messages)
         except StoreUnavailable as exc:
             return [Notice(f"{exc} Nothing you already told me is lost.", Level.ERROR)]
         except Exception:

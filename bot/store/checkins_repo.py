@@ -460,3 +460,13 @@ def count_pending_due(session: Session, now: datetime) -> int:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def checkin_owner(session: Session, checkin_id: int) -> tuple[str, str, str] | None:
+    """(platform, tenant, user) of a check-in, or None when there is no such one."""
+    row = session.execute(
+        select(User.platform, User.tenant, User.platform_user_id)
+        .join(CheckIn, CheckIn.user_id == User.id)
+        .where(CheckIn.id == checkin_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None

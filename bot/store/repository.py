@@ -385,3 +385,13 @@ def set_tenant_settings(
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_at = now
+
+
+def consultation_owner(session: Session, consultation_id: int) -> tuple[str, str, str] | None:
+    """(platform, tenant, user) of a consultation, or None when there is no such one."""
+    row = session.execute(
+        select(User.platform, User.tenant, User.platform_user_id)
+        .join(Consultation, Consultation.user_id == User.id)
+        .where(Consultation.id == consultation_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None

@@ -1,9 +1,10 @@
-"""The Engine's check-in events: schedule, list, snooze/change/cancel, answer, preferences.
+"""Check-in events: schedule, list, snooze/change/cancel, answer, preferences.
 
 Same rules as the rest of the engine: each event is one unit of work (a plain function
 run in one transaction by Database.run) and the reply is built from what it wrote. A
-unit also returns the earliest due time it created, so the process's scheduler can wake
-for it without waiting for its next poll (other processes pick it up on theirs).
+unit also returns its outcome and the earliest due time it created, so the process's
+scheduler can wake for it without waiting for its next poll (other processes pick it up
+on theirs).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +35,10 @@ from bot.checkins.schedule import (
     to_utc,
     zone,
 )
+from bot.core.context import CoreContext
+from bot.core.dispatcher import Dispatcher
+from bot.core.reply import Outcome
+from bot.core.result import Result as CoreResult
 from bot.messages import (
     AnyMessage,
     CheckInChoice,
@@ -54,11 +59,8 @@ from bot.store import repository as base_repo
 from bot.store.checkins_repo import OwnedCheckIn
 from bot.store.models import PlanItem, User
 
-if TYPE_CHECKING:
-    from bot.engine import Engine
-
 Messages = list[AnyMessage]
-Result = tuple[Messages, datetime | None]
+Result = tuple[Outcome, Messages, datetime | None]
 KNOWN_SOURCES = ("person", "platform")  # users.timezone_source values the person stands by
 CLOSED = ("answered", "done", "stopped", "cancelled", "replaced")
 DEFAULT_CADENCE_DAYS = 14
@@ -72,13 +74,26 @@ def _fmt(local: datetime) -> str:
     return f"{local:%a %d %b %Y, %H:%M}"
 
 
-class CheckInHandlers:
-    """Check-in events for one Engine (it owns the database, settings and clock)."""
+class CheckIns:
+    """The check-in feature: its events, and the offer shown after a recommendation."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, ctx: CoreContext) -> None:
+        self.ctx = ctx
 
-    async def handle(self, event: ev.CheckInEvent, now: datetime) -> Messages:
+    def register(self, dispatcher: Dispatcher) -> None:
+        dispatcher.register(
+            self.handle,
+            ev.ScheduleCheckIns,
+            ev.ListCheckIns,
+            ev.SnoozeCheckIn,
+            ev.ChangeCheckIn,
+            ev.CancelCheckIn,
+            ev.AnswerCheckIn,
+            ev.SetTimezone,
+            ev.SetQuietHours,
+        )
+
+    async def handle(self, event: ev.CheckInEvent, now: datetime) -> CoreResult:
         unit: Callable[..., Result]
         match event:
             case ev.ScheduleCheckIns():
@@ -99,29 +114,31 @@ class CheckInHandlers:
                 unit = self._set_quiet
         for _attempt in range(3):
             try:
-                messages, due = await self.engine.db.run(unit, event, now)
+                outcome, messages, due = await self.ctx.db.run(unit, event, now)
                 break
             except IntegrityError:
                 # A concurrent twin (double click, second process) wrote first: redo on top.
                 continue
             except _Changed:
+                outcome = Outcome.STALE
                 messages = [Notice("That check-in changed meanwhile; here is the list now.")]
-                messages.append(await self.engine.db.run(self._list_message_for, event.user, now))
+                messages.append(await self.ctx.db.run(self._list_message_for, event.user, now))
                 due = None
                 break
         else:
-            messages, due = (
+            outcome, messages, due = (
+                Outcome.UNAVAILABLE,
                 [Notice("That did not go through; please try again.", Level.WARNING)],
                 None,
             )
         if due is not None:
-            self.engine.wake_checkins(due)
-        return messages
+            self.ctx.wake_checkins(due)
+        return CoreResult(outcome, messages)
 
     # ------------------------------------------------------------------ helpers
 
     def prefs(self, s: Session, user: User) -> Prefs:
-        cfg = self.engine.settings
+        cfg = self.ctx.settings
         prefs = resolve_prefs(
             user.timezone,
             user.quiet_start,
@@ -203,19 +220,25 @@ class CheckInHandlers:
         if event.platform_timezone:
             with contextlib.suppress(ValueError):  # a zone we do not know: use the fallback
                 self._apply_timezone(s, user, event.platform_timezone, "platform", now)
-        loaded = self.engine._load(s, event.user, event.consultation_id)
+        loaded = self.ctx.load(s, event.user, event.consultation_id)
         server = event.server_tenant or (loaded.state.origin_tenant if loaded else None)
         if server:
             self._server_defaults(s, user, server)
         if loaded is None:
-            return [Notice("There is no plan yet: finish a consultation first.")], None
+            return (
+                Outcome.NOT_FOUND,
+                [Notice("There is no plan yet: finish a consultation first.")],
+                None,
+            )
         if event.when is None:
-            return [
-                Notice("No check-ins, then. You can set them up later from your check-ins.")
-            ], None
+            return (
+                Outcome.APPLIED,
+                [Notice("No check-ins, then. You can set them up later from your check-ins.")],
+                None,
+            )
         items = repo.open_plan_items(s, loaded.state.id, event.plan_item_ids)
         if not items:
-            return [Notice("Your plan has no open steps to check in on.")], None
+            return Outcome.NOT_FOUND, [Notice("Your plan has no open steps to check in on.")], None
         prefs = self.prefs(s, user)
         now_local = to_local(now, prefs.tz)
         cadence = self._cadence(s, user, server)
@@ -225,7 +248,7 @@ class CheckInHandlers:
                 for item in items
             ]
         except ValueError as exc:
-            return [Notice(str(exc), Level.WARNING)], None
+            return Outcome.INVALID, [Notice(str(exc), Level.WARNING)], None
         earliest: datetime | None = None
         for (plan_item_id, _action, _due), spec in specs:
             repo.replace_pending_for_item(s, plan_item_id, now)
@@ -246,7 +269,7 @@ class CheckInHandlers:
         question = self._timezone_question(user, prefs)
         if question is not None:
             out.append(question)
-        return out, earliest
+        return Outcome.APPLIED, out, earliest
 
     def _spec(
         self, when: ev.When, now_local: datetime, suggested: date | None, cadence: int
@@ -256,7 +279,7 @@ class CheckInHandlers:
             days=when.days,
             on=when.on,
             now_local=now_local,
-            at=self.engine.settings.checkin_time,
+            at=self.ctx.settings.checkin_time,
             suggested=suggested,
             fallback_days=cadence,
         )
@@ -291,7 +314,7 @@ class CheckInHandlers:
     # ------------------------------------------------------------------ list
 
     def _list_unit(self, s: Session, event: ev.ListCheckIns, now: datetime) -> Result:
-        return [self._list_message_for(s, event.user, now)], None
+        return Outcome.SHOWN, [self._list_message_for(s, event.user, now)], None
 
     def _list_message_for(self, s: Session, ref: ev.UserRef, now: datetime) -> CheckInList:
         user = self._user(s, ref, now)
@@ -352,35 +375,41 @@ class CheckInHandlers:
 
     def _open_row(
         self, s: Session, ref: ev.UserRef, checkin_id: int
-    ) -> tuple[OwnedCheckIn | None, Messages]:
+    ) -> tuple[OwnedCheckIn | None, Result]:
         row = self._owned(s, ref, checkin_id)
         if row is None:
-            return None, [Notice("I have no check-in with that number.", Level.WARNING)]
+            notice = Notice("I have no check-in with that number.", Level.WARNING)
+            return None, (Outcome.NOT_FOUND, [notice], None)
         if row.state in CLOSED:
-            return None, [Notice("That check-in is already closed.")]
-        return row, []
+            return None, (Outcome.STALE, [Notice("That check-in is already closed.")], None)
+        return row, (Outcome.APPLIED, [], None)
 
     def _snooze(self, s: Session, event: ev.SnoozeCheckIn, now: datetime) -> Result:
         row, problem = self._open_row(s, event.user, event.checkin_id)
         if row is None:
-            return problem, None
+            return problem
         if not 1 <= event.days <= 365:
-            return [Notice("Snooze for 1 to 365 days.", Level.WARNING)], None
+            return Outcome.INVALID, [Notice("Snooze for 1 to 365 days.", Level.WARNING)], None
         user = self._user(s, event.user, now)
         prefs = self.prefs(s, user)
         later = snooze_local(to_local(now, prefs.tz), event.days)
         if row.state == "pending" and row.local_due is not None:
             later = max(later, row.local_due + timedelta(days=event.days))
         due = self._reschedule(s, row, later, prefs, now)
-        return [
-            Notice(f"Snoozed: I will ask on {_fmt(to_local(due, prefs.tz))}.", Level.SUCCESS),
-            self._list_message(s, user, prefs, now),
-        ], due
+        return (
+            Outcome.APPLIED,
+            [
+                Notice(f"Snoozed: I will ask on {_fmt(to_local(due, prefs.tz))}.", Level.SUCCESS),
+                self._list_message(s, user, prefs, now),
+            ],
+            due,
+        )
 
     def _change(self, s: Session, event: ev.ChangeCheckIn, now: datetime) -> Result:
         row = self._owned(s, event.user, event.checkin_id)
         if row is None or row.state == "replaced":
-            return [Notice("I have no check-in with that number.", Level.WARNING)], None
+            notice = Notice("I have no check-in with that number.", Level.WARNING)
+            return Outcome.NOT_FOUND, [notice], None
         user = self._user(s, event.user, now)
         prefs = self.prefs(s, user)
         item = s.get(PlanItem, row.plan_item_id) if row.plan_item_id is not None else None
@@ -392,7 +421,7 @@ class CheckInHandlers:
                 cadence=self._cadence(s, user),
             )
         except ValueError as exc:
-            return [Notice(str(exc), Level.WARNING)], None
+            return Outcome.INVALID, [Notice(str(exc), Level.WARNING)], None
         due = self._reschedule(
             s,
             row,
@@ -405,24 +434,32 @@ class CheckInHandlers:
             at_time=f"{spec.at:%H:%M}",
             cycle=0,
         )
-        return [
-            Notice(
-                f"Changed: {spec.describe()}; next {_fmt(to_local(due, prefs.tz))}.",
-                Level.SUCCESS,
-            ),
-            self._list_message(s, user, prefs, now),
-        ], due
+        return (
+            Outcome.APPLIED,
+            [
+                Notice(
+                    f"Changed: {spec.describe()}; next {_fmt(to_local(due, prefs.tz))}.",
+                    Level.SUCCESS,
+                ),
+                self._list_message(s, user, prefs, now),
+            ],
+            due,
+        )
 
     def _cancel(self, s: Session, event: ev.CancelCheckIn, now: datetime) -> Result:
         row, problem = self._open_row(s, event.user, event.checkin_id)
         if row is None:
-            return problem, None
+            return problem
         self._close(s, row, "cancelled", now)
         user = self._user(s, event.user, now)
-        return [
-            Notice("Cancelled: no more check-ins about that step.", Level.SUCCESS),
-            self._list_message(s, user, self.prefs(s, user), now),
-        ], None
+        return (
+            Outcome.APPLIED,
+            [
+                Notice("Cancelled: no more check-ins about that step.", Level.SUCCESS),
+                self._list_message(s, user, self.prefs(s, user), now),
+            ],
+            None,
+        )
 
     @staticmethod
     def _close(s: Session, row: OwnedCheckIn, state: str, now: datetime) -> None:
@@ -443,17 +480,20 @@ class CheckInHandlers:
     def _answer(self, s: Session, event: ev.AnswerCheckIn, now: datetime) -> Result:
         row = self._owned(s, event.user, event.checkin_id)
         if row is None:
-            return [Notice("That check-in no longer exists.")], None
+            return Outcome.NOT_FOUND, [Notice("That check-in no longer exists.")], None
         try:
             choice = CheckInChoice(event.answer)
         except ValueError:
-            return [Notice("I did not understand that answer.", Level.WARNING)], None
+            notice = Notice("I did not understand that answer.", Level.WARNING)
+            return Outcome.INVALID, [notice], None
         if row.sent_occurrence is None or event.occurrence > row.sent_occurrence:
-            return [Notice("That check-in has not been sent yet.", Level.WARNING)], None
+            notice = Notice("That check-in has not been sent yet.", Level.WARNING)
+            return Outcome.STALE, [notice], None
         if event.occurrence < row.sent_occurrence:
-            return [Notice("That is an older check-in; I already asked you again since.")], None
+            notice = Notice("That is an older check-in; I already asked you again since.")
+            return Outcome.STALE, [notice], None
         if not repo.record_outcome(s, row.id, event.occurrence, choice, now):
-            return [Notice("I already have your answer to this check-in.")], None
+            return Outcome.STALE, [Notice("I already have your answer to this check-in.")], None
         user = self._user(s, event.user, now)
         prefs = self.prefs(s, user)
         status = {
@@ -468,13 +508,13 @@ class CheckInHandlers:
         live = row.state not in CLOSED
         if choice in (CheckInChoice.SNOOZE_DAY, CheckInChoice.SNOOZE_WEEK):
             if not live:
-                return [Notice("That check-in is already closed.")], None
+                return Outcome.STALE, [Notice("That check-in is already closed.")], None
             days = 1 if choice == CheckInChoice.SNOOZE_DAY else 7
             due = self._reschedule(s, row, snooze_local(to_local(now, prefs.tz), days), prefs, now)
             out.append(
                 Notice(f"Snoozed: I will ask on {_fmt(to_local(due, prefs.tz))}.", Level.SUCCESS)
             )
-            return out, due
+            return Outcome.APPLIED, out, due
         if live and choice in (CheckInChoice.DONE, CheckInChoice.STOP):
             self._close(s, row, "done" if choice == CheckInChoice.DONE else "stopped", now)
         elif live and row.kind == "once":
@@ -484,7 +524,7 @@ class CheckInHandlers:
             offer = self._revisit(s, row)
             if offer is not None:
                 out.append(offer)
-        return out, due
+        return Outcome.APPLIED, out, due
 
     def _revisit(self, s: Session, row: OwnedCheckIn) -> RevisitOffer | None:
         """Offer the questions behind this step, so the advice can be redone from there."""
@@ -493,7 +533,7 @@ class CheckInHandlers:
         consultation = repo.consultation_of_item(s, row.plan_item_id)
         if consultation is None or consultation.status not in base_repo.OPEN_STATES:
             return None
-        pb = self.engine._playbook_for(s, consultation.playbook_id, consultation.playbook_version)
+        pb = self.ctx.playbook_for(s, consultation.playbook_id, consultation.playbook_version)
         answers = consultation.answers or {}
         answered = [q for q in visible_questions(pb, answers) if q.id in answers]
         wanted = relevant_questions(pb, row.action)
@@ -539,18 +579,24 @@ class CheckInHandlers:
         try:
             zone(event.timezone)
         except ValueError as exc:
-            return ([] if event.from_platform else [Notice(str(exc), Level.WARNING)]), None
+            if event.from_platform:
+                return Outcome.SHOWN, [], None
+            return Outcome.INVALID, [Notice(str(exc), Level.WARNING)], None
         user = self._user(s, event.user, now)
         source = "platform" if event.from_platform else "person"
         due = self._apply_timezone(s, user, event.timezone, source, now)
         if event.from_platform:
-            return [], due
-        return [
-            Notice(
-                f"Your time zone is {user.timezone}: check-ins come at your local time.",
-                Level.SUCCESS,
-            )
-        ], due
+            return Outcome.APPLIED, [], due
+        return (
+            Outcome.APPLIED,
+            [
+                Notice(
+                    f"Your time zone is {user.timezone}: check-ins come at your local time.",
+                    Level.SUCCESS,
+                )
+            ],
+            due,
+        )
 
     def _set_quiet(self, s: Session, event: ev.SetQuietHours, now: datetime) -> Result:
         text = event.quiet_hours.strip().lower()
@@ -561,12 +607,12 @@ class CheckInHandlers:
             try:
                 quiet = parse_quiet(text)
             except ValueError as exc:
-                return [Notice(str(exc), Level.WARNING)], None
+                return Outcome.INVALID, [Notice(str(exc), Level.WARNING)], None
             user.quiet_start, user.quiet_end = f"{quiet.start:%H:%M}", f"{quiet.end:%H:%M}"
         due = self._recompute(s, user, now)
         quiet_now = self.prefs(s, user).quiet
         said = "off" if quiet_now.off else f"{quiet_now} ({self.prefs(s, user).tz_name})"
-        return [Notice(f"Quiet hours: {said}.", Level.SUCCESS)], due
+        return Outcome.APPLIED, [Notice(f"Quiet hours: {said}.", Level.SUCCESS)], due
 
 
 def relevant_questions(pb: Playbook, action: str) -> set[str]:

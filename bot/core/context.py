@@ -1,0 +1,90 @@
+"""What every feature of the core shares: the store, the playbooks, settings and the clock.
+
+Why a context and not the Engine: features (consultation, check-ins, privacy, admin) use
+the same loading rules without calling each other's private methods, and the Engine is
+only the facade that wires them to the dispatcher, so no feature imports another.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import events as ev
+from bot.playbook.loader import PlaybookRegistry
+from bot.playbook.schema import Playbook
+from bot.settings import Settings
+from bot.store import repository as repo
+from bot.store.database import Database, StoreUnavailable
+from bot.store.repository import ConsultationState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A consultation with the playbook version it started with."""
+
+    state: ConsultationState
+    playbook: Playbook
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return self.state.answers
+
+
+class CoreContext:
+    def __init__(
+        self,
+        db: Database,
+        playbooks: PlaybookRegistry,
+        settings: Settings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.db = db
+        self.playbooks = playbooks
+        self.settings = settings
+        self.clock = clock
+        self.versions: dict[tuple[str, int], Playbook] = {
+            (pb.id, pb.version): pb for pb in playbooks.all()
+        }
+        # Set by this process's check-in scheduler: called with the earliest due time a
+        # committed event created, so delivery does not wait for the next poll.
+        self.on_checkins_changed: Callable[[datetime], None] | None = None
+
+    def playbook(self, playbook_id: str, version: int | None = None) -> Playbook | None:
+        if version is None:
+            return self.playbooks.get(playbook_id)
+        return self.versions.get((playbook_id, version))
+
+    def playbook_for(self, s: Session, playbook_id: str, version: int) -> Playbook:
+        """The exact playbook version a consultation started with (from the database)."""
+        pb = self.versions.get((playbook_id, version))
+        if pb is None:
+            stored = repo.playbook_version(s, playbook_id, version)
+            if stored is None:
+                raise StoreUnavailable(f"The playbook {playbook_id} version {version} is missing.")
+            pb = Playbook.model_validate(stored.document)
+            self.versions[(playbook_id, version)] = pb
+        return pb
+
+    def load(
+        self, s: Session, user: ev.UserRef, consultation_id: int | None = None
+    ) -> Loaded | None:
+        state = repo.current_state(s, user, consultation_id)
+        if state is None:
+            return None
+        return Loaded(state, self.playbook_for(s, state.playbook_id, state.playbook_version))
+
+    def wake_checkins(self, due: datetime) -> None:
+        """Tell this process's scheduler about a new due time (no-op without one)."""
+        if self.on_checkins_changed is not None:
+            try:
+                self.on_checkins_changed(due)
+            except Exception:  # a scheduler hiccup must not fail a committed turn
+                log.exception("could not wake the check-in scheduler")

@@ -1,0 +1,59 @@
+"""Export and forget: everything the person's data is, and deleting all of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import events as ev
+from bot.core.context import CoreContext
+from bot.core.dispatcher import Dispatcher
+from bot.core.reply import Outcome
+from bot.core.result import Result, result
+from bot.export import export_markdown
+from bot.messages import Confirm, Level, Notice
+from bot.store import repository as repo
+
+FORGET_ACTION = "forget"
+
+
+class Privacy:
+    def __init__(self, ctx: CoreContext) -> None:
+        self.ctx = ctx
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        dispatcher.register(self._export, ev.Export)
+        dispatcher.register(self._forget, ev.Forget)
+
+    async def _export(self, event: ev.Export, now: datetime) -> Result:
+        return await self.ctx.db.run(self._export_unit, event.user, now)
+
+    def _export_unit(self, s: Session, user: ev.UserRef, now: datetime) -> Result:
+        row = repo.find_user(s, user)
+        if row is None:
+            return result(Outcome.NOT_FOUND, Notice("I have no data about you."))
+        return result(Outcome.SHOWN, export_markdown(s, row, self.ctx.playbook_for, now))
+
+    async def _forget(self, event: ev.Forget, now: datetime) -> Result:
+        if not event.confirmed:
+            return result(
+                Outcome.CONFIRM,
+                Confirm(
+                    "This deletes everything I keep about you: consultations, answers, "
+                    "recommendations, plans and check-ins. It cannot be undone. Go ahead?",
+                    FORGET_ACTION,
+                    confirm_label="Delete my data",
+                    cancel_label="Keep it",
+                ),
+            )
+
+        def unit(s: Session) -> None:
+            uid = repo.user_id(s, event.user)
+            if uid is not None:
+                repo.delete_user(s, uid)
+
+        await self.ctx.db.run(unit)
+        return result(
+            Outcome.APPLIED, Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)
+        )

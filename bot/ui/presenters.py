@@ -1,0 +1,649 @@
+"""Core results presented as cards: the only place that knows how each result looks.
+
+Every adapter renders the cards generically, so the recommendation, a question, a check-in
+or a notice reads the same on every platform (only the medium differs). Budgets are kept
+here (``bot/ui/budgets.py``), never by cutting in an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from bot.checkins import texts as checkin_texts
+from bot.core.reply import Reply
+from bot.core.result import Result
+from bot.messages import (
+    AnyMessage,
+    CheckInCatchUp,
+    CheckInList,
+    CheckInOffer,
+    CheckInPrompt,
+    CheckInView,
+    Confirm,
+    ExportFile,
+    Level,
+    Notice,
+    PathAdvice,
+    PathDetail,
+    Plan,
+    PlanItemView,
+    Question,
+    QuestionKind,
+    Recommendation,
+    RescheduleQuestion,
+    RevisitOffer,
+    Status,
+    Text,
+    TimezoneQuestion,
+    WhenKind,
+)
+from bot.ui import intents as it
+from bot.ui.budgets import (
+    ACTIONS_MAX,
+    BLOCK_MAX,
+    CARD_TEXT_MAX,
+    CONTEXT_MAX,
+    DESCRIPTION_MAX,
+    FIELD_NAME_MAX,
+    FIELDS_MAX,
+    HEADING_MAX,
+    INTERACTIVE_MAX,
+    ITEM_MAX,
+    LABEL_MAX,
+    OPTIONS_MAX,
+    SECTIONS_MAX,
+    STEPS_MAX,
+    TITLE_MAX,
+    clip,
+    split,
+    units,
+)
+from bot.ui.cards import (
+    Action,
+    Actions,
+    Attachment,
+    Bullets,
+    Card,
+    Choices,
+    Context,
+    Field,
+    Fields,
+    Option,
+    Prose,
+    Section,
+    Step,
+    Steps,
+    Style,
+    TextEntry,
+    Tone,
+    section_texts,
+)
+
+TONES = {
+    Level.INFO: Tone.INFO,
+    Level.SUCCESS: Tone.SUCCESS,
+    Level.WARNING: Tone.WARNING,
+    Level.ERROR: Tone.ERROR,
+}
+WHEN_FMT = "%a %d %b %Y, %H:%M"
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def prose(text: str, heading: str = "") -> list[Section]:
+    """A text of any length as prose sections within budget (the heading on the first)."""
+    pieces = split(text, BLOCK_MAX)
+    return [
+        Prose(text=p, heading=clip(heading, HEADING_MAX) if i == 0 else "")
+        for i, p in enumerate(pieces)
+    ]
+
+
+def bullets(items: Iterable[str], heading: str = "") -> list[Section]:
+    """Bullets within budget: long lists continue in a second section under no heading."""
+    out: list[Section] = []
+    chunk: list[str] = []
+    size = 0
+    for raw in items:
+        item = clip(raw, ITEM_MAX)
+        if not item:
+            continue
+        if chunk and size + len(item) + 3 > BLOCK_MAX:
+            out.append(Bullets(items=tuple(chunk), heading=heading if not out else ""))
+            chunk, size = [], 0
+        chunk.append(item)
+        size += len(item.encode("utf-16-le")) // 2 + 3
+    if chunk:
+        out.append(
+            Bullets(items=tuple(chunk), heading=clip(heading, HEADING_MAX) if not out else "")
+        )
+    return out
+
+
+def steps(items: Iterable[tuple[str, date | None, str]], heading: str = "") -> list[Section]:
+    """Dated steps, in date order (undated last), within budget."""
+    ordered = sorted(items, key=lambda x: (x[1] is None, x[1] or date.max))
+    out: list[Section] = []
+    chunk: list[Step] = []
+    size = 0
+    for text, due, status in ordered:
+        step = Step(text=clip(text, ITEM_MAX - 20), due=due, status=status)
+        cost = len(step.text.encode("utf-16-le")) // 2 + 20
+        if chunk and (size + cost > BLOCK_MAX or len(chunk) >= STEPS_MAX):
+            out.append(Steps(items=tuple(chunk), heading=heading if not out else ""))
+            chunk, size = [], 0
+        chunk.append(step)
+        size += cost
+    if chunk:
+        out.append(Steps(items=tuple(chunk), heading=heading if not out else ""))
+    return out
+
+
+def fields(pairs: Iterable[tuple[str, str]], heading: str = "") -> list[Section]:
+    items = [Field(name=clip(n, FIELD_NAME_MAX), value=clip(v, BLOCK_MAX) or "—") for n, v in pairs]
+    return [
+        Fields(items=tuple(items[i : i + FIELDS_MAX]), heading=heading if i == 0 else "")
+        for i in range(0, len(items), FIELDS_MAX)
+    ]
+
+
+def option(value: str, label: str, description: str = "") -> Option:
+    return Option(
+        value=value, label=clip(label, LABEL_MAX), description=clip(description, DESCRIPTION_MAX)
+    )
+
+
+def actions(items: Sequence[Action]) -> list[Section]:
+    return [
+        Actions(items=tuple(items[i : i + ACTIONS_MAX])) for i in range(0, len(items), ACTIONS_MAX)
+    ]
+
+
+def action(
+    label: str, intent: it.Intent, command: str = "", style: Style = Style.DEFAULT
+) -> Action:
+    return Action(label=clip(label, LABEL_MAX), intent=intent, command=command, style=style)
+
+
+def notice(text: str, tone: Tone = Tone.INFO) -> Card:
+    return Card(tone=tone, sections=tuple(prose(text)))
+
+
+def pack(title: str, sections: Sequence[Section], tone: Tone = Tone.INFO) -> list[Card]:
+    """Sections in order, in as few cards as the card budgets allow (the title on the first)."""
+    cards: list[Card] = []
+    current: list[Section] = []
+    size = units(title)
+    interactive = 0
+
+    def flush() -> None:
+        nonlocal current, size, interactive
+        if current:
+            cards.append(Card(title=title if not cards else "", tone=tone, sections=tuple(current)))
+        current, size, interactive = [], 0, 0
+
+    for section in sections:
+        cost = sum(units(t) for t in section_texts(section))
+        is_interactive = isinstance(section, (Choices, TextEntry, Actions))
+        if current and (
+            size + cost > CARD_TEXT_MAX
+            or len(current) >= SECTIONS_MAX
+            or (is_interactive and interactive >= INTERACTIVE_MAX)
+        ):
+            flush()
+        current.append(section)
+        size += cost
+        interactive += is_interactive
+    flush()
+    return cards or [Card(title=title, tone=tone)]
+
+
+def due_words(due: date | None) -> str:
+    return f"by {due.day} {due:%b %Y}" if due else ""
+
+
+# ---------------------------------------------------------------- consultation
+
+
+def _scale_label(q: Question, n: int) -> str:
+    if n == q.scale_min and q.scale_low_label:
+        return f"{n} · {q.scale_low_label}"
+    if n == q.scale_max and q.scale_high_label:
+        return f"{n} · {q.scale_high_label}"
+    return str(n)
+
+
+def question_answer(q: Question) -> Section:
+    """The interactive part of a question: choices, a scale, or a text box."""
+    intent = it.AnswerQuestion(consultation=q.consultation_id, step=q.step)
+    if q.kind == QuestionKind.FREE_TEXT:
+        return TextEntry(
+            intent=intent,
+            label=clip(q.prompt, HEADING_MAX),
+            max_length=q.max_length,
+            optional=q.optional,
+            current=q.current if isinstance(q.current, str) else "",
+            button="Change your answer" if q.current else "Type your answer",
+        )
+    if q.kind == QuestionKind.SCALE:
+        options = tuple(
+            option(str(n), _scale_label(q, n)) for n in range(q.scale_min, q.scale_max + 1)
+        )
+        current = (str(q.current),) if isinstance(q.current, int) else ()
+        return Choices(intent=intent, options=options, current=current, numbered=False)
+    chosen = q.current if isinstance(q.current, list) else [q.current] if q.current else []
+    multi = q.kind == QuestionKind.MULTI_CHOICE
+    return Choices(
+        intent=intent,
+        options=tuple(option(c.id, c.label, c.description) for c in q.choices[:OPTIONS_MAX]),
+        min_picks=q.min_choices if multi else 1,
+        max_picks=q.max_choices if multi else 1,
+        current=tuple(str(c) for c in chosen),
+        placeholder="Pick all that apply" if multi else "Pick one",
+    )
+
+
+def question(q: Question) -> Card:
+    sections: list[Section] = []
+    if q.error:
+        sections += prose(q.error)
+    sections += prose(q.prompt)
+    if q.help:
+        sections.append(Context(text=clip(q.help, CONTEXT_MAX)))
+    if q.current is not None and q.current_words():
+        sections.append(Context(text=clip(f"Your answer so far: {q.current_words()}", CONTEXT_MAX)))
+    sections.append(question_answer(q))
+    if q.optional and q.kind != QuestionKind.FREE_TEXT:
+        skip = it.SkipQuestion(consultation=q.consultation_id, step=q.step)
+        sections += actions([action("Skip this question", skip, "skip")])
+    return Card(
+        title=f"Question {q.position} of {q.total}",
+        tone=Tone.WARNING if q.error else Tone.INFO,
+        sections=tuple(sections),
+    )
+
+
+def answered(q: Question, words: str) -> Card:
+    """What an answered question's message becomes (the receipt of an applied answer)."""
+    return Card(
+        title=f"Question {q.position} of {q.total}",
+        tone=Tone.SUCCESS,
+        sections=(
+            *prose(q.prompt),
+            Context(text=clip(f"Your answer: {words or 'skipped'}", CONTEXT_MAX)),
+        ),
+    )
+
+
+def _path_sections(p: PathAdvice, *, full: bool) -> list[Section]:
+    out: list[Section] = [*prose(p.summary)]
+    out += bullets(p.reasons[: None if full else 2], "Why, for you")
+    if full:
+        out += bullets(p.pros, "Pros")
+        out += bullets(p.cons, "Cons")
+        out += bullets(p.risks, "Risks")
+        out += steps(((s.text, s.due, "open") for s in p.next_steps), "Next steps")
+    return out
+
+
+def path_detail(d: PathDetail) -> list[Card]:
+    p = d.path
+    return pack(clip(f"{p.rank}. {p.title}", TITLE_MAX), _path_sections(p, full=True))
+
+
+def plan_sections(items: Sequence[PlanItemView]) -> list[Section]:
+    return steps(((i.action, i.due, i.status) for i in items), "Your plan")
+
+
+def recommendation(rec: Recommendation, plan: Plan | None) -> list[Card]:
+    """The recommendation: the top path in full, the others in brief, the plan, details."""
+    if not rec.paths:
+        return [notice("None of the paths in this playbook fit your answers.", Tone.WARNING)]
+    top = rec.top
+    main: list[Section] = [*prose(top.summary)]
+    main += bullets(top.reasons, "Why, for you")
+    main += bullets(top.pros, "Pros")
+    main += bullets(top.cons, "Cons")
+    main += bullets(top.risks, "Risks")
+    main += bullets(rec.why_order, "Why this order")
+    main += prose(rec.what_would_change, "What would change this")
+    rest: list[Section] = []
+    if len(rec.paths) > 1:
+        rest += fields(
+            ((f"{p.rank}. {p.title}", clip(p.summary, 400)) for p in rec.paths[1:]),
+            "The other paths",
+        )
+    rest += bullets(rec.notes, "Also worth knowing")
+    rest += bullets(rec.dropped, "Left out for you")
+    if plan is not None and plan.items:
+        rest += plan_sections([i for i in plan.items if i.status == "open"])
+    details = [
+        action(
+            f"More on {p.rank}. {p.title}",
+            it.OpenPath(consultation=rec.consultation_id, path=p.path_id),
+            f"details {p.rank}",
+        )
+        for p in rec.paths[: ACTIONS_MAX * 3]
+    ]
+    rest += actions(details)
+    return [
+        *pack(clip(f"Best fit for you: {top.title}", TITLE_MAX), main),
+        *pack("Your other options and your plan", rest),
+    ]
+
+
+def plan(p: Plan) -> Card:
+    if not p.items:
+        return notice("Your plan is empty.")
+    return Card(sections=tuple(plan_sections(p.items)))
+
+
+def status(s: Status) -> list[Card]:
+    head = f"{s.state.capitalize()}: {s.position} of {s.total} questions answered."
+    pairs = [(f"{i}. {a.prompt}", a.answer) for i, a in enumerate(s.answers, start=1)]
+    return pack(clip(s.playbook_title, TITLE_MAX), [*prose(head), *fields(pairs)])
+
+
+def text(t: Text) -> list[Card]:
+    return pack(clip(t.title, TITLE_MAX), prose(t.text))
+
+
+def confirm(c: Confirm) -> Card:
+    return Card(
+        tone=Tone.WARNING,
+        sections=(
+            *prose(c.prompt),
+            Actions(
+                items=(
+                    action(
+                        c.confirm_label,
+                        it.ConfirmAction(action=c.action, yes=True),
+                        "yes",
+                        Style.DANGER,
+                    ),
+                    action(c.cancel_label, it.ConfirmAction(action=c.action, yes=False), "no"),
+                )
+            ),
+        ),
+    )
+
+
+def export(f: ExportFile) -> Card:
+    return Card(
+        title="Everything I keep about you",
+        sections=tuple(prose("It is in the attached Markdown file.")),
+        attachment=Attachment(filename=f.filename, content=f.content, media_type=f.media_type),
+    )
+
+
+# ---------------------------------------------------------------- check-ins
+
+_WHEN_TEXT = {
+    WhenKind.IN_DAYS: ("In how many days?", "e.g. 10"),
+    WhenKind.DATE: ("On which date? (YYYY-MM-DD, optionally HH:MM)", "e.g. 2027-01-15"),
+}
+
+
+def offer(o: CheckInOffer) -> Card:
+    items = [f"{i.action}" + (f" ({due_words(i.due)})" if i.due else "") for i in o.items]
+    zone = o.timezone if o.timezone_known else f"{o.timezone} for now; you can change it"
+    direct = [
+        action(
+            c.label,
+            it.ChooseCheckIns(consultation=o.consultation_id, when=str(c.id)),
+            f"remind {c.id}",
+            Style.PRIMARY if c.id == WhenKind.SUGGESTED else Style.DEFAULT,
+        )
+        for c in o.choices
+        if c.id not in _WHEN_TEXT
+    ]
+    boxes: list[Section] = [
+        TextEntry(
+            intent=it.ChooseCheckIns(consultation=o.consultation_id, when=str(c.id)),
+            label=_WHEN_TEXT[WhenKind(c.id)][0],
+            placeholder=_WHEN_TEXT[WhenKind(c.id)][1],
+            max_length=16,
+            button=clip(c.label + "…", LABEL_MAX),
+            command="remind {text}",
+        )
+        for c in o.choices
+        if c.id in _WHEN_TEXT
+    ]
+    return Card(
+        title="Shall I check in with you on your plan?",
+        sections=(
+            *bullets(items),
+            Context(text=clip(f"Times are in {zone}.", CONTEXT_MAX)),
+            *actions(direct),
+            *boxes,
+        ),
+    )
+
+
+def checkin_prompt(p: CheckInPrompt) -> Card:
+    repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
+    return Card(
+        title="Check-in: how is it going?",
+        sections=(
+            *prose(p.action),
+            Context(text=clip(f"Due {p.due_local:{WHEN_FMT}} ({p.timezone}){repeat}", CONTEXT_MAX)),
+            Choices(
+                intent=it.ReplyCheckIn(checkin=p.checkin_id, occurrence=p.occurrence),
+                options=tuple(option(str(c.id), c.label) for c in p.choices),
+                placeholder="How is it going?",
+            ),
+        ),
+    )
+
+
+_CATCHUP_VERBS = {checkin_texts.SNOOZE_DAY: "snooze 1", checkin_texts.CANCEL: "cancel"}
+
+
+def catchup(c: CheckInCatchUp) -> list[Card]:
+    shown = c.items[:4]
+    rows: list[Section] = []
+    for m in shown:
+        rows.append(
+            Actions(
+                items=tuple(
+                    action(
+                        f"{choice.label}: {m.action}",
+                        it.CatchUp(action=str(choice.id), checkin=m.checkin_id),
+                        f"checkin {m.checkin_id} {_CATCHUP_VERBS.get(str(choice.id), 'cancel')}",
+                        Style.DANGER if choice.id == checkin_texts.CANCEL else Style.DEFAULT,
+                    )
+                    for choice in c.choices[:ACTIONS_MAX]
+                )
+            )
+        )
+    more = len(c.items) - len(shown)
+    listing = [f"#{m.checkin_id} {m.action}" for m in c.items[len(shown) :]]
+    tail = [Context(text=f"…and {more} more: see your check-ins.")] if more > 0 else []
+    return pack("Check-ins I missed", [*prose(c.text), *bullets(listing), *rows, *tail])
+
+
+def _list_line(v: CheckInView) -> tuple[str, str]:
+    state = checkin_texts.STATE_WORDS.get(v.state, v.state)
+    detail = f"{v.schedule} · {state}"
+    if v.next_due_local is not None and v.state == "pending":
+        detail += f" · next {v.next_due_local:{WHEN_FMT}}"
+    if v.plan_status != "open":
+        detail += f" · step {v.plan_status}"
+    if v.last_error:
+        detail += f" · {v.last_error}"
+    return f"#{v.checkin_id} {v.action}", detail
+
+
+_LIST_COMMANDS = {
+    checkin_texts.SNOOZE_DAY: "checkin {value} snooze 1",
+    checkin_texts.SNOOZE_WEEK: "checkin {value} snooze 7",
+    checkin_texts.CHANGE: "checkin {value} change WHEN",
+    checkin_texts.CANCEL: "checkin {value} cancel",
+}
+
+
+def checkin_list(lst: CheckInList) -> list[Card]:
+    if not lst.items:
+        return [notice("You have no check-ins. After a recommendation I offer them.")]
+    options = tuple(option(str(v.checkin_id), f"#{v.checkin_id} {v.action}") for v in lst.items)
+    pickers = [
+        Choices(
+            intent=it.ManageCheckIn(action=str(a.id)),
+            options=options[:OPTIONS_MAX],
+            placeholder=clip(f"{a.label}…", LABEL_MAX),
+            numbered=False,
+            command=_LIST_COMMANDS.get(str(a.id), ""),
+        )
+        for a in lst.actions[:4]
+    ]
+    zone = f"Time zone {lst.timezone} · quiet hours {lst.quiet_hours}"
+    return pack(
+        "Your check-ins",
+        [
+            *fields(_list_line(v) for v in lst.items),
+            Context(text=clip(zone, CONTEXT_MAX)),
+            *pickers,
+        ],
+    )
+
+
+def reschedule(q: RescheduleQuestion) -> Card:
+    """Asked after "change" on a check-in: the new time, as a choice or typed."""
+    intent = it.RescheduleCheckIn(checkin=q.checkin_id)
+    kinds = [c for c in checkin_texts.OFFER_CHOICES if c.id not in (*_WHEN_TEXT, "none")]
+    command = f"checkin {q.checkin_id} change {{value}}"
+    return Card(
+        title=f"When should check-in #{q.checkin_id} come instead?",
+        sections=(
+            Choices(
+                intent=intent,
+                options=tuple(option(str(c.id), c.label) for c in kinds),
+                numbered=False,
+                command=command,
+            ),
+            TextEntry(
+                intent=intent,
+                label="In N days, or on a date (YYYY-MM-DD)",
+                placeholder="e.g. 10 or 2027-01-15",
+                max_length=16,
+                button="Other time…",
+                command=f"checkin {q.checkin_id} change {{text}}",
+            ),
+        ),
+    )
+
+
+def timezone_question(q: TimezoneQuestion) -> Card:
+    options = tuple(option(z, z) for z in q.suggestions if 0 < len(z) <= LABEL_MAX)
+    return Card(
+        sections=(
+            *prose(q.prompt),
+            Context(text=clip(f"Now: {q.current}", CONTEXT_MAX)),
+            Choices(
+                intent=it.SetZone(),
+                options=options,
+                current=(q.current,),
+                numbered=False,
+                command="timezone {value}",
+            ),
+            TextEntry(
+                intent=it.SetZone(),
+                label="Your time zone (Area/City, e.g. Europe/Berlin)",
+                max_length=64,
+                button="Other…",
+                command="timezone {text}",
+            ),
+        ),
+    )
+
+
+def revisit(r: RevisitOffer) -> Card:
+    if not r.questions:
+        return notice(r.prompt)
+    return Card(
+        sections=(
+            *prose(r.prompt),
+            Choices(
+                intent=it.Revisit(consultation=r.consultation_id),
+                options=tuple(
+                    option(q.id, q.label, q.description) for q in r.questions[:OPTIONS_MAX]
+                ),
+                placeholder="Answer a question again",
+                numbered=False,
+                command="edit {value}",
+            ),
+        ),
+    )
+
+
+# ---------------------------------------------------------------- any result
+
+
+def present(messages: Sequence[AnyMessage]) -> list[Card]:
+    """Every result as cards, in order (a plan right after its recommendation joins it)."""
+    out: list[Card] = []
+    skip_plan = False
+    for i, m in enumerate(messages):
+        match m:
+            case Recommendation():
+                nxt = messages[i + 1] if i + 1 < len(messages) else None
+                out += recommendation(m, nxt if isinstance(nxt, Plan) else None)
+                skip_plan = isinstance(nxt, Plan)
+                continue
+            case Plan():
+                if not skip_plan:
+                    out.append(plan(m))
+            case Text():
+                out += text(m)
+            case Notice():
+                out.append(notice(m.text, TONES[m.level]))
+            case Question():
+                out.append(question(m))
+            case PathDetail():
+                out += path_detail(m)
+            case Status():
+                out += status(m)
+            case Confirm():
+                out.append(confirm(m))
+            case ExportFile():
+                out.append(export(m))
+            case CheckInOffer():
+                out.append(offer(m))
+            case CheckInPrompt():
+                out.append(checkin_prompt(m))
+            case CheckInCatchUp():
+                out += catchup(m)
+            case CheckInList():
+                out += checkin_list(m)
+            case TimezoneQuestion():
+                out.append(timezone_question(m))
+            case RevisitOffer():
+                out.append(revisit(m))
+            case RescheduleQuestion():
+                out.append(reschedule(m))
+        skip_plan = False
+    return out
+
+
+def when_local(local: datetime | None) -> str:
+    return f"{local:{WHEN_FMT}}" if local is not None else ""
+
+
+def reply(res: Result) -> Reply:
+    """A feature's result as the Reply adapters render."""
+    receipt = answered(*res.answered) if res.answered is not None else None
+    awaiting = ""
+    for m in res.messages:
+        if isinstance(m, Question):
+            awaiting = m.question_id
+        elif isinstance(m, Confirm):
+            awaiting = f"confirm:{m.action}"
+    return Reply(
+        outcome=res.outcome,
+        cards=tuple(present(res.messages)),
+        receipt=receipt,
+        finished=any(isinstance(m, Recommendation) for m in res.messages),
+        awaiting=awaiting,
+    )
