@@ -83,9 +83,9 @@ async def consult_until(
                 return
             value = pick(q, rng)
             t0 = time.perf_counter()
-            out = (await engine.run(
-                ev.Answer(user, value, q.question_id, q.consultation_id, q.step)
-            )).messages
+            out = (
+                await engine.run(ev.Answer(user, value, q.question_id, q.consultation_id, q.step))
+            ).messages
             latencies.append((time.perf_counter() - t0) * 1000)
 
 

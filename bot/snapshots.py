@@ -98,4 +98,5 @@ def payload_to_recommendation(
         what_would_change=payload["what_would_change"],
         notes=tuple(payload.get("notes", ())),
         dropped=tuple(payload.get("dropped", ())),
+        advice=payload_to_advice(payload),
     )

@@ -44,8 +44,6 @@ def step_for(
         if later_cycle:
             month = _calendar.month_name[when.month]
             text = pb.wording.step_cycle.format(text=text.rstrip("."), month=month, year=when.year)
-            if not text.endswith((".", "!", "?", ")")):
-                text += "."
         return PlanStep(
             text=text,
             due=when - timedelta(days=spec.lead),

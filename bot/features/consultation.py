@@ -28,6 +28,7 @@ from bot.messages import (
     ChoiceOption,
     Level,
     Notice,
+    PathAdvice,
     PathDetail,
     Plan,
     PlanItemView,
@@ -390,9 +391,14 @@ class Consultations:
                 Notice("There is no recommendation yet: finish the questions first."),
             )
         rec = payload_to_recommendation(snap.payload, loaded.state.id, loaded.state.version, "")
+        view = rec.advice.path(event.path_id) if rec.advice is not None else None
         path = next((p for p in rec.paths if p.path_id == event.path_id), None)
+        if path is None and view is not None:  # ranked, beyond the paths the ranking showed
+            path = PathAdvice(view.path_id, view.rank, view.title, view.summary, view.score)
         if path is None:
             return result(
                 Outcome.NOT_FOUND, Notice("That path is not part of your latest recommendation.")
             )
-        return result(Outcome.SHOWN, PathDetail(loaded.state.id, path))
+        return result(
+            Outcome.SHOWN, PathDetail(loaded.state.id, path, view=view, advice=rec.advice)
+        )

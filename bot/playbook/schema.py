@@ -348,7 +348,7 @@ class Wording(_Strict):
     reason_against: str = "It does less well on {criterion}."
     verdict_rank: str = "For you it ranks number {rank} of the {count} routes I considered."
     verdict_top: str = "It is the route I recommend for you."
-    step_cycle: str = "{text} (for the {month} {year} round)"
+    step_cycle: str = "{text} (for the {month} {year} round)."
     heading_short: str = "In short"
     heading_verdicts: str = "The routes you named"
     heading_unnamed: str = "A strong route you did not name"
