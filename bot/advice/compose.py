@@ -153,7 +153,7 @@ def _factors(pb: Playbook, path: Path, answers: Answers) -> list[tuple[str, floa
             con = c.reason_against or pb.wording.reason_against.format(criterion=label)
         else:  # a fixed weight: the person said nothing about it; only authored reasons
             pro, con = c.reason_for, c.reason_against
-        title = mid_sentence(_title(path, answers)[0])
+        title = phrase(pb, path.id, answers)
         out.append(
             (
                 f"c:{c.id}",
@@ -224,6 +224,21 @@ def _path_title(pb: Playbook, path_id: str, answers: Answers) -> str:
     return _title(path, answers)[0] if path is not None else path_id
 
 
+def phrase(pb: Playbook, path_id: str, answers: Answers) -> str:
+    """The route as it reads mid-sentence: its (variant's) ``phrase``, else its title."""
+    path = pb.path(path_id)
+    if path is None:
+        return path_id
+    for variant in path.variants:
+        if evaluate(variant.when, answers):
+            if variant.phrase:
+                return variant.phrase.strip()
+            if variant.title:
+                return mid_sentence(variant.title)
+            break
+    return path.phrase.strip() or mid_sentence(path.title)
+
+
 def _flip_to(changes: list[whatif.Change], target: str) -> whatif.Change | None:
     best: whatif.Change | None = None
     for change in changes:
@@ -240,7 +255,7 @@ def _what_if(pb: Playbook, answers: Answers, changes: list[whatif.Change]) -> Wh
         return WhatIf(text=sentence(pb.wording.what_if_none))
     q = change.question
     new_answers = {**answers, q.id: change.value}
-    title = mid_sentence(_path_title(pb, change.top, new_answers))
+    title = phrase(pb, change.top, new_answers)
     words = change_words(pb, q, change.value, answers[q.id])
     label = pb.family_label(whatif.family(pb, change.top))
     if label:
@@ -325,7 +340,7 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         return _path_title(pb, pid, current)
 
     def mid(pid: str) -> str:
-        return mid_sentence(title(pid))
+        return phrase(pb, pid, current)
 
     # Every ranked path, in full.
     views: list[PathView] = []
