@@ -13,6 +13,7 @@ from collections.abc import Callable
 from bot import events as ev
 from bot.checkins.sender import Delivered, SendResult
 from bot.messages import CheckInCatchUp, CheckInPrompt, ReminderMessage, WhenKind
+from bot.ports import Notification
 
 PLATFORM = "console"
 USAGE = {
@@ -39,9 +40,10 @@ class ConsoleSender:
         self._show = show
 
     async def send(
-        self, user: ev.UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: ev.UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
-        self._show(message)
+        assert notification.source is not None
+        self._show(notification.source)
         return Delivered(idempotency_key)
 
 
