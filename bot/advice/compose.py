@@ -249,8 +249,10 @@ def _flip_to(changes: list[whatif.Change], target: str) -> whatif.Change | None:
     return best
 
 
-def _what_if(pb: Playbook, answers: Answers, changes: list[whatif.Change]) -> WhatIf:
-    change = whatif.family_flip(pb, answers, changes)
+def _what_if(
+    pb: Playbook, answers: Answers, changes: list[whatif.Change], lead: str
+) -> WhatIf:
+    change = whatif.family_flip(pb, answers, changes, also_not=(lead,))
     if change is None:
         return WhatIf(text=sentence(pb.wording.what_if_none))
     q = change.question
@@ -428,6 +430,10 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         if second is not None:
             short.append(w.short_next.format(path=mid(second.path_id)))
     short = [s for s in (sentence(said.fresh(sentence(line))) for line in short[:4]) if s]
+    # The route the advice recommends now: while the deciding answer is open, the one that
+    # keeps the most doors open; otherwise the top of the ranking.
+    lead = keep if cases and keep else top.path_id
+    deciding_id = deciding.id if deciding is not None else ""
 
     # Verdicts: every named route, then the strong route they did not name.
     named = _named_paths(pb, current)
@@ -445,16 +451,19 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         rank_no = order.index(pid) + 1
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
         body = sentence(entry.text) if entry else sentence(views[rank_no - 1].summary)
-        tail = w.verdict_top if rank_no == 1 else w.verdict_rank.format(rank=rank_no, count=count)
+        tail = w.verdict_top if pid == lead else w.verdict_rank.format(rank=rank_no, count=count)
         text = said.fresh(f"{body} {sentence(tail)}") or sentence(tail)
         verdicts.append(Verdict(path_id=pid, title=title(pid), text=text, rank=rank_no))
     unnamed = None
-    if named and top.path_id not in named:
-        path = by_id[top.path_id].path
+    if named and lead not in named:
+        path = by_id[lead].path
+        lead_view = views[order.index(lead)]
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
-        body = sentence(entry.text) if entry else sentence(top.summary)
+        body = sentence(entry.text) if entry else sentence(lead_view.summary)
         text = said.fresh(f"{body} {sentence(w.verdict_top)}") or sentence(w.verdict_top)
-        unnamed = Verdict(path_id=top.path_id, title=top.title, text=text, named=False, rank=1)
+        unnamed = Verdict(
+            path_id=lead, title=lead_view.title, text=text, named=False, rank=lead_view.rank
+        )
 
     # The person's questions.
     topics = []
@@ -463,10 +472,11 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         topics.append(t.model_copy(update={"text": text}))
 
     # Pros, cons and risks of the top routes (and of the route that keeps doors open).
-    top_ids = order[:TOP_SECTIONS]
-    for extra in [keep, *(c.path_id for c in cases)]:
-        if extra and extra not in top_ids and len(top_ids) < TOP_SECTIONS + 1:
-            top_ids.append(extra)
+    top_ids: list[str] = []
+    wanted = [lead, *(c.path_id for c in cases)] if cases else order[:TOP_SECTIONS]
+    for pid in wanted:
+        if pid and pid not in top_ids and len(top_ids) < TOP_SECTIONS + 1:
+            top_ids.append(pid)
     sections: list[Section] = []
     for pid in top_ids:
         v = views[order.index(pid)]
@@ -492,7 +502,10 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
 
     # How sure, and what would change it.
     flips = whatif.flips(pb, current, changes)
-    if close and second is not None:
+    if cases and deciding is not None:
+        level = Level.CLOSE if close else Level.LEAD
+        conf = w.confidence_depends.format(question=deciding.label)
+    elif close and second is not None:
         level = Level.CLOSE
         conf = w.confidence_close.format(first=mid(top.path_id), second=mid(second.path_id))
     elif flips == 0:
@@ -507,11 +520,13 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         margin=round(margin, 4) if second else 0.0,
         flips=flips,
     )
-    what = _what_if(pb, current, changes)
+    # While the deciding answer is open the cases already say what it changes.
+    others = [c for c in changes if not (cases and c.question.id == deciding_id)]
+    what = _what_if(pb, current, others, lead)
     what = what.model_copy(update={"text": said.fresh(what.text)})  # "" if already said
 
     # The plan: the top route first, then the route that keeps doors open and the cases.
-    plan_order = [top.path_id, keep, *(c.path_id for c in cases), *order]
+    plan_order = [lead, top.path_id, *(c.path_id for c in cases), *order]
     seen: list[str] = []
     for pid in plan_order:
         if pid and pid in by_id and pid not in seen:

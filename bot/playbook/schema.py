@@ -342,6 +342,10 @@ class Wording(_Strict):
         "{path} leads, but {n} of your answers, each changed on its own, would put a different "
         "kind of route first."
     )
+    confidence_depends: str = (
+        "How sure I can be depends on your answer to “{question}”: the answers lead to "
+        "different routes."
+    )
     confidence_close: str = "It is a close call: {first} and {second} are nearly level for you."
     what_if: str = "If {change}, I would point you to {family} instead: {path}."
     what_if_none: str = (

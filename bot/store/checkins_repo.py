@@ -470,4 +470,3 @@ def checkin_owner(session: Session, checkin_id: int) -> tuple[str, str, str] | N
         .where(CheckIn.id == checkin_id)
     ).first()
     return (row[0], row[1], row[2]) if row is not None else None
-
