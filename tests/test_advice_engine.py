@@ -149,3 +149,12 @@ def test_a_version_1_snapshot_still_loads_and_shows() -> None:
     assert isinstance(rec, Recommendation) and rec.advice is None
     text = plain(presenters.present([rec]))
     assert "Get a job" in text and "Pay matters to you." in text
+
+
+async def test_the_export_holds_the_advice_as_it_was_shown(eng: Engine) -> None:
+    await finish(eng)
+    (export,) = (await eng.run(ev.Export(BOB))).messages
+    text = export.content  # type: ignore[union-attr]
+    assert "My advice: a PhD in ML for your own field." in text
+    assert "- **Another master's first**: Skip it, unless" in text
+    assert "#### Do you need another master's?" in text

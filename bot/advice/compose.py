@@ -249,9 +249,7 @@ def _flip_to(changes: list[whatif.Change], target: str) -> whatif.Change | None:
     return best
 
 
-def _what_if(
-    pb: Playbook, answers: Answers, changes: list[whatif.Change], lead: str
-) -> WhatIf:
+def _what_if(pb: Playbook, answers: Answers, changes: list[whatif.Change], lead: str) -> WhatIf:
     change = whatif.family_flip(pb, answers, changes, also_not=(lead,))
     if change is None:
         return WhatIf(text=sentence(pb.wording.what_if_none))
