@@ -150,7 +150,7 @@ class Conversation:
         low = " ".join(text.lower().split())
         if waiting.awaiting.startswith("confirm:"):
             await self.ctx.db.run(self._clear, waiting.uid)
-            if waiting.awaiting == "confirm:forget" and low in YES:
+            if waiting.awaiting == "confirm:forget" and low.lstrip("/") in YES:
                 return await self.run(ev.Forget(user, confirmed=True), now)
             return result(Outcome.APPLIED, Notice("Nothing was deleted."))
         word, _, arg = low.partition(" ")
@@ -162,8 +162,8 @@ class Conversation:
             if command is not None:
                 return command
             if slash:
-                shown = name[:30]
-                return _fail(f"I do not know the command /{shown}. Type help for the list.")
+                shown = ("/" + name)[:30]
+                return _fail(f"I do not know the command {shown}. Type help for the list.")
         if waiting.awaiting.startswith("checkin:"):
             answered = await self._checkin_reply(user, low, waiting, now)
             if answered is not None:
@@ -214,6 +214,11 @@ class Conversation:
         }
         if name in simple:
             return await self.run(simple[name], now)
+        if name == "skip":  # "/skip": leave an optional question out, or a check-in for later
+            if waiting.awaiting.startswith("checkin:"):
+                await self.ctx.db.run(self._clear, waiting.uid)
+                return result(Outcome.APPLIED, Notice("Fine: answer that check-in later."))
+            return await self.run(ev.Answer(user, "skip"), now)
         if name == "help":
             return result(Outcome.SHOWN, Text(HELP, title=HELP_TITLE))
         if name == "edit":
