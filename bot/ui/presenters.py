@@ -328,7 +328,7 @@ def recommendation(rec: Recommendation, plan: Plan | None) -> list[Card]:
     rest += bullets(rec.notes, "Also worth knowing")
     rest += bullets(rec.dropped, "Left out for you")
     if plan is not None and plan.items:
-        rest += plan_sections([i for i in plan.items if i.status == "open"])
+        rest += plan_sections(plan.items)
     details = [
         action(
             f"More on {p.rank}. {p.title}",
@@ -434,11 +434,12 @@ def offer(o: CheckInOffer) -> Card:
 
 def checkin_prompt(p: CheckInPrompt) -> Card:
     repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
+    due = f"{p.due_local:{WHEN_FMT}} ({p.timezone})"
     return Card(
         title="Check-in: how is it going?",
         sections=(
             *prose(p.action),
-            Context(text=clip(f"Due {p.due_local:{WHEN_FMT}} ({p.timezone}){repeat}", CONTEXT_MAX)),
+            Context(text=clip(f"Check-in #{p.checkin_id} · due {due}{repeat}", CONTEXT_MAX)),
             Choices(
                 intent=it.ReplyCheckIn(checkin=p.checkin_id, occurrence=p.occurrence),
                 options=tuple(option(str(c.id), c.label) for c in p.choices),
