@@ -126,6 +126,35 @@ def playbook_check(files: tuple[Path, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
+@playbook.command("lint")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--random", "random_sets", default=300, show_default=True, type=click.IntRange(0))
+@click.option("--seed", default=0, show_default=True, help="Seed of the random answer sets.")
+@click.option("--today", default=None, help="The date the advice is given (YYYY-MM-DD).")
+def playbook_lint(file: Path, random_sets: int, seed: int, today: str | None) -> None:
+    """Compose advice for a persona corpus and random people; print every fault found."""
+    from datetime import date
+
+    from bot.advice.lint import lint_playbook
+    from bot.playbook.loader import PlaybookError, load_playbook
+
+    try:
+        pb = load_playbook(file)
+        day = date.fromisoformat(today) if today else date.today()
+    except PlaybookError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue))
+        sys.exit(1)
+    except ValueError:
+        _fail(f"--today: not a date: {today}")
+        return
+    problems = lint_playbook(pb, day, random_sets=random_sets, seed=seed)
+    for problem in problems:
+        click.echo(f"{file}: {problem}")
+    click.echo(f"{file}: {len(problems)} problem(s) ({pb.id} v{pb.version}, {random_sets} random)")
+    sys.exit(1 if problems else 0)
+
+
 @playbook.command("list")
 def playbook_list() -> None:
     """List the installed playbooks."""

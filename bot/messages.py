@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.advice.model import Advice, PathView
 
 AnswerValue = str | int | list[str]
 
@@ -129,6 +133,9 @@ class Recommendation:
     what_would_change: str
     notes: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
+    # The composed advice (bot/advice/model.py), when the snapshot holds one: presenters
+    # show it instead of the ranking above, which stays for version-1 snapshots.
+    advice: Advice | None = None
 
     @property
     def top(self) -> PathAdvice:
@@ -194,6 +201,9 @@ class PathDetail:
 
     consultation_id: int
     path: PathAdvice
+    # With composed advice: the path's full view and the advice (for its headings).
+    view: PathView | None = None
+    advice: Advice | None = None
 
 
 class CheckInChoice(StrEnum):

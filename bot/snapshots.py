@@ -1,11 +1,19 @@
-"""Recommendations to and from the JSON kept in recommendation_snapshots."""
+"""Recommendations to and from the JSON kept in recommendation_snapshots.
+
+Format 1 (main before the advice pipeline) holds the ranking only. Format 2 adds
+``advice``: the composed ``Advice`` whole, so showing it again gives the same text; the
+format-1 keys stay beside it, so a format-2 payload also loads as a ``Recommendation``.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.advice import Ranking
+from bot.advice.model import Advice
 from bot.messages import NextStep, PathAdvice, Recommendation
 
 
@@ -28,8 +36,13 @@ def _path(p: PathAdvice) -> dict[str, Any]:
     }
 
 
-def ranking_to_payload(ranking: Ranking, answers: dict[str, Any]) -> dict[str, Any]:
-    return {
+PAYLOAD_FORMAT = 2
+
+
+def ranking_to_payload(
+    ranking: Ranking, answers: dict[str, Any], advice: Advice | None = None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "paths": [_path(p) for p in ranking.paths],
         "why_order": list(ranking.why_order),
         "what_would_change": ranking.what_would_change,
@@ -37,6 +50,21 @@ def ranking_to_payload(ranking: Ranking, answers: dict[str, Any]) -> dict[str, A
         "notes": list(ranking.notes),
         "answers": answers,
     }
+    if advice is not None:
+        payload["format"] = PAYLOAD_FORMAT
+        payload["advice"] = advice.model_dump(mode="json")
+    return payload
+
+
+def payload_to_advice(payload: dict[str, Any]) -> Advice | None:
+    """The stored advice, or None for a format-1 snapshot (shown as a Recommendation)."""
+    raw = payload.get("advice")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Advice.model_validate(raw)
+    except ValidationError:
+        return None
 
 
 def _load_step(raw: dict[str, Any]) -> NextStep:
@@ -70,4 +98,5 @@ def payload_to_recommendation(
         what_would_change=payload["what_would_change"],
         notes=tuple(payload.get("notes", ())),
         dropped=tuple(payload.get("dropped", ())),
+        advice=payload_to_advice(payload),
     )

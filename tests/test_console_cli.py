@@ -166,16 +166,17 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
         q(5, 5, Q_NOTES),
         "At most 100 characters. Type skip to leave it out.",
         "That is everything I need.",
-        "=== Best fit for you: ",
-        "Why this order:",
+        "=== Tiny test playbook ===",
+        "In short:",
+        "My advice: ",
         "What would change this:",
-        "The other paths:",
-        "Your plan:",
+        "Your next steps:",
         "  [open] ",
+        "Every route I considered:",
         "/details 1",
     )
     assert "Keep studying" in out and "Get a job" in out
-    plan = out[out.index("Your plan:") : out.index("Completed: 5 of 5")]
+    plan = out[out.index("Your next steps:") : out.index("Completed: 5 of 5")]
     planned = [line for line in plan.splitlines() if line.startswith("  [open] ")]
     assert planned, plan
     assert all(any(step in line for step in STEPS) for line in planned)
@@ -190,7 +191,7 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
     ]
     # /details N shows everything about a path: pros, cons or risks, and next steps.
     details = out[out.index("5. notes: I like physics.") :]
-    in_order(details, "=== 1. ", "Pros:", "Next steps:", "=== 2. ", "Pros:", "Next steps:")
+    in_order(details, "=== 1. ", "For:", "Your next steps:", "=== 2. ", "For:", "Your next steps:")
     assert "! Give a route number from the recommendation, from 1 to 2." in details
     export = console.root / "out.md"
     assert "* Wrote your data to out.md." in out
@@ -209,17 +210,17 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
         "### Recommendation",
         "### Plan",
     )
-    assert "**Keep studying**" in md and "**Get a job**" in md
+    assert "Keep studying" in md and "Get a job" in md and "My advice: " in md
     assert "edit N:" in out and "forget:" in out and "/quit" in out  # /help
 
     # Coming back later shows the same recommendation, and /details works at once.
     back = console.ok("/details 2", "1")
     in_order(
         back,
-        "=== Best fit for you: ",
-        "Your plan:",
+        "In short:",
+        "Your next steps:",
         "=== 2. ",
-        "Next steps:",
+        "Your next steps:",
         "* This consultation is complete.",
     )
     assert INTRO not in back
@@ -397,7 +398,7 @@ def test_very_long_lines_are_refused_and_nothing_is_lost(console: Console) -> No
         "  3. skills: Coding",
         "  4. pay: 3 of 5",
     ]
-    in_order(later, q(5, 5, Q_NOTES), "4 of 5", "=== Best fit for you: ")
+    in_order(later, q(5, 5, Q_NOTES), "4 of 5", "In short:")
     assert "y" * 40 not in later
 
 

@@ -69,7 +69,10 @@ async def test_full_consultation_produces_ranked_advice_and_plan(eng: Engine) ->
     assert rec.top.risks == ("Research may not happen.",)  # conditional on role=student
     assert "pay" in rec.what_would_change and "Keep studying" in rec.what_would_change
     assert rec.notes == ("You noted (notes): Boston only",)
-    assert [i.action for i in plan.items][:2] == ["Update your CV.", "Apply to five roles."]
+    # The plan is in date order, across the top paths (CV in 3 days, supervisors in 7).
+    assert [i.action for i in plan.items][:2] == ["Update your CV.", "Write to two supervisors."]
+    dues = [i.due for i in plan.items if i.due is not None]
+    assert dues == sorted(dues)
     assert plan.items[0].due is not None and plan.items[0].due.isoformat() == "2026-03-05"
     assert await count(eng, RecommendationSnapshot) == 1
     assert await count(eng, PlanItem) == len(plan.items) >= 3

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import events as ev
 from bot.advice import effective_answers, rank, visible_questions
+from bot.advice.compose import compose
 from bot.commands import command
 from bot.core.context import CoreContext, Loaded
 from bot.core.dispatcher import Dispatcher
@@ -28,6 +29,7 @@ from bot.messages import (
     ChoiceOption,
     Level,
     Notice,
+    PathAdvice,
     PathDetail,
     Plan,
     PlanItemView,
@@ -159,11 +161,13 @@ class Consultations:
         ranking = rank(pb, loaded.answers, now.date())
         if not ranking.paths:
             return [Notice("None of the paths in this playbook fit your answers.", Level.WARNING)]
+        advice = compose(pb, loaded.answers, now.date())
         repo.advance(s, state, now, status="completed", current_step=None, completed_at=now)
-        payload = ranking_to_payload(ranking, effective_answers(pb, loaded.answers))
+        payload = ranking_to_payload(ranking, effective_answers(pb, loaded.answers), advice)
         repo.add_snapshot(s, state.id, state.playbook_version, payload, now)
+        steps = advice.plan if advice is not None else ranking.next_steps
         items, cancelled = repo.replace_open_plan(
-            s, state.id, [(st.text, st.due) for st in ranking.next_steps], now
+            s, state.id, [(st.text, st.due) for st in steps], now
         )
         rec = payload_to_recommendation(payload, state.id, state.version, pb.title)
         out: list[AnyMessage] = [Text(pb.wording.finished), rec, self._plan(state.id, items)]
@@ -409,9 +413,14 @@ class Consultations:
                 Notice("There is no recommendation yet: finish the questions first."),
             )
         rec = payload_to_recommendation(snap.payload, loaded.state.id, loaded.state.version, "")
+        view = rec.advice.path(event.path_id) if rec.advice is not None else None
         path = next((p for p in rec.paths if p.path_id == event.path_id), None)
+        if path is None and view is not None:  # ranked, beyond the paths the ranking showed
+            path = PathAdvice(view.path_id, view.rank, view.title, view.summary, view.score)
         if path is None:
             return result(
                 Outcome.NOT_FOUND, Notice("That path is not part of your latest recommendation.")
             )
-        return result(Outcome.SHOWN, PathDetail(loaded.state.id, path))
+        return result(
+            Outcome.SHOWN, PathDetail(loaded.state.id, path, view=view, advice=rec.advice)
+        )

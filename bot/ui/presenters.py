@@ -291,6 +291,10 @@ def _path_sections(p: PathAdvice, *, full: bool) -> list[Section]:
 
 
 def path_detail(d: PathDetail) -> list[Card]:
+    if d.view is not None and d.advice is not None:
+        from bot.ui.advice import present_path
+
+        return present_path(d.view, d.advice)
     p = d.path
     return pack(clip(f"{p.rank}. {p.title}", TITLE_MAX), _path_sections(p, full=True))
 
@@ -303,6 +307,10 @@ def recommendation(rec: Recommendation, plan: Plan | None) -> list[Card]:
     """The recommendation: the top path in full, the others in brief, the plan, details."""
     if not rec.paths:
         return [notice("None of the paths in this playbook fit your answers.", Tone.WARNING)]
+    if rec.advice is not None:
+        from bot.ui.advice import present_advice
+
+        return present_advice(rec.advice, rec.consultation_id, plan.items if plan else None)
     top = rec.top
     main: list[Section] = [*prose(top.summary)]
     main += bullets(top.reasons, "Why, for you")

@@ -67,7 +67,7 @@ def _cite(pb: Playbook, cond: Condition, answers: Answers) -> str:
     return f" (you said {'; '.join(cited)})" if cited else ""
 
 
-def _weights(pb: Playbook, answers: Answers) -> dict[str, tuple[float, str]]:
+def weights(pb: Playbook, answers: Answers) -> dict[str, tuple[float, str]]:
     out: dict[str, tuple[float, str]] = {}
     for c in pb.criteria:
         wq = pb.question(c.weight.question) if c.weight.question else None
@@ -92,7 +92,7 @@ def _in_sentence(label: str) -> str:
 
 def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[Path]]:
     """Score every path that applies to this person; return (ranked, dropped)."""
-    weights = _weights(pb, answers)
+    crit_weights = weights(pb, answers)
     labels = {c.id: c.label for c in pb.criteria}
     scored: list[ScoredPath] = []
     dropped: list[Path] = []
@@ -102,7 +102,7 @@ def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[
             continue
         factors: list[Factor] = []
         for crit, rating in path.ratings.items():
-            weight, why = weights[crit]
+            weight, why = crit_weights[crit]
             amount = weight * rating
             verb = "serves" if amount > 0 else "costs you on"
             tail = f" ({why})" if why else ""
@@ -126,12 +126,12 @@ def _top_id(pb: Playbook, answers: Answers) -> str | None:
     Sums in the same order and rounds the same way as score_paths, so both agree on ties.
     """
     current = effective_answers(pb, answers)
-    weights = _weights(pb, current)
+    crit_weights = weights(pb, current)
     best_id, best_score = None, 0.0
     for path in pb.paths:
         if not evaluate(path.when, current):
             continue
-        amounts = [weights[crit][0] * rating for crit, rating in path.ratings.items()]
+        amounts = [crit_weights[crit][0] * rating for crit, rating in path.ratings.items()]
         amounts += [adj.score for adj in path.adjust if evaluate(adj.when, current)]
         total = round(path.base + sum(amounts), 4)
         if best_id is None or total > best_score:
