@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ExportFile
 from bot.playbook.schema import Playbook
+from bot.snapshots import payload_to_advice
 from bot.store import checkins_repo
 from bot.store import repository as repo
 from bot.store.models import User
+from bot.ui.advice import advice_markdown
 
 PlaybookLookup = Callable[[Session, str, int], Playbook]
 
@@ -62,14 +64,17 @@ def export_markdown(
         snap = repo.latest_snapshot(s, c.id)
         if snap is not None:
             lines += ["", f"### Recommendation (shown {snap.created_at:%Y-%m-%d})", ""]
-            for p in snap.payload["paths"]:
+            advice = payload_to_advice(snap.payload)
+            if advice is not None:
+                lines += advice_markdown(advice)
+            for p in snap.payload["paths"] if advice is None else ():
                 lines.append(f"{p['rank']}. **{p['title']}** — {p['summary']}")
                 for label, key in (("Pros", "pros"), ("Cons", "cons"), ("Risks", "risks")):
                     for item in p[key]:
                         lines.append(f"   - {label}: {item}")
-            if snap.payload.get("why_order"):
+            if advice is None and snap.payload.get("why_order"):
                 lines += ["", "Why this order: " + " ".join(snap.payload["why_order"])]
-            if snap.payload.get("what_would_change"):
+            if advice is None and snap.payload.get("what_would_change"):
                 lines += ["", "What would change it: " + snap.payload["what_would_change"]]
         items = repo.plan_items(s, c.id)
         if items:

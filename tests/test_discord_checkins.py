@@ -49,6 +49,7 @@ from bot.messages import (
     WhenKind,
 )
 from bot.store.models import CheckIn, PlanItem
+from bot.ui.presenters import notification
 from tests.checkin_doubles import FakeClock
 from tests.conftest import FIXED_NOW
 from tests.discord_harness import (
@@ -293,9 +294,9 @@ async def test_the_same_key_twice_posts_one_message(world: World) -> None:
         7, 1, 3, "Write to **two** supervisors @everyone", FIXED_NOW, "UTC", texts.PROMPT_CHOICES
     )
     user = person(fake.user_id)
-    first = await sender.send(user, message, "ci7o1")
+    first = await sender.send(user, notification(message), "ci7o1")
     mark = fake.mark()
-    second = await sender.send(user, message, "ci7o1")
+    second = await sender.send(user, notification(message), "ci7o1")
     assert isinstance(first, Delivered) and first == second
     await fake.wait_for(kind="nonce_hit", after=mark)
     posted = [m for m in fake.messages[dm_id(fake)] if m.payload.get("nonce") == "ci7o1"]
@@ -333,7 +334,7 @@ async def test_a_429_is_retry_after_not_a_failure(world: World) -> None:
     message = CheckInPrompt(8, 1, 3, "Apply", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
     await bot.client.create_dm(discord.Object(fake.user_id))  # the DM exists already
     fake.rate_limit_messages(1, retry_after=60.0)
-    result = await sender.send(person(fake.user_id), message, "ci8o1")
+    result = await sender.send(person(fake.user_id), notification(message), "ci8o1")
     assert isinstance(result, RetryAfter) and result.seconds == pytest.approx(60.0, abs=1)
 
 
@@ -387,14 +388,14 @@ def _http(cls: type[discord.HTTPException], status: int, code: int = 0, **header
 async def test_send_errors_map_to_send_results(exc: BaseException, expected: object) -> None:
     sender = DiscordCheckInSender(_Failing(exc))  # type: ignore[arg-type]
     message = CheckInPrompt(1, 1, 1, "x", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
-    assert await sender.send(person(5), message, "k") == expected
+    assert await sender.send(person(5), notification(message), "k") == expected
 
 
 async def test_a_bad_request_is_a_bug_and_raises() -> None:
     sender = DiscordCheckInSender(_Failing(_http(discord.HTTPException, 400, 50035)))  # type: ignore[arg-type]
     message = CheckInPrompt(1, 1, 1, "x", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
     with pytest.raises(discord.HTTPException):
-        await sender.send(person(5), message, "k")
+        await sender.send(person(5), notification(message), "k")
 
 
 def test_parse_when() -> None:

@@ -39,9 +39,9 @@ from bot.messages import (
     CheckInList,
     Level,
     Notice,
-    ReminderMessage,
     WhenKind,
 )
+from bot.ports import Notification
 
 log = logging.getLogger(__name__)
 
@@ -332,8 +332,10 @@ class DiscordCheckInSender:
         self.client = client
 
     async def send(
-        self, user: ev.UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: ev.UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
+        message = notification.source
+        assert message is not None  # transitional: rendered from the source until cards land
         if not user.user_id.isdigit():
             return Unreachable(GONE_REASON)
         owner = int(user.user_id)

@@ -153,7 +153,7 @@ def _factors(pb: Playbook, path: Path, answers: Answers) -> list[tuple[str, floa
             con = c.reason_against or pb.wording.reason_against.format(criterion=label)
         else:  # a fixed weight: the person said nothing about it; only authored reasons
             pro, con = c.reason_for, c.reason_against
-        title = mid_sentence(_title(path, answers)[0])
+        title = phrase(pb, path.id, answers)
         out.append(
             (
                 f"c:{c.id}",
@@ -224,6 +224,21 @@ def _path_title(pb: Playbook, path_id: str, answers: Answers) -> str:
     return _title(path, answers)[0] if path is not None else path_id
 
 
+def phrase(pb: Playbook, path_id: str, answers: Answers) -> str:
+    """The route as it reads mid-sentence: its (variant's) ``phrase``, else its title."""
+    path = pb.path(path_id)
+    if path is None:
+        return path_id
+    for variant in path.variants:
+        if evaluate(variant.when, answers):
+            if variant.phrase:
+                return variant.phrase.strip()
+            if variant.title:
+                return mid_sentence(variant.title)
+            break
+    return path.phrase.strip() or mid_sentence(path.title)
+
+
 def _flip_to(changes: list[whatif.Change], target: str) -> whatif.Change | None:
     best: whatif.Change | None = None
     for change in changes:
@@ -234,13 +249,13 @@ def _flip_to(changes: list[whatif.Change], target: str) -> whatif.Change | None:
     return best
 
 
-def _what_if(pb: Playbook, answers: Answers, changes: list[whatif.Change]) -> WhatIf:
-    change = whatif.family_flip(pb, answers, changes)
+def _what_if(pb: Playbook, answers: Answers, changes: list[whatif.Change], lead: str) -> WhatIf:
+    change = whatif.family_flip(pb, answers, changes, also_not=(lead,))
     if change is None:
         return WhatIf(text=sentence(pb.wording.what_if_none))
     q = change.question
     new_answers = {**answers, q.id: change.value}
-    title = mid_sentence(_path_title(pb, change.top, new_answers))
+    title = phrase(pb, change.top, new_answers)
     words = change_words(pb, q, change.value, answers[q.id])
     label = pb.family_label(whatif.family(pb, change.top))
     if label:
@@ -325,7 +340,7 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         return _path_title(pb, pid, current)
 
     def mid(pid: str) -> str:
-        return mid_sentence(title(pid))
+        return phrase(pb, pid, current)
 
     # Every ranked path, in full.
     views: list[PathView] = []
@@ -413,6 +428,10 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         if second is not None:
             short.append(w.short_next.format(path=mid(second.path_id)))
     short = [s for s in (sentence(said.fresh(sentence(line))) for line in short[:4]) if s]
+    # The route the advice recommends now: while the deciding answer is open, the one that
+    # keeps the most doors open; otherwise the top of the ranking.
+    lead = keep if cases and keep else top.path_id
+    deciding_id = deciding.id if deciding is not None else ""
 
     # Verdicts: every named route, then the strong route they did not name.
     named = _named_paths(pb, current)
@@ -430,16 +449,19 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         rank_no = order.index(pid) + 1
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
         body = sentence(entry.text) if entry else sentence(views[rank_no - 1].summary)
-        tail = w.verdict_top if rank_no == 1 else w.verdict_rank.format(rank=rank_no, count=count)
+        tail = w.verdict_top if pid == lead else w.verdict_rank.format(rank=rank_no, count=count)
         text = said.fresh(f"{body} {sentence(tail)}") or sentence(tail)
         verdicts.append(Verdict(path_id=pid, title=title(pid), text=text, rank=rank_no))
     unnamed = None
-    if named and top.path_id not in named:
-        path = by_id[top.path_id].path
+    if named and lead not in named:
+        path = by_id[lead].path
+        lead_view = views[order.index(lead)]
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
-        body = sentence(entry.text) if entry else sentence(top.summary)
+        body = sentence(entry.text) if entry else sentence(lead_view.summary)
         text = said.fresh(f"{body} {sentence(w.verdict_top)}") or sentence(w.verdict_top)
-        unnamed = Verdict(path_id=top.path_id, title=top.title, text=text, named=False, rank=1)
+        unnamed = Verdict(
+            path_id=lead, title=lead_view.title, text=text, named=False, rank=lead_view.rank
+        )
 
     # The person's questions.
     topics = []
@@ -448,10 +470,11 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         topics.append(t.model_copy(update={"text": text}))
 
     # Pros, cons and risks of the top routes (and of the route that keeps doors open).
-    top_ids = order[:TOP_SECTIONS]
-    for extra in [keep, *(c.path_id for c in cases)]:
-        if extra and extra not in top_ids and len(top_ids) < TOP_SECTIONS + 1:
-            top_ids.append(extra)
+    top_ids: list[str] = []
+    wanted = [lead, *(c.path_id for c in cases)] if cases else order[:TOP_SECTIONS]
+    for pid in wanted:
+        if pid and pid not in top_ids and len(top_ids) < TOP_SECTIONS + 1:
+            top_ids.append(pid)
     sections: list[Section] = []
     for pid in top_ids:
         v = views[order.index(pid)]
@@ -477,7 +500,10 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
 
     # How sure, and what would change it.
     flips = whatif.flips(pb, current, changes)
-    if close and second is not None:
+    if cases and deciding is not None:
+        level = Level.CLOSE if close else Level.LEAD
+        conf = w.confidence_depends.format(question=deciding.label)
+    elif close and second is not None:
         level = Level.CLOSE
         conf = w.confidence_close.format(first=mid(top.path_id), second=mid(second.path_id))
     elif flips == 0:
@@ -492,11 +518,13 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         margin=round(margin, 4) if second else 0.0,
         flips=flips,
     )
-    what = _what_if(pb, current, changes)
+    # While the deciding answer is open the cases already say what it changes.
+    others = [c for c in changes if not (cases and c.question.id == deciding_id)]
+    what = _what_if(pb, current, others, lead)
     what = what.model_copy(update={"text": said.fresh(what.text)})  # "" if already said
 
     # The plan: the top route first, then the route that keeps doors open and the cases.
-    plan_order = [top.path_id, keep, *(c.path_id for c in cases), *order]
+    plan_order = [lead, top.path_id, *(c.path_id for c in cases), *order]
     seen: list[str] = []
     for pid in plan_order:
         if pid and pid in by_id and pid not in seen:

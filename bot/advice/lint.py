@@ -22,6 +22,7 @@ from bot.advice.compose import (
     _topics,
     compose,
     mid_sentence,
+    phrase,
     sentences,
 )
 from bot.advice.cues import apply_cues
@@ -156,7 +157,7 @@ def lint_advice(pb: Playbook, answers: Answers, advice: Advice, today: date) -> 
             if q is None or not isinstance(value, int):
                 continue
             if value <= (q.scale_min + q.scale_max) / 2:
-                label, title = mid_sentence(c.label), mid_sentence(view.title)
+                label, title = mid_sentence(c.label), phrase(pb, view.path_id, current)
                 words = {
                     _norm(w.replace("{criterion}", label).replace("{path}", title))
                     for w in (c.reason_for, c.reason_against, pb.wording.reason_for)
@@ -180,6 +181,25 @@ def lint_advice(pb: Playbook, answers: Answers, advice: Advice, today: date) -> 
 
     # The what-if and decision-map claims hold when re-ranked.
     out += check_claims(pb, current, advice)
+    out += check_cards(advice)
+    return out
+
+
+def check_cards(advice: Advice) -> list[str]:
+    """The advice and every path's details, as cards, within every platform's budgets."""
+    from bot.ui import budgets
+    from bot.ui.advice import present_advice, present_path
+
+    out: list[str] = []
+    cards = present_advice(advice, 1)
+    for p in advice.paths:
+        cards += present_path(p, advice)
+    for card in cards:
+        out += [f"card {card.title!r}: {m}" for m in budgets.check(card)]
+    for card in cards:
+        for text in card.texts():
+            if text.endswith("…"):
+                out.append(f"card {card.title!r}: a text was cut: {text[-60:]!r}")
     return out
 
 

@@ -77,17 +77,24 @@ def single_changes(pb: Playbook, answers: Answers) -> Iterator[Change]:
 
 
 def family_flip(
-    pb: Playbook, answers: Answers, changes: list[Change] | None = None
+    pb: Playbook,
+    answers: Answers,
+    changes: list[Change] | None = None,
+    also_not: tuple[str, ...] = (),
 ) -> Change | None:
-    """The smallest single change that puts a path of a DIFFERENT family first."""
+    """The smallest single change that puts a path of a DIFFERENT family first.
+
+    ``also_not``: paths whose families do not count as different either (the route the
+    advice recommends, when that is not the top of the ranking).
+    """
     current = effective_answers(pb, answers)
     top = top_id(pb, current)
     if top is None:
         return None
-    fam = family(pb, top)
+    same = {family(pb, top), *(family(pb, p) for p in also_not)}
     best: Change | None = None
     for change in single_changes(pb, current) if changes is None else changes:
-        if family(pb, change.top) == fam:
+        if family(pb, change.top) in same:
             continue
         if best is None or (change.cost, change.index) < (best.cost, best.index):
             best = change
@@ -151,4 +158,6 @@ def keep_open(pb: Playbook, answers: Answers, q: PlaybookQuestion) -> str | None
         ranks = [r.index(pid) for r in rankings]
         return (max(ranks), sum(ranks), now.index(pid))
 
+    if worst(now[0])[0] <= 1 and now[0] in candidates:
+        return now[0]  # the current leader is first or second whatever the answer: keep it
     return min(candidates, key=worst)

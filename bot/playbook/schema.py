@@ -279,6 +279,7 @@ class Variant(_Strict):
     when: Condition
     title: str | None = None
     summary: str | None = None
+    phrase: str | None = None
 
 
 class Path(_Strict):
@@ -291,6 +292,9 @@ class Path(_Strict):
     # ``dropped_because`` (a path can be dropped for different reasons).
     dropped_reasons: list[Conditional] = Field(default_factory=list)
     family: Ident | None = None
+    # How the route reads inside a sentence ("go for {phrase}"), e.g. "a doctorate in an ML
+    # group that works on physics"; default: the title with its first letter lowered.
+    phrase: Annotated[str, StringConstraints(max_length=150)] = ""
     # What the advice says when the person named this route (first match wins).
     verdict: list[Conditional] = Field(default_factory=list)
     base: float = 0.0
@@ -337,6 +341,10 @@ class Wording(_Strict):
     confidence_some: str = (
         "{path} leads, but {n} of your answers, each changed on its own, would put a different "
         "kind of route first."
+    )
+    confidence_depends: str = (
+        "How sure I can be depends on your answer to “{question}”: the answers lead to "
+        "different routes."
     )
     confidence_close: str = "It is a close call: {first} and {second} are nearly level for you."
     what_if: str = "If {change}, I would point you to {family} instead: {path}."

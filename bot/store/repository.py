@@ -395,3 +395,20 @@ def consultation_owner(session: Session, consultation_id: int) -> tuple[str, str
         .where(Consultation.id == consultation_id)
     ).first()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+def set_awaiting(session: Session, uid: int, awaiting: str | None) -> None:
+    """What typed text answers next, besides the current question (users.awaiting)."""
+    session.execute(update(User).where(User.id == uid).values(awaiting=awaiting))
+
+
+def awaiting_of(session: Session, ref: UserRef) -> tuple[int, str | None] | None:
+    """(user id, awaiting) of a person, or None when they are unknown."""
+    row = session.execute(
+        select(User.id, User.awaiting).where(
+            User.platform == ref.platform,
+            User.tenant == ref.tenant,
+            User.platform_user_id == ref.user_id,
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None

@@ -124,3 +124,27 @@ def path_sections(view: PathView, advice: Advice) -> list[Section]:
 def present_path(view: PathView, advice: Advice) -> list[Card]:
     """Everything about one ranked path ("details"), whatever its rank."""
     return pack(clip(f"{view.rank}. {view.title}", TITLE_MAX), path_sections(view, advice))
+
+
+def advice_markdown(advice: Advice) -> list[str]:
+    """The advice as Markdown lines, in reading order (for the export)."""
+    from bot.ui.cards import Bullets, Fields, Prose, Steps
+
+    lines: list[str] = []
+    for section in advice_sections(advice, 0):
+        heading = getattr(section, "heading", "")
+        if heading:
+            lines += ["", f"#### {heading}", ""]
+        match section:
+            case Prose():
+                lines.append(section.text)
+            case Bullets():
+                lines += [f"- {item}" for item in section.items]
+            case Fields():
+                lines += [f"- **{f.name}**: {f.value}" for f in section.items]
+            case Steps():
+                lines += [
+                    f"- {st.text}" + (f" (by {st.due:%Y-%m-%d})" if st.due else "")
+                    for st in section.items
+                ]
+    return lines

@@ -31,6 +31,7 @@ from bot.messages import (
     Question,
     QuestionKind,
     Recommendation,
+    ReminderMessage,
     RescheduleQuestion,
     RevisitOffer,
     Status,
@@ -38,6 +39,7 @@ from bot.messages import (
     TimezoneQuestion,
     WhenKind,
 )
+from bot.ports import Notification
 from bot.ui import intents as it
 from bot.ui.budgets import (
     ACTIONS_MAX,
@@ -654,4 +656,11 @@ def reply(res: Result) -> Reply:
         receipt=receipt,
         finished=any(isinstance(m, Recommendation) for m in res.messages),
         awaiting=awaiting,
+    )
+
+
+def notification(message: ReminderMessage) -> Notification:
+    """A due check-in (or the catch-up note) as the cards a sender posts."""
+    return Notification(
+        cards=tuple(present([message])), redelivery=message.redelivery, source=message
     )

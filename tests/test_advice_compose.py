@@ -1,0 +1,301 @@
+"""The composed advice (bot/advice): what a reader would look for, on the test playbook.
+
+tests/playbooks/advice.yaml has every advice construct: a key question with an
+undecided answer, named routes, topics, cues, families, a calendar per region. Claims
+about other answers (what-if, the decision map) are checked by re-ranking.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.advice import whatif
+from bot.advice.compose import compose, sentences
+from bot.advice.cues import apply_cues, read_cues
+from bot.advice.lint import lint_advice, random_answers
+from bot.advice.model import Advice, Level
+from bot.advice.plan import next_occurrence
+from bot.playbook.loader import load_playbook
+
+PB = load_playbook(Path(__file__).parent / "playbooks" / "advice.yaml")
+TODAY = date(2026, 12, 1)
+
+# A physicist with a master's, drawn to academia, weighing three routes, with a worry typed.
+PHYSICIST: dict[str, Any] = {
+    "goal": "academic",
+    "degree": "master",
+    "field": "physics",
+    "region": "europe",
+    "routes": ["phd_domain", "masters", "company"],
+    "topics": ["domain"],
+    "safety": 3,
+    "pay": 2,
+    "story": "Would a second master's in CS make me a better candidate?",
+}
+
+
+def advise(answers: dict[str, Any], today: date = TODAY) -> Advice:
+    advice = compose(PB, answers, today)
+    assert advice is not None
+    return advice
+
+
+def all_text(advice: Advice) -> str:
+    parts = [*advice.short_version, *(v.text for v in advice.verdicts)]
+    parts += [t.text for t in advice.topics]
+    for s in advice.top:
+        parts += [s.summary, *s.reasons_for, *s.pros, *s.cons]
+        parts += [f"{r.text} {r.remedy}" for r in s.risks]
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- short version
+
+
+def test_a_clear_case_leads_with_the_route_and_its_deciding_reason() -> None:
+    advice = advise(PHYSICIST)
+    assert advice.paths[0].path_id == "phd_domain"
+    assert not advice.conditional
+    assert 2 <= len(advice.short_version) <= 4
+    assert advice.short_version[0] == "My advice: a PhD in ML for your own field."
+    assert "Your physics background is worth most in ML for science." in advice.short_version
+
+
+def test_an_undecided_key_question_makes_the_advice_conditional_and_true() -> None:
+    advice = advise({**PHYSICIST, "goal": "unsure"})
+    assert advice.conditional and advice.deciding_question == "goal"
+    assert 2 <= len(advice.short_version) <= 4
+    short = " ".join(advice.short_version)
+    # Each case says what to do, and re-ranking with that answer agrees.
+    assert {c.path_id for c in advice.cases} == {"phd_domain", "industry"}
+    for case in advice.cases:
+        for answer in case.answers:
+            assert whatif.top_id(PB, {**advice.answers, "goal": answer}) == case.path_id
+        assert f"“{case.answer_labels[0]}”" in short
+        assert case.title.lower() in short.lower()
+    # What keeps both open: a route ranked well whichever way the person decides.
+    assert advice.keep_open
+    assert f"until you know, {advice.path(advice.keep_open).title.lower()}" in short.lower()
+    for cid in ("academic", "applied"):
+        order = [p for p, _ in whatif.ranked(PB, {**advice.answers, "goal": cid})]
+        assert order.index(advice.keep_open) <= 1
+
+
+def test_a_close_call_says_so_and_what_would_tip_it() -> None:
+    rng = random.Random(3)
+    found = 0
+    for _ in range(300):
+        answers = random_answers(PB, rng, [])
+        if answers.get("goal") == "unsure":
+            continue
+        advice = advise(answers)
+        if len(advice.paths) < 2 or advice.confidence is None:
+            continue
+        margin = advice.paths[0].score - advice.paths[1].score
+        if margin >= PB.close_margin:
+            assert advice.confidence.level != Level.CLOSE
+            continue
+        found += 1
+        assert advice.conditional and advice.confidence.level == Level.CLOSE
+        assert advice.short_version[0].startswith("It is a close call between")
+        assert advice.paths[1].title.lower() in advice.short_version[0].lower()
+    assert found >= 5, "the corpus must hold close calls"
+
+
+# --------------------------------------------------------------------------- routes and topics
+
+
+def test_every_named_route_gets_its_verdict_in_order_then_the_strong_unnamed_one() -> None:
+    advice = advise({**PHYSICIST, "goal": "applied", "routes": ["phd_domain", "masters"]})
+    assert [v.path_id for v in advice.verdicts] == ["phd_domain", "masters_first"]
+    masters = advice.verdicts[1]
+    assert masters.text.startswith("Skip it, unless a programme you want requires it.")
+    assert "number 4 of the 4 routes" in masters.text
+    # The top route was not named: it follows, as the strong route they did not name.
+    assert advice.paths[0].path_id == "industry"
+    assert advice.unnamed is not None and advice.unnamed.path_id == "industry"
+    assert "It is the route I recommend for you." in advice.unnamed.text
+
+
+def test_a_named_route_that_does_not_apply_says_why() -> None:
+    advice = advise({**PHYSICIST, "routes": ["predoc"]})
+    (verdict,) = advice.verdicts
+    assert verdict.rank is None
+    assert verdict.text == "It is meant for people who do not hold a master's yet."
+    assert [lo.path_id for lo in advice.left_out] == ["predoc"]
+
+
+def test_a_route_typed_in_the_story_gets_a_verdict_too() -> None:
+    advice = advise({**PHYSICIST, "routes": None, "story": "I am thinking of a PhD in physics."})
+    assert [v.path_id for v in advice.verdicts] == ["phd_domain"]
+
+
+def test_topics_are_selected_by_choice_by_cue_and_by_rule_and_answered_for_the_person() -> None:
+    advice = advise(PHYSICIST)
+    by_id = {t.topic_id: t for t in advice.topics}
+    assert by_id["domain_value"].selected_by == "choice"
+    assert by_id["domain_value"].text.startswith("A lot, in ML for science")  # a physicist
+    assert by_id["second_masters"].selected_by == "cue"  # the typed worry is answered
+    assert "Rarely:" in by_id["second_masters"].text
+    assert "Would a second master" not in all_text(advice)  # not echoed back
+    # A master's holder who did not ask still gets the master's question answered (rule).
+    cs = advise({**PHYSICIST, "field": "cs", "topics": None, "story": None})
+    (topic,) = cs.topics
+    assert topic.topic_id == "second_masters" and topic.selected_by == "rule"
+    assert topic.text.startswith("No: you already have the computer science")
+    # Not selected: no answer.
+    bachelor = advise({**PHYSICIST, "degree": "bachelor", "topics": None, "story": None})
+    assert bachelor.topics == ()
+
+
+# --------------------------------------------------------------------------- cues
+
+
+@pytest.mark.parametrize(
+    ("text", "safety"),
+    [
+        ("I would like a safe job.", 5),
+        ("I do not want a safe job.", 1),
+        ("I don't need a safe route at all.", 1),
+        ("No, I want a safe job.", 5),  # the negation is in another clause
+        ("I want a safe job, not a big salary.", 5),  # the negation comes after
+        ("Honestly I would rather not have a safe route.", 1),
+    ],
+)
+def test_a_cue_reads_negation_in_its_clause(text: str, safety: int) -> None:
+    hits = read_cues(PB, text)
+    assert [(v.q, v.value) for v in hits.sets] == [("safety", safety)]
+    filled, _ = apply_cues(PB, {**PHYSICIST, "safety": None, "story": text})
+    assert filled["safety"] == safety
+
+
+def test_a_cue_never_overrides_an_answer_the_person_gave() -> None:
+    filled, hits = apply_cues(PB, {**PHYSICIST, "story": "I do not want a safe job."})
+    assert hits.sets and filled["safety"] == 3
+
+
+def test_a_negated_cue_without_an_alternative_is_ignored() -> None:
+    assert read_cues(PB, "I never asked about domain knowledge.").topics == []
+    assert read_cues(PB, "My domain knowledge is deep.").topics == ["domain_value"]
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+def test_a_neutral_rating_never_yields_a_reason_and_a_high_one_does_where_it_decides() -> None:
+    neutral = advise({**PHYSICIST, "goal": "applied", "safety": 3})
+    assert "safety matters" not in all_text(neutral)
+    for view in neutral.paths:
+        assert not any("safety matters" in r for r in (*view.reasons_for, *view.reasons_against))
+    keen = advise({**PHYSICIST, "goal": "applied", "safety": 5})
+    industry = keen.path("industry")
+    assert industry is not None
+    assert "It is a safe route, and safety matters a lot to you." in industry.reasons_for
+    # The risky route gets it as a reason against, never for.
+    phd_ml = keen.path("phd_ml")
+    assert phd_ml is not None
+    assert "It is the riskier route, and safety matters a lot to you." in phd_ml.reasons_against
+    assert not any("riskier" in r for r in phd_ml.reasons_for)
+
+
+def test_a_rule_against_a_route_is_never_a_reason_for_it() -> None:
+    advice = advise({**PHYSICIST, "goal": "applied"})
+    phd = advice.path("phd_domain")
+    assert phd is not None
+    assert "A domain doctorate is a slow road to an industry lab." in phd.reasons_against
+    assert all("slow road" not in r for r in phd.reasons_for)
+
+
+def test_no_sentence_is_said_twice() -> None:
+    for goal in ("academic", "applied", "unsure"):
+        advice = advise({**PHYSICIST, "goal": goal})
+        said = [s.casefold() for s in sentences(all_text(advice))]
+        assert len(said) == len(set(said)), goal
+
+
+# --------------------------------------------------------------------------- what would change
+
+
+def test_what_would_change_names_a_different_kind_of_route_and_is_true() -> None:
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(200):
+        answers = random_answers(PB, rng, [])
+        advice = advise(answers)
+        wi = advice.what_if
+        assert wi is not None
+        if not wi.question_id:
+            continue
+        checked += 1
+        changed = {**advice.answers, wi.question_id: wi.answer}
+        assert whatif.top_id(PB, changed) == wi.path_id
+        assert whatif.family(PB, wi.path_id) != advice.paths[0].family
+    assert checked >= 50
+
+
+def test_what_would_change_skips_a_sibling_of_the_same_family() -> None:
+    # phd_domain leads; the nearest change may put phd_ml (a sibling doctorate) first, but
+    # the advice speaks only of a different family.
+    advice = advise(PHYSICIST)
+    assert advice.what_if is not None and advice.what_if.path_id
+    assert advice.path(advice.what_if.path_id).family != "doctorate"  # type: ignore[union-attr]
+    assert "instead:" in advice.what_if.text
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def test_calendar_steps_fall_before_the_event_or_say_which_cycle() -> None:
+    # 1 December: the European round of 31 January is 61 days away: this cycle.
+    advice = advise(PHYSICIST, date(2026, 12, 1))
+    apply = next(s for s in advice.plan if s.event_id == "eu_calls")
+    assert apply.event_date == date(2027, 1, 31)
+    assert apply.due == date(2027, 1, 10)
+    assert "round" not in apply.text
+    # 20 January: too close to prepare (lead 21 days + a week): the next cycle, said so.
+    late = advise(PHYSICIST, date(2027, 1, 20))
+    apply = next(s for s in late.plan if s.event_id == "eu_calls")
+    assert apply.event_date == date(2028, 1, 31) and apply.due == date(2028, 1, 10)
+    assert apply.text.endswith("(for the January 2028 round).")
+    # The shortlist that prepares the applications is due before them, never after.
+    shortlist = next(s for s in late.paths[0].steps if s.text.startswith("Shortlist"))
+    assert shortlist.due is not None and shortlist.due <= apply.due
+
+
+def test_steps_follow_the_region() -> None:
+    na = advise({**PHYSICIST, "region": "north_america"})
+    events = {s.event_id for p in na.paths for s in p.steps if s.event_id}
+    assert events == {"na_deadlines"}
+    anywhere = advise({**PHYSICIST, "region": "open"})
+    events = {s.event_id for p in anywhere.paths for s in p.steps if s.event_id}
+    assert events == {"eu_calls", "na_deadlines"}
+
+
+@pytest.mark.parametrize("offset", range(0, 366, 13))
+def test_the_plan_is_dated_in_order_never_past_never_after_its_deadline(offset: int) -> None:
+    today = date(2026, 1, 1) + timedelta(days=offset)
+    advice = advise({**PHYSICIST, "region": "open"}, today)
+    dues = [s.due for s in advice.plan if s.due is not None]
+    assert dues == sorted(dues) and dues[0] >= today
+    for s in advice.plan:
+        if s.event_date is not None:
+            assert s.due is not None and s.due < s.event_date
+            assert (s.event_date - today).days >= 28
+
+
+def test_next_occurrence_on_the_event_day_is_next_year() -> None:
+    event = PB.event("na_deadlines")
+    assert event is not None
+    assert next_occurrence(event, date(2026, 12, 1), 21) == (date(2027, 12, 1), True)
+    assert next_occurrence(event, date(2026, 10, 1), 21) == (date(2026, 12, 1), False)
+
+
+def test_the_linter_finds_nothing_in_these_cases() -> None:
+    for goal in ("academic", "applied", "unsure"):
+        answers = {**PHYSICIST, "goal": goal}
+        assert lint_advice(PB, answers, advise(answers), TODAY) == []
