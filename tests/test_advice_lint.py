@@ -151,3 +151,10 @@ def test_the_lint_command_reports_every_fault_and_fails(tmp_path: Path) -> None:
     lines = res.output.strip().splitlines()
     assert any("'.;' join" in line and line.startswith(f"{bad}: ") for line in lines)
     assert "problem(s)" in lines[-1]
+
+
+def test_it_catches_a_title_put_mid_sentence_with_its_capital(advice: Advice) -> None:
+    title = advice.paths[1].title
+    assert title[0].isupper()
+    bad = advice.model_copy(update={"short_version": (f"Go for {title}.", "Fine.")})
+    assert any("a mid-sentence capital" in p for p in _lint(bad))

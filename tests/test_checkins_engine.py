@@ -93,7 +93,8 @@ async def test_the_recommendation_offers_check_ins_on_the_plan(eng: Engine) -> N
         "date",
         "none",
     ]
-    assert [i.action for i in offer.items][:2] == ["Update your CV.", "Apply to five roles."]
+    # The plan is in date order: the CV in 3 days, the supervisors in 7.
+    assert [i.action for i in offer.items][:2] == ["Update your CV.", "Write to two supervisors."]
     assert (offer.timezone, offer.timezone_known) == ("UTC", False)
 
 

@@ -40,7 +40,6 @@ _GRAMMAR = (
     (re.compile(r"\s[,.;:]"), "a space before punctuation"),
     (re.compile(r"\.\.(?!\.)"), "a doubled full stop"),
     (re.compile(r"\s{2,}"), "a doubled space"),
-    (re.compile(r"[a-z][,;] [A-Z][a-z]+ (?:is|are|was|were|do|does)\b"), "a mid-sentence capital"),
 )
 
 
@@ -107,6 +106,14 @@ def lint_advice(pb: Playbook, answers: Answers, advice: Advice, today: date) -> 
             seen.setdefault(key, where)
             if s[:1].islower():
                 out.append(f"{where}: a sentence starts in lower case: {s!r}")
+    # A route's title put into a sentence keeps no capital it only has at a sentence start.
+    capitals = [p.title for p in advice.paths if mid_sentence(p.title) != p.title]
+    for where, text in body_texts(advice):
+        if not where.startswith(("short", "confidence", "what_if", "verdict", "unnamed")):
+            continue
+        for title in capitals:
+            if re.search(r"[a-z,;:] " + re.escape(title), text):
+                out.append(f"{where}: a mid-sentence capital in {title!r}")
     if not 2 <= len(advice.short_version) <= 4:
         out.append(f"short version has {len(advice.short_version)} sentences, not 2-4")
     for p in advice.paths:
