@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot import digest as dg
 from bot.advice import rank
+from bot.advice.compose import compose
 from bot.messages import NextStep, PathAdvice, QuestionKind, Recommendation
 from bot.playbook.conditions import evaluate
 from bot.playbook.loader import load_playbook
@@ -88,11 +89,19 @@ def _check_ranking(pb: Playbook, answers: dict[str, Any]) -> Recommendation:
     assert [p.score for p in ranking.paths] == sorted(
         (p.score for p in ranking.paths), reverse=True
     )
+    # Steps tied to a calendar event (`before:`) are dated by the composed advice, which is
+    # what the person's plan is made of; every step of every shown path must get a date.
+    advice = compose(pb, answers, TODAY)
+    assert advice is not None
+    dated = {v.path_id: v.steps for v in advice.paths}
     for p in ranking.paths:
         assert p.title.strip() and p.summary.strip()
         assert p.reasons or p.pros or p.cons, f"{p.path_id} is shown unexplained"
         assert 3 <= len(p.next_steps) <= 5, f"{p.path_id}: {len(p.next_steps)} next steps"
-        assert all(s.due is not None and s.due >= TODAY for s in p.next_steps)
+        steps = dated[p.path_id]
+        assert [s.text for s in steps] == [s.text for s in p.next_steps]
+        assert all(s.due is not None and s.due >= TODAY for s in steps), steps
+    assert all(s.due is not None and s.due >= TODAY for s in advice.plan)
     assert 3 <= len(ranking.next_steps) <= pb.max_next_steps
     assert ranking.why_order and all(w.strip() for w in ranking.why_order)
     assert ranking.what_would_change
