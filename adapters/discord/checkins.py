@@ -42,6 +42,7 @@ from bot.messages import (
     WhenKind,
 )
 from bot.ports import Notification
+from bot.validation import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class CheckInFlows:
     ) -> None:
         """The missed check-ins chosen in the catch-up note: snooze a day, or drop them."""
         user = person(interaction.user.id)
-        ids = [int(v) for v in values if v.isdigit()]
+        ids = [i for v in values if (i := whole_number(v)) is not None]
         events: list[ev.InEvent]
         if target.ref == SNOOZE_DAY:
             events = [ev.SnoozeCheckIn(user, i, 1) for i in ids]
@@ -239,7 +240,7 @@ class CheckInFlows:
 
     async def page(self, interaction: discord.Interaction, target: ComponentId) -> None:
         """Another page of the check-in list (read only)."""
-        page = int(target.arg) if target.arg.isdigit() else 0
+        page = whole_number(target.arg, 0, 10_000) or 0
         owner = interaction.user.id
 
         async def work() -> Reply:
@@ -336,9 +337,9 @@ class DiscordCheckInSender:
     ) -> SendResult:
         message = notification.source
         assert message is not None  # transitional: rendered from the source until cards land
-        if not user.user_id.isdigit():
+        owner = whole_number(user.user_id)
+        if owner is None:
             return Unreachable(GONE_REASON)
-        owner = int(user.user_id)
         out = render_one(message, owner)
         if out is None:  # pragma: no cover - every ReminderMessage renders
             raise TypeError(f"cannot render {type(message).__name__}")

@@ -68,6 +68,7 @@ from bot.messages import (
     WhenKind,
 )
 from bot.store.database import StoreUnavailable
+from bot.validation import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class RecentIds:
 def _retry_num(request: AsyncBoltRequest) -> int:
     raw = request.headers.get("x-slack-retry-num", ["0"])
     value = raw[0] if raw else "0"
-    return int(value) if value.isdigit() else 0
+    return whole_number(value, 0, 1000) or 0
 
 
 def _prompt_from(blocks: Sequence[Json] | None) -> str:
@@ -826,13 +827,14 @@ class Listeners:
             at = field(ids.TIME_BLOCK, ids.TIME_ACTION, "selected_time")
             when: ev.When
             if kind == WhenKind.IN_DAYS:
-                if not days.isdigit():
+                n_days = whole_number(days, 1, 365)
+                if n_days is None:
                     await ack(
                         response_action="errors",
                         errors={ids.DAYS_BLOCK: "Say in how many days (1 to 365)."},
                     )
                     return
-                when, label = ev.When(kind, days=int(days)), f"In {int(days)} day(s)"
+                when, label = ev.When(kind, days=n_days), f"In {n_days} day(s)"
             elif kind == WhenKind.DATE:
                 if not day:
                     await ack(response_action="errors", errors={ids.DATE_BLOCK: "Pick a date."})

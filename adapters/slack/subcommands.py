@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot import events as ev
+from bot.validation import whole_number
 
 
 class Kind(StrEnum):
@@ -74,9 +75,9 @@ def _checkins(args: list[str]) -> Parsed:
         return _invalid(f"Say what to change, for example: {CHECKIN_USAGE}")
     cadence: int | None = None
     if "cadence_days" in values:
-        if not values["cadence_days"].isdigit():
+        cadence = whole_number(values["cadence_days"], 0, 9999)
+        if cadence is None:
             return _invalid("The cadence is a whole number of days, e.g. cadence=14.")
-        cadence = int(values["cadence_days"][:4])
     return Parsed(
         Kind.SET_CHECKINS,
         cadence_days=cadence,

@@ -471,8 +471,8 @@ class DeliveryWorker:
         if not repo.finish_claimed(s, row.id, self.worker_id, row.occurrence, **values):
             log.info("check-in %s: sent, but no longer ours to record", row.id)
             return False
-        if row.kind != "catchup":  # typed text ("done", "2") now answers this check-in
-            base_repo.set_awaiting(s, row.user_id, f"checkin:{row.id}:{row.occurrence}")
+        if row.kind != "catchup":  # typed text ("done", "2") may now answer it
+            base_repo.await_checkin(s, row.user_id, f"checkin:{row.id}:{row.occurrence}")
         if row.kind == "catchup":
             repo.clear_missed(s, item.missed_ids)
             if repo.missed_items(s, row.user_id):  # missed while this note was on its way

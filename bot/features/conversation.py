@@ -29,8 +29,9 @@ from bot.core.reply import Outcome
 from bot.core.result import Result, result
 from bot.core.when import WHEN_USAGE, NoCheckIns, parse_when
 from bot.messages import CheckInChoice, Level, Notice, QuestionKind, Text
+from bot.store import checkins_repo
 from bot.store import repository as repo
-from bot.validation import clean_text, small_number
+from bot.validation import clean_text, whole_number
 
 Run = Callable[[ev.InEvent, datetime], Awaitable[Result]]
 
@@ -180,15 +181,26 @@ class Conversation:
     ) -> Result | None:
         _, checkin, occurrence = waiting.awaiting.split(":")
         choice = CHECKIN_WORDS.get(low.rstrip(".!"))
-        number = small_number(low)
+        number = whole_number(low)
         if choice is None and number is not None and waiting.question_kind is None:
             ids = [c.id for c in checkin_texts.PROMPT_CHOICES]
             if 1 <= number <= len(ids):
                 choice = CheckInChoice(ids[number - 1])
         if choice is None:
             return None
-        await self.ctx.db.run(self._clear, waiting.uid)
-        return await self.run(ev.AnswerCheckIn(user, int(checkin), int(occurrence), choice), now)
+        answer = ev.AnswerCheckIn(user, int(checkin), int(occurrence), choice)
+        res = await self.run(answer, now)
+        res.messages += await self.ctx.db.run(self._advance, waiting.uid, int(checkin))
+        return res
+
+    @staticmethod
+    def _advance(s: Session, uid: int | None, after: int) -> list[Notice]:
+        """The next delivered check-in now waits for a typed reply (they queue, in order)."""
+        if uid is None:
+            return []
+        nxt = checkins_repo.next_unanswered(s, uid, after)
+        repo.set_awaiting(s, uid, f"checkin:{nxt[0]}:{nxt[1]}" if nxt else None)
+        return [Notice(f"Next: check-in #{nxt[0]} above.")] if nxt else []
 
     async def _command(
         self,
@@ -216,8 +228,10 @@ class Conversation:
             return await self.run(simple[name], now)
         if name == "skip":  # "/skip": leave an optional question out, or a check-in for later
             if waiting.awaiting.startswith("checkin:"):
-                await self.ctx.db.run(self._clear, waiting.uid)
-                return result(Outcome.APPLIED, Notice("Fine: answer that check-in later."))
+                skipped = int(waiting.awaiting.split(":")[1])
+                later = Notice("Fine: you can answer it later from your check-ins.")
+                nxt = await self.ctx.db.run(self._advance, waiting.uid, skipped)
+                return result(Outcome.APPLIED, later, *nxt)
             return await self.run(ev.Answer(user, "skip"), now)
         if name == "help":
             return result(Outcome.SHOWN, Text(HELP, title=HELP_TITLE))
@@ -251,7 +265,7 @@ class Conversation:
     ) -> Result:
         if not waiting.path_ids:
             return _fail("There is no recommendation yet: finish the questions first.")
-        number = small_number(arg)
+        number = whole_number(arg)
         if number is None or not 1 <= number <= len(waiting.path_ids):
             count = len(waiting.path_ids)
             return _fail(f"Give a route number from the recommendation, from 1 to {count}.")
@@ -260,12 +274,14 @@ class Conversation:
     async def _checkin_command(self, user: ev.UserRef, arg: str, now: datetime) -> Result:
         usage = "Use checkin N snooze [days], checkin N change WHEN or checkin N cancel."
         parts = arg.split(maxsplit=2)
-        number = small_number(parts[0].lstrip("#")) if parts else None
+        number = whole_number(parts[0].lstrip("#")) if parts else None
+        if parts and number is None and parts[0].lstrip("#").isascii() and parts[0].isdigit():
+            return _fail("I have no check-in with that number; checkins lists yours.")
         if len(parts) < 2 or number is None:
             return _fail(usage)
         verb, rest = parts[1], parts[2] if len(parts) > 2 else ""
         if verb == "snooze":
-            days = small_number(rest.strip() or "1")
+            days = whole_number(rest.strip() or "1")
             if days is None:
                 return _fail("Snooze takes a number of days, e.g. checkin 3 snooze 7.")
             return await self.run(ev.SnoozeCheckIn(user, number, days), now)

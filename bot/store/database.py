@@ -57,6 +57,14 @@ class StoreUnavailable(Exception):
     """The database cannot be used right now; the message is safe to show to a person."""
 
 
+class BadInput(Exception):
+    """The database refused a value as data (out of range, NUL, not UTF-8, too long).
+
+    Not an outage: retrying cannot help. The engine checks events first (bot.validation),
+    so this is the backstop for whatever slips past that check.
+    """
+
+
 def describe_outage(url: str, error: BaseException) -> str:
     lowered = str(error).lower()
     parsed = make_url(url)
@@ -152,14 +160,48 @@ class Database:
         except TimeoutError as error:
             log.warning("database did not answer within %.1f s", self.timeout)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
-        except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError) as error:
-            log.warning("database unavailable: %s", error, exc_info=True)
+        except exc.TimeoutError as error:  # no pooled connection came free in time
+            log.warning("no database connection free within %.1f s", self.timeout)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
-        except exc.DatabaseError as error:
+        except (OverflowError, UnicodeError) as error:  # sqlite3 could not bind a value
+            log.warning("database refused a value: %s", type(error).__name__)
+            raise BadInput(type(error).__name__) from error
+        except exc.DBAPIError as error:
+            if _is_bad_data(error):
+                log.warning("database refused a value: %s", type(error.orig).__name__)
+                raise BadInput(type(error.orig).__name__) from error
             if isinstance(error, exc.IntegrityError):
                 raise
-            log.warning("database error: %s", error, exc_info=True)
+            log.warning("database unavailable: %s", error, exc_info=True)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
+        except OSError as error:
+            log.warning("database unavailable: %s", error, exc_info=True)
+            raise StoreUnavailable(describe_outage(self.url, error)) from error
+
+    async def scrub(self) -> None:
+        """After deleting a person: leave no copy of their rows in the database files.
+
+        SQLite: ``secure_delete`` (set on every connection) already overwrote the freed
+        cells with zeros, but in WAL mode the pages that held them live on in the -wal
+        file until a checkpoint; a TRUNCATE checkpoint copies the zeroed pages into the
+        database and empties the WAL. PostgreSQL keeps dead row versions until VACUUM
+        reclaims them (autovacuum, or VACUUM of the tables); README "Privacy" says so.
+        """
+        if not self.is_sqlite:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            busy = await loop.run_in_executor(self._thread, self._checkpoint)
+        except exc.DBAPIError as error:
+            log.warning("could not checkpoint the SQLite WAL after a deletion: %s", error)
+            return
+        if busy:
+            log.warning("SQLite WAL checkpoint after a deletion was blocked by a reader")
+
+    def _checkpoint(self) -> bool:
+        with self._waiting_engine.connect() as conn:
+            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        return bool(row and row[0])
 
     async def run_unbounded(
         self, unit: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
@@ -256,6 +298,18 @@ def _in_transaction(
         return unit(session, *args, **kwargs)
 
 
+def _is_bad_data(error: exc.DBAPIError) -> bool:
+    """A value the database refuses as data: SQLSTATE class 22 ("data exception": out of
+    range, NUL in text, string too long), or asyncpg refusing to encode an argument."""
+    orig = error.orig
+    if isinstance(error, exc.DataError) or isinstance(orig, OverflowError | UnicodeError):
+        return True
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    cause = getattr(orig, "__cause__", None)
+    names = {cls.__name__ for cls in type(cause).__mro__} if cause is not None else set()
+    return sqlstate.startswith("22") or "DataError" in names
+
+
 def _is_locked(error: exc.OperationalError) -> bool:
     text_ = str(error.orig).lower()
     return "locked" in text_ or "busy" in text_
@@ -268,6 +322,8 @@ def _sqlite_pragmas(*, busy_ms: int) -> Callable[[Any, Any], None]:
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON",
+        # Deleted rows are overwritten with zeros, not just unlinked (forget means gone).
+        "PRAGMA secure_delete=ON",
         f"PRAGMA busy_timeout={busy_ms}",
     )
 

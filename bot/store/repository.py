@@ -10,14 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, bindparam, delete, insert, literal_column, select, update
+from sqlalchemy import Insert, bindparam, delete, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.events import UserRef
+from bot.store.checkins_repo import ACTIVE_STATES
 from bot.store.models import (
     AnswerRecord,
+    CheckIn,
     Consultation,
     PlanItem,
     PlaybookVersion,
@@ -110,9 +112,7 @@ _PLAN = (
     .where(_plan.c.consultation_id == bindparam("cid"))
     .order_by(_plan.c.id)
 )
-_DELETE_OPEN_PLAN = delete(_plan).where(
-    _plan.c.consultation_id == bindparam("cid"), _plan.c.status == "open"
-)
+_checkins = CheckIn.__table__
 _INSERT_PLAN = insert(_plan)
 _settings = TenantSettings.__table__
 _TENANT_PLAYBOOK = select(_settings.c.default_playbook).where(
@@ -384,28 +384,69 @@ def latest_snapshot(session: Session, consultation_id: int) -> RecommendationSna
     )
 
 
+class PlanChange(NamedTuple):
+    items: list[PlanRow]
+    # Actions of dropped steps that had live check-ins (pending, sent, failed, missed):
+    # those check-ins are gone with them, and the person is told which.
+    cancelled: list[str]
+
+
 def replace_open_plan(
     session: Session, consultation_id: int, steps: list[tuple[str, date | None]], now: datetime
-) -> list[PlanRow]:
-    """New advice replaces plan items the person has not touched; touched ones stay."""
+) -> PlanChange:
+    """New advice replaces plan items the person has not touched; touched ones stay.
+
+    An open item the new advice repeats (same action) is kept, with its id and its
+    check-ins; only its due date follows the advice. Open items the advice no longer
+    contains are deleted, and their check-ins with them (the FK cascades).
+    """
     conn = session.connection()
-    conn.execute(_DELETE_OPEN_PLAN, {"cid": consultation_id})
-    kept = {row.action for row in conn.execute(_PLAN, {"cid": consultation_id})}
-    fresh = [
-        {
-            "consultation_id": consultation_id,
-            "action": action,
-            "due_date": due,
-            "status": "open",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for action, due in steps
-        if action not in kept
-    ]
+    rows = list(conn.execute(_PLAN, {"cid": consultation_id}))
+    touched = {row.action for row in rows if row.status != "open"}
+    reusable: dict[str, list[Any]] = {}
+    for row in rows:
+        if row.status == "open":
+            reusable.setdefault(row.action, []).append(row)
+    fresh: list[dict[str, Any]] = []
+    for action, due in steps:
+        if action in touched:
+            continue
+        if reusable.get(action):
+            row = reusable[action].pop(0)
+            if row.due_date != due:
+                conn.execute(
+                    update(_plan).where(_plan.c.id == row.id).values(due_date=due, updated_at=now)
+                )
+            continue
+        fresh.append(
+            {
+                "consultation_id": consultation_id,
+                "action": action,
+                "due_date": due,
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    dropped = [row.id for left in reusable.values() for row in left]
+    cancelled: list[str] = []
+    if dropped:
+        cancelled = list(
+            conn.execute(
+                select(_plan.c.action)
+                .where(
+                    _plan.c.id.in_(dropped),
+                    _plan.c.id.in_(
+                        select(_checkins.c.plan_item_id).where(_checkins.c.state.in_(ACTIVE_STATES))
+                    ),
+                )
+                .order_by(_plan.c.id)
+            ).scalars()
+        )
+        conn.execute(delete(_plan).where(_plan.c.id.in_(dropped)))
     if fresh:
         conn.execute(_INSERT_PLAN, fresh)
-    return plan_items(session, consultation_id)
+    return PlanChange(plan_items(session, consultation_id), cancelled)
 
 
 def plan_items(session: Session, consultation_id: int) -> list[PlanRow]:
@@ -487,6 +528,15 @@ def consultation_owner(session: Session, consultation_id: int) -> tuple[str, str
 def set_awaiting(session: Session, uid: int, awaiting: str | None) -> None:
     """What typed text answers next, besides the current question (users.awaiting)."""
     session.execute(update(User).where(User.id == uid).values(awaiting=awaiting))
+
+
+def await_checkin(session: Session, uid: int, awaiting: str) -> None:
+    """A delivered check-in waits for a typed reply, unless one already does (a queue)."""
+    session.execute(
+        update(User)
+        .where(User.id == uid, or_(User.awaiting.is_(None), ~User.awaiting.like("checkin:%")))
+        .values(awaiting=awaiting)
+    )
 
 
 def awaiting_of(session: Session, ref: UserRef) -> tuple[int, str | None] | None:

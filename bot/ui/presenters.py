@@ -320,7 +320,7 @@ def recommendation(rec: Recommendation, plan: Plan | None) -> list[Card]:
     rest += bullets(rec.notes, "Also worth knowing")
     rest += bullets(rec.dropped, "Left out for you")
     if plan is not None and plan.items:
-        rest += plan_sections([i for i in plan.items if i.status == "open"])
+        rest += plan_sections(plan.items)
     details = [
         action(
             f"More on {p.rank}. {p.title}",
@@ -427,7 +427,7 @@ def offer(o: CheckInOffer) -> Card:
 def checkin_prompt(p: CheckInPrompt) -> Card:
     repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
     return Card(
-        title="Check-in: how is it going?",
+        title=f"Check-in #{p.checkin_id}: how is it going?",
         sections=(
             *prose(p.action),
             Context(text=clip(f"Due {p.due_local:{WHEN_FMT}} ({p.timezone}){repeat}", CONTEXT_MAX)),
