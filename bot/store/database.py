@@ -20,7 +20,7 @@ PostgreSQL failures a person must never wait on:
   wait for the pool does not cancel anything, so a busy process sheds load instead of
   killing its own healthy connections;
 * a pooled connection the server killed (restart, ``pg_terminate_backend``): the unit is
-  retried once on a fresh connection, within the same deadline. Units are safe to repeat:
+  retried once on a fresh connection (with a deadline of its own). Units are safe to repeat:
   an answer is version-checked and a start is unique per person, so a unit that did commit
   before its connection died reads as "already done" the second time.
 """
