@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.scratch_db import scratch_database
 from bot import events as ev
 from bot.engine import Engine
-from bot.messages import Question, QuestionKind
+from bot.messages import Level, Notice, Question, QuestionKind
 from bot.playbook.loader import PlaybookRegistry
 from bot.settings import load_settings
 from bot.store.database import Database
@@ -75,6 +75,14 @@ def next_question(out: Any) -> Question | None:
     return next((m for m in messages(out) if isinstance(m, Question)), None)
 
 
+def unavailable(out: Any) -> bool:
+    """The store-outage notice: under overload a turn may be refused instead of queued."""
+    return any(
+        isinstance(m, Notice) and m.level == Level.ERROR and "try again" in m.text
+        for m in messages(out)
+    )
+
+
 def pct(values: list[float], p: float) -> float:
     """Nearest-rank percentile; NaN for no samples (a run may record none)."""
     if not values:
@@ -88,6 +96,7 @@ class Samples:
     starts: list[float] = field(default_factory=list)
     answers: list[float] = field(default_factory=list)  # answers that ask the next question
     finals: list[float] = field(default_factory=list)  # answers that end the consultation
+    unavailable: int = 0  # turns answered "cannot be reached, try again" (not timed)
 
 
 async def consult_until(
@@ -120,6 +129,9 @@ async def consult_until(
             t0 = time.perf_counter()
             out = await engine.run(ev.Answer(user, value, q.question_id, q.consultation_id, q.step))
             took = (time.perf_counter() - t0) * 1000
+            if unavailable(out):
+                samples.unavailable += 1
+                return  # this person gives up; the others go on
             (samples.answers if next_question(out) is not None else samples.finals).append(took)
         await asyncio.sleep(0)
 
@@ -162,6 +174,7 @@ def figures(
         "answers": len(samples.answers),
         "finals": len(samples.finals),
         "starts": len(samples.starts),
+        "unavailable": samples.unavailable,
         "seconds": round(elapsed, 2),
     }
 
@@ -178,7 +191,8 @@ def report(row: dict[str, Any], as_json: bool) -> None:
         f"{row['achieved_per_s']:.0f} answers/s; all answers p50 {f(row['p50_ms'])} ms, "
         f"p99 {f(row['p99_ms'])} ms | next-question p99 {f(row['answer_p99_ms'])} ms | "
         f"final p50 {f(row['final_p50_ms'])} ms, p99 {f(row['final_p99_ms'])} ms | "
-        f"start p50 {f(row['start_p50_ms'])} ms, p99 {f(row['start_p99_ms'])} ms",
+        f"start p50 {f(row['start_p50_ms'])} ms, p99 {f(row['start_p99_ms'])} ms"
+        + (f" | {row['unavailable']} refused (store unavailable)" if row["unavailable"] else ""),
         flush=True,
     )
 

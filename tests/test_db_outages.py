@@ -64,7 +64,8 @@ def through(pg_url: str, proxy: BlackHoleProxy) -> str:
 
 async def engine_on(url: str, settings: Settings) -> Engine:
     # Set-up and the turns before the partition get a roomy deadline (the machine may be
-    # busy); each test shortens it to TIMEOUT just before it cuts the network.
+    # busy); each test shortens it to TIMEOUT just before it cuts the network (the connect
+    # timeout follows it too).
     db = Database(url, timeout=ROOMY)
     await upgrade(db)
     cfg = settings.model_copy(update={"default_playbook": "tiny"})

@@ -12,12 +12,15 @@ executes it in one transaction and returns its result:
 
 PostgreSQL failures a person must never wait on:
 
-* a silent network partition (no RST): every unit has a deadline (``timeout``, the
-  setting ``db_timeout_seconds``); past it the caller gets ``StoreUnavailable`` at once
-  while the abandoned unit is cancelled in the background (its transaction never commits:
-  the connection is terminated, the server rolls it back);
+* a silent network partition (no RST): once a unit holds its connection it has a deadline
+  (``timeout``, the setting ``db_timeout_seconds``); past it the caller gets
+  ``StoreUnavailable`` at once while the abandoned unit is cancelled in the background (its
+  transaction never commits: the connection is terminated, the server rolls it back).
+  Opening a connection has the same timeout, and so has waiting for one from the pool; the
+  wait for the pool does not cancel anything, so a busy process sheds load instead of
+  killing its own healthy connections;
 * a pooled connection the server killed (restart, ``pg_terminate_backend``): the unit is
-  retried once on a fresh connection, within the same deadline. Units are safe to repeat:
+  retried once on a fresh connection (with a deadline of its own). Units are safe to repeat:
   an answer is version-checked and a start is unique per person, so a unit that did commit
   before its connection died reads as "already done" the second time.
 """
@@ -35,7 +38,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -122,9 +130,13 @@ class Database:
                 max_overflow=pool_size,
                 pool_recycle=1800,
                 pool_timeout=timeout,
-                connect_args={"timeout": timeout},
             )
+            # The connect timeout follows self.timeout (read at each new connection).
+            event.listen(self.async_engine.sync_engine, "do_connect", self._connect_timeout)
             self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
+
+    def _connect_timeout(self, _dialect: Any, _record: Any, _args: Any, cparams: Any) -> None:
+        cparams["timeout"] = self.timeout
 
     async def run(
         self, unit: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
@@ -147,6 +159,9 @@ class Database:
             return await self._run_postgres(unit, *args, **kwargs)
         except TimeoutError as error:
             log.warning("database did not answer within %.1f s", self.timeout)
+            raise StoreUnavailable(describe_outage(self.url, error)) from error
+        except exc.TimeoutError as error:  # no pooled connection came free in time
+            log.warning("no database connection free within %.1f s", self.timeout)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
         except (OverflowError, UnicodeError) as error:  # sqlite3 could not bind a value
             log.warning("database refused a value: %s", type(error).__name__)
@@ -202,12 +217,16 @@ class Database:
     async def _run_postgres(self, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if _UNBOUNDED.get():
             return await self._unit_postgres(unit, args, kwargs)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        assert self.async_engine is not None
         for attempt in (1, 2):
-            task = asyncio.ensure_future(self._unit_postgres(unit, args, kwargs))
+            # Waiting for a pooled connection is bounded by pool_timeout, opening one by the
+            # connect timeout; neither kills a connection. The deadline below starts once
+            # the unit holds its connection: past it the server is not answering (queueing
+            # in this process under load never cancels a healthy connection's work).
+            conn = await self.async_engine.connect()
+            task = asyncio.ensure_future(self._unit_on(conn, unit, args, kwargs))
             try:
-                done, _ = await asyncio.wait((task,), timeout=max(0.0, deadline - loop.time()))
+                done, _ = await asyncio.wait((task,), timeout=self.timeout)
             except asyncio.CancelledError:
                 task.cancel()
                 raise
@@ -225,6 +244,19 @@ class Database:
                     raise
                 log.info("a pooled database connection was dead; retrying on a fresh one")
         raise AssertionError("unreachable")
+
+    async def _unit_on(
+        self,
+        conn: AsyncConnection,
+        unit: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> T:
+        try:
+            async with self._async_sessions(bind=conn) as session, session.begin():
+                return await session.run_sync(lambda s: unit(s, *args, **kwargs))
+        finally:
+            await conn.close()
 
     async def _unit_postgres(
         self, unit: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
