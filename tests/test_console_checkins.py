@@ -42,7 +42,7 @@ def test_console_offers_check_ins_then_prints_due_ones_at_start_and_takes_answer
     # Typed replies answer the delivered check-ins one at a time, in the order sent.
     in_order(
         out,
-        "=== Best fit for you: ",  # the consultation, as always
+        "In short:",  # the consultation (the composed advice), as always
         "* Well done! I marked it done on your plan.",
         "* Next: check-in #2 above.",
         "I noted it as blocked on your plan.",
@@ -58,7 +58,9 @@ def test_console_offers_check_ins_then_prints_due_ones_at_start_and_takes_answer
     third = console.run("/checkins")
     assert third.code == 0, third.err
     assert "=== Check-in:" not in third.out  # each one was delivered once
-    assert "#3 Write to two supervisors.: once · waiting for your answer" in third.out
+    # The plan is in date order: CV (3 days), supervisors (7), papers (14), roles (21).
+    assert "#3 Read three papers.: once · waiting for your answer" in third.out
     assert third.out.count(": once · ") == 1
     # The plan shows what the answers recorded.
-    assert "[done] Update your CV." in third.out and "[in_progress] Read three papers." in third.out
+    assert "[done] Update your CV." in third.out
+    assert "[in_progress] Apply to five roles." in third.out
