@@ -71,7 +71,7 @@ def advice_sections(
     if advice.what_if is not None and advice.what_if.text:
         out += prose(advice.what_if.text, h.what_if)
     if plan is not None:
-        out += steps(((i.action, i.due, i.status) for i in plan if i.status == "open"), h.plan)
+        out += steps(((i.action, i.due, i.status) for i in plan), h.plan)  # with progress
     else:
         out += steps(((s.text, s.due, "open") for s in advice.plan), h.plan)
     out += overview_sections(advice, consultation_id)
