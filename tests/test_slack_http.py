@@ -252,7 +252,7 @@ async def test_ack_comes_before_the_slow_part(
 ) -> None:
     """The core is held back: the acks still arrive; the DM follows when the core answers."""
     gate = asyncio.Event()
-    real = tiny.handle
+    real = tiny.run  # the adapter calls run (handle and act go through it too)
 
     async def held(event: ev.InEvent) -> list[object]:
         await gate.wait()
@@ -261,7 +261,7 @@ async def test_ack_comes_before_the_slow_part(
     settings = slack_settings(fake, tmp_path, sqlite_url, "http")
     async with running_adapter(fake, tiny, settings, "http") as drv:
         question = await first_question(drv)
-        monkeypatch.setattr(tiny, "handle", held)
+        monkeypatch.setattr(tiny, "run", held)
         ack = await drv.command("status", user_id=USER)
         assert ack.status == 200 and ack.text == ACK_DM
         ack = await drv.click(question, find_element(question, value="student"), user_id=USER)
@@ -283,7 +283,7 @@ async def test_modal_submission_acks_even_when_the_core_is_slow(
 ) -> None:
     monkeypatch.setattr(slack_app, "VIEW_ACK_BUDGET", 0.05)
     gate = asyncio.Event()
-    real = tiny.handle
+    real = tiny.run  # the adapter calls run (handle and act go through it too)
     settings = slack_settings(fake, tmp_path, sqlite_url, "http")
     async with running_adapter(fake, tiny, settings, "http") as drv:
         posts = 2
@@ -317,7 +317,7 @@ async def test_modal_submission_acks_even_when_the_core_is_slow(
             await gate.wait()
             return await real(event)  # type: ignore[return-value]
 
-        monkeypatch.setattr(tiny, "handle", held)
+        monkeypatch.setattr(tiny, "run", held)
         modal = fake.latest_view(USER)
         ack = await drv.interact(fake.payloads.view_submission(modal, inputs={"text": "y" * 150}))
         assert ack.status == 200 and ack.body is None  # closed: too slow to show errors
