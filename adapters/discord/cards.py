@@ -7,8 +7,9 @@ its title; prose without a heading in the description; each headed section a fie
 unheaded text after it continues that field); trailing small print the footer, other
 small print a ``-#`` line. Its interactive sections become components (at most five
 action rows), and its attachment a file. Several cards share a message while the embeds
-fit (10 embeds, 6,000 characters); a card with components ends its message, so editing
-that message (a receipt) touches only that card.
+fit (10 embeds, 6,000 characters); a card with components ends its message. A receipt
+replaces the whole clicked message, so text that shared it with the question (a
+playbook's intro, a notice before the question) gives way to the answered question.
 
 The core keeps its budgets (``bot/ui/budgets.py``), but escaping for Discord Markdown can
 make text longer, so the layout here still splits text over fields, embeds and messages
