@@ -20,6 +20,7 @@ from bot.core.result import Result, result
 from bot.features.admin import Admin, checkin_defaults
 from bot.features.checkins import CheckIns
 from bot.features.consultation import Consultations, UnknownPlaybook
+from bot.features.conversation import Conversation
 from bot.features.privacy import FORGET_ACTION, Privacy
 from bot.messages import Level, Notice, Text
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
@@ -56,7 +57,8 @@ class Engine:
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
         )
         self.dispatcher = Dispatcher()
-        for feature in (self.consultations, self.checkins, Privacy(self.ctx)):
+        conversation = Conversation(self.ctx, self.dispatcher.dispatch)
+        for feature in (self.consultations, self.checkins, Privacy(self.ctx), conversation):
             feature.register(self.dispatcher)
 
     # The shared context is the one source of these; tests swap the database or the clock.

@@ -178,6 +178,28 @@ class SetQuietHours:
     quiet_hours: str
 
 
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """A line or message the person typed (console, a DM): the core decides what it is.
+
+    It may be a command ("back", "/edit 3", "remind weekly"), an answer to the current
+    question, a reply to a check-in or to a confirmation; ``playbook_id`` is used if it
+    starts a consultation.
+    """
+
+    user: UserRef
+    text: str
+    playbook_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """No to a confirmation (``action``: what was asked, e.g. "forget")."""
+
+    user: UserRef
+    action: str
+
+
 CheckInEvent = (
     ScheduleCheckIns
     | ListCheckIns
@@ -201,5 +223,7 @@ InEvent = (
     | ShowPath
     | Export
     | Forget
+    | Typed
+    | Decline
     | CheckInEvent
 )

@@ -20,6 +20,18 @@ class Invalid:
     reason: str
 
 
+def small_number(text: str, digits: int = 9) -> int | None:
+    """A whole number typed in ASCII digits (at most ``digits`` of them), else None.
+
+    ``str.isdigit`` accepts "①" and "²", which ``int`` refuses, and huge numbers overflow
+    database ids: a number a person types is checked here, once.
+    """
+    text = text.strip()
+    if not text or len(text) > digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
 def clean_text(raw: str) -> str:
     """Normalise Unicode and drop control and bidi-override characters; keep newlines."""
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from bot.checkins.sender import Delivered, SendResult
 from bot.events import UserRef
 from bot.messages import ReminderMessage
+from bot.ports import Notification
 
 
 class FakeClock:
@@ -62,8 +63,10 @@ class RecordingSender:
     nonce_hits: int = 0
 
     async def send(
-        self, user: UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
+        message = notification.source
+        assert message is not None and notification.cards  # the core always presents it
         call = len(self.sends)
         self.sends.append(Sent(user, message, idempotency_key))
         result = self.script(call, user, message, idempotency_key) if self.script else Delivered()

@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
 from bot.events import UserRef
-from bot.messages import CheckInPrompt, ReminderMessage
+from bot.messages import CheckInPrompt
+from bot.ports import Notification
 from bot.store.checkins_repo import new_salt
 from bot.store.database import Database
 from bot.store.models import CheckIn, Consultation, PlanItem, User
@@ -155,8 +156,10 @@ class HttpDmSender:
             await self._session.close()
 
     async def send(
-        self, user: UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
+        message = notification.source
+        assert message is not None
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=256), timeout=aiohttp.ClientTimeout(total=600)

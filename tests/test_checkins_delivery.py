@@ -20,6 +20,7 @@ from bot.messages import CheckInCatchUp, CheckInList, CheckInPrompt
 from bot.settings import Settings
 from bot.store.database import Database
 from bot.store.models import CheckIn, CheckInOutcome, User
+from bot.ui.presenters import notification
 from tests.checkin_doubles import FakeClock, RecordingSender
 from tests.checkin_support import seed_due
 from tests.conftest import FIXED_NOW, make_engine
@@ -290,7 +291,7 @@ async def test_a_crash_between_send_and_record_resends_with_the_same_key(eng: En
     crashed = worker_for(eng, discord, "crashed")
     batch = await eng.db.run(crashed._claim_unit, FIXED_NOW, 100, DrainReport())
     for item in batch.items[:5]:  # these reached Discord; the process died before recording
-        await discord.send(item.row.user, item.message, item.key)
+        await discord.send(item.row.user, notification(item.message), item.key)
     survivor = worker_for(eng, discord, "survivor")
     assert (await survivor.drain()).claimed == 0  # the dead process's leases still hold
     wake = await survivor.next_wake()

@@ -105,16 +105,27 @@ def console(tmp_path: Path) -> Console:
     return Console(tmp_path)
 
 
-def in_order(text: str, *snippets: str) -> None:
-    """Each snippet occurs in ``text``, after the previous one."""
+def in_order(text: str, *snippets: str | re.Pattern[str]) -> None:
+    """Each snippet (a string or a pattern) occurs in ``text``, after the previous one."""
     at = 0
     for snippet in snippets:
+        if isinstance(snippet, re.Pattern):
+            match = snippet.search(text, at)
+            assert match, f"{snippet.pattern!r} not found after position {at} in:\n{text}"
+            at = match.end()
+            continue
         found = text.find(snippet, at)
         assert found >= 0, f"{snippet!r} not found after position {at} in:\n{text}"
         at = found + len(snippet)
 
 
-STATUS = re.compile(r"^Tiny test playbook: \w+, \d+ of \d+ questions answered\.$", re.M)
+STATUS = re.compile(r"^=== Tiny test playbook ===\n\w+: \d+ of \d+ questions answered\.$", re.M)
+
+
+def q(position: int, total: int, prompt: str, error: str = "") -> re.Pattern[str]:
+    """How a question card starts on the console; a re-asked one says what was wrong first."""
+    wrong = rf"! {re.escape(error)}[^\n]*\n" if error else ""
+    return re.compile(rf"=== Question {position} of {total} ===\n{wrong}{re.escape(prompt)}")
 
 
 def status_block(out: str) -> str:
@@ -145,31 +156,32 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
         out,
         "=== Tiny test playbook ===",
         INTRO,
-        f"[1/4] {Q_ROLE}",
+        q(1, 4, Q_ROLE),
         "  1. Student",
         "Type the number of your choice.",
-        f"[2/5] {Q_THESIS}",
-        f"[3/5] {Q_SKILLS}",
+        q(2, 5, Q_THESIS),
+        q(3, 5, Q_SKILLS),
         "separated by commas",
-        f"[4/5] {Q_PAY}",
-        f"[5/5] {Q_NOTES}",
+        q(4, 5, Q_PAY),
+        q(5, 5, Q_NOTES),
         "At most 100 characters. Type skip to leave it out.",
         "That is everything I need.",
-        "=== Tiny test playbook: what I would weigh up ===",
+        "=== Best fit for you: ",
         "Why this order:",
         "What would change this:",
         "The other paths:",
-        "Type /details N for everything about path N.",
         "Your plan:",
         "  [open] ",
+        "/details 1",
     )
     assert "Keep studying" in out and "Get a job" in out
-    plan = out[out.index("Your plan:") : out.index("Tiny test playbook: completed")]
+    plan = out[out.index("Your plan:") : out.index("Completed: 5 of 5")]
     planned = [line for line in plan.splitlines() if line.startswith("  [open] ")]
     assert planned, plan
     assert all(any(step in line for step in STEPS) for line in planned)
     assert status_block(out).splitlines() == [
-        "Tiny test playbook: completed, 5 of 5 questions answered.",
+        "=== Tiny test playbook ===",
+        "Completed: 5 of 5 questions answered.",
         "  1. your role: Student",
         "  2. thesis: Yes",
         "  3. skills: Coding, Writing",
@@ -178,8 +190,8 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
     ]
     # /details N shows everything about a path: pros, cons or risks, and next steps.
     details = out[out.index("5. notes: I like physics.") :]
-    in_order(details, "\n1. ", "Pros: ", "Next: ", "\n2. ", "Pros: ", "Next: ")
-    assert "! Give a path number from the recommendation, e.g. /details 1." in details
+    in_order(details, "=== 1. ", "Pros:", "Next steps:", "=== 2. ", "Pros:", "Next steps:")
+    assert "! Give a route number from the recommendation, from 1 to 2." in details
     export = console.root / "out.md"
     assert "* Wrote your data to out.md." in out
     assert "! Could not write no/such/dir/out.md: No such file or directory." in out
@@ -198,17 +210,17 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
         "### Plan",
     )
     assert "**Keep studying**" in md and "**Get a job**" in md
-    assert "/edit N" in out and "/forget" in out  # /help
+    assert "edit N:" in out and "forget:" in out and "/quit" in out  # /help
 
     # Coming back later shows the same recommendation, and /details works at once.
     back = console.ok("/details 2", "1")
     in_order(
         back,
-        "=== Tiny test playbook: what I would weigh up ===",
+        "=== Best fit for you: ",
         "Your plan:",
-        "\n2. ",
-        "Next: ",
-        "* This consultation is complete. /help lists what you can do next.",
+        "=== 2. ",
+        "Next steps:",
+        "* This consultation is complete.",
     )
     assert INTRO not in back
 
@@ -223,19 +235,19 @@ def test_quit_midway_then_resume_at_the_same_question(console: Console) -> None:
     again = console.ok("/status", "2")
     assert INTRO not in again
     assert again.startswith("* Welcome back: we continue where you stopped.\n")
-    first_question = again[again.index("[") : again.index("\n", again.index("["))]
-    assert first_question == f"[3/5] {Q_SKILLS}"
+    assert q(3, 5, Q_SKILLS).search(again)
     assert status_block(again).splitlines() == [
-        "Tiny test playbook: active, 2 of 5 questions answered.",
+        "=== Tiny test playbook ===",
+        "Active: 2 of 5 questions answered.",
         "  1. your role: Student",
         "  2. thesis: Yes",
     ]
-    in_order(again, "2 of 5 questions answered", f"[4/5] {Q_PAY}")
+    in_order(again, "2 of 5 questions answered", q(4, 5, Q_PAY))
 
     stranger = console.ok("/status", user="bob")
-    in_order(stranger, INTRO, f"[1/4] {Q_ROLE}")
+    in_order(stranger, INTRO, q(1, 4, Q_ROLE))
     assert "Welcome back" not in stranger
-    assert "Tiny test playbook: active, 0 of 4 questions answered." in stranger
+    assert "Active: 0 of 4 questions answered." in stranger
 
 
 def test_back_edit_and_restart(console: Console) -> None:
@@ -256,22 +268,24 @@ def test_back_edit_and_restart(console: Console) -> None:
     in_order(
         out,
         "* This is the first question; there is nothing before it.",
-        f"[1/4] {Q_ROLE}",
-        f"[2/5] {Q_THESIS}",
-        f"[3/5] {Q_SKILLS}",
-        f"[2/5] {Q_THESIS}",  # /back
-        "Press Enter to keep your answer (Yes).",
-        f"[3/5] {Q_SKILLS}",  # kept
-        f"[1/5] {Q_ROLE}",  # /edit 1
-        "Press Enter to keep your answer (Student).",
-        f"[2/4] {Q_SKILLS}",  # Worker: thesis skipped, its answer no longer counts
+        q(1, 4, Q_ROLE),
+        q(2, 5, Q_THESIS),
+        q(3, 5, Q_SKILLS),
+        q(2, 5, Q_THESIS),  # /back
+        "Your answer so far: Yes",
+        "Press Enter to keep your answer.",
+        q(3, 5, Q_SKILLS),  # kept
+        q(1, 5, Q_ROLE),  # /edit 1
+        "Your answer so far: Student",
+        "Press Enter to keep your answer.",
+        q(2, 4, Q_SKILLS),  # Worker: thesis skipped, its answer no longer counts
         "! I could not find that question. Pick one by its number: 1. your role",
-        "! Which question? For example /edit 2",
-        "Tiny test playbook: active, 1 of 4 questions answered.\n  1. your role: Worker\n\n",
+        "! Which question? For example edit 2",
+        "Active: 1 of 4 questions answered.\n  1. your role: Worker\n\n",
         "* Starting again from the first question.",
         INTRO,
-        f"[1/4] {Q_ROLE}",
-        "Tiny test playbook: active, 0 of 4 questions answered.\n\n",
+        q(1, 4, Q_ROLE),
+        "Active: 0 of 4 questions answered.\n\n",
     )
     after_restart = out[out.index("* Starting again") :]
     assert "Press Enter to keep" not in after_restart
@@ -290,10 +304,12 @@ def test_forget_deletes_everything_and_the_next_run_starts_fresh(console: Consol
     )
     in_order(
         out,
-        "It cannot be undone. Go ahead? Type yes to confirm, anything else to keep it.",
+        "It cannot be undone. Go ahead?",
+        "/yes",
+        "/no",
         "* Nothing was deleted.",
-        "Tiny test playbook: active, 1 of 5 questions answered.",
-        "Go ahead? Type yes to confirm",
+        "Active: 1 of 5 questions answered.",
+        "Go ahead?",
         "* Done: everything I kept about you is deleted.",
         "* You have no consultation in progress.",
         "* I have no data about you.",
@@ -303,13 +319,13 @@ def test_forget_deletes_everything_and_the_next_run_starts_fresh(console: Consol
     in_order(
         fresh,
         INTRO,
-        f"[1/4] {Q_ROLE}",
+        q(1, 4, Q_ROLE),
         "0 of 4 questions answered.",
         "* Done: everything I kept about you is deleted.",
         INTRO,  # after forgetting, the next line begins a new consultation
-        f"[1/4] {Q_ROLE}",
-        f"[2/4] {Q_SKILLS}",
-        "Tiny test playbook: active, 1 of 4 questions answered.\n  1. your role: Worker",
+        q(1, 4, Q_ROLE),
+        q(2, 4, Q_SKILLS),
+        "Active: 1 of 4 questions answered.\n  1. your role: Worker",
     )
 
 
@@ -331,22 +347,17 @@ def test_unknown_command_and_invalid_answers_are_reasked(console: Console) -> No
     )
     in_order(
         out,
-        f"[1/4] {Q_ROLE}",
-        "! Unknown command /frobnicate. Type /help for the list.",
-        "! Unknown command /" + "x" * 29 + ". Type /help for the list.",
-        "! This question needs an answer. Please pick one of the options",
-        f"[1/4] {Q_ROLE}",
-        "! Please pick one of the options (its number or its name).",
-        f"[1/4] {Q_ROLE}",
-        f"[2/4] {Q_SKILLS}",
-        "! Please pick 1 to 3 of the options, separated by commas.",
-        f"[2/4] {Q_SKILLS}",
-        f"[3/4] {Q_PAY}",
-        "! Please answer with a whole number from 1 to 5.",
-        f"[3/4] {Q_PAY}",
-        "! Please answer with a whole number from 1 to 5.",
-        f"[3/4] {Q_PAY}",
-        f"[4/4] {Q_NOTES}",
+        q(1, 4, Q_ROLE),
+        "! I do not know the command /frobnicate. Type help for the list.",
+        "! I do not know the command /" + "x" * 29 + ". Type help for the list.",
+        q(1, 4, Q_ROLE, "This question needs an answer. Please pick one of the options"),
+        q(1, 4, Q_ROLE, "Please pick one of the options (its number or its name)."),
+        q(2, 4, Q_SKILLS),
+        q(2, 4, Q_SKILLS, "Please pick 1 to 3 of the options, separated by commas."),
+        q(3, 4, Q_PAY),
+        q(3, 4, Q_PAY, "Please answer with a whole number from 1 to 5."),
+        q(3, 4, Q_PAY, "Please answer with a whole number from 1 to 5."),
+        q(4, 4, Q_NOTES),
     )
     assert "x" * 31 not in out
 
@@ -363,16 +374,14 @@ def test_very_long_lines_are_refused_and_nothing_is_lost(console: Console) -> No
     )
     in_order(
         out,
-        f"[2/5] {Q_THESIS}",
-        "! That answer is 10001 characters long, too long to be one of the options.",
-        f"[2/5] {Q_THESIS}",
-        f"[3/5] {Q_SKILLS}",
-        f"[4/5] {Q_PAY}",
-        f"[5/5] {Q_NOTES}",
-        "! That is 10001 characters; please keep it under 100.",
-        f"[5/5] {Q_NOTES}",
+        q(2, 5, Q_THESIS),
+        q(2, 5, Q_THESIS, "That answer is 10001 characters long, too long to be one of the"),
+        q(3, 5, Q_SKILLS),
+        q(4, 5, Q_PAY),
+        q(5, 5, Q_NOTES),
+        q(5, 5, Q_NOTES, "That is 10001 characters; please keep it under 100."),
         "! That line was longer than 64000 characters; it was ignored.",
-        f"[5/5] {Q_NOTES}",
+        q(5, 5, Q_NOTES),
         GOODBYE,
     )
     for ch in "xyz":
@@ -381,20 +390,21 @@ def test_very_long_lines_are_refused_and_nothing_is_lost(console: Console) -> No
     later = console.ok("/status", "a short note")
     assert later.startswith("* Welcome back")
     assert status_block(later).splitlines() == [
-        "Tiny test playbook: active, 4 of 5 questions answered.",
+        "=== Tiny test playbook ===",
+        "Active: 4 of 5 questions answered.",
         "  1. your role: Student",
         "  2. thesis: Yes",
         "  3. skills: Coding",
         "  4. pay: 3 of 5",
     ]
-    in_order(later, f"[5/5] {Q_NOTES}", "4 of 5", "=== Tiny test playbook: what I would weigh up")
+    in_order(later, q(5, 5, Q_NOTES), "4 of 5", "=== Best fit for you: ")
     assert "y" * 40 not in later
 
 
 def test_control_characters_are_not_echoed(console: Console) -> None:
     nasty = "Hi \x1b[31mred\x1b[0m \x07bell \u009b2J \u202eevil\u202c \x1b]0;title\x07 Café 日本"
     run = console.run("/oops\x1b[2J\x07", "2", "2", "1", nasty, "/status", "/export out.md")
-    assert "! Unknown command /oops[2j. Type /help for the list." in run.out
+    assert "! I do not know the command /oops[2j. Type help for the list." in run.out
     assert run.code == 0
     for bad in (b"\x1b", b"\x07", "\u009b".encode(), "\u202e".encode()):
         assert bad not in run.raw
@@ -410,15 +420,16 @@ def test_invalid_utf8_is_refused_and_the_session_continues(console: Console) -> 
     assert out.count("! That input was not valid UTF-8 text; please type it again.") == 2
     in_order(
         out,
-        f"[2/5] {Q_THESIS}",
+        q(2, 5, Q_THESIS),
         "not valid UTF-8",
-        f"[2/5] {Q_THESIS}",
+        q(2, 5, Q_THESIS),
         "not valid UTF-8",
-        f"[2/5] {Q_THESIS}",
-        f"[3/5] {Q_SKILLS}",
+        q(2, 5, Q_THESIS),
+        q(3, 5, Q_SKILLS),
     )
     assert status_block(out).splitlines() == [
-        "Tiny test playbook: active, 2 of 5 questions answered.",
+        "=== Tiny test playbook ===",
+        "Active: 2 of 5 questions answered.",
         "  1. your role: Student",
         "  2. thesis: Yes",
     ]
@@ -466,8 +477,8 @@ def test_unreachable_postgresql(console: Console) -> None:
     run = console.run("1", env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"})
     assert run.code == 2
     assert run.out == ""
+    # A refused connection is answered at once; run() fails the test if it hangs (30 s).
     assert "crossroads: The PostgreSQL server at 127.0.0.1:1 cannot be reached" in run.err
-    assert run.seconds < 10
 
 
 def test_unknown_playbook_lists_the_available_ones(console: Console) -> None:

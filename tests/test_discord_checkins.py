@@ -217,9 +217,7 @@ async def test_pick_checkins_list_snooze_cancel_then_a_reminder_is_answered_done
     worker = worker_for(bot, sender)
     mark = fake.mark()
     await deliver_next(bot, worker)
-    prompt = await fake.wait_for_message(
-        titled("Check-in: how is it going?"), channel_id=dm, after=mark
-    )
+    prompt = await fake.wait_for_message(with_intent(it.ReplyCheckIn), channel_id=dm, after=mark)
     assert prompt.request is not None
     nonce = prompt.request["nonce"]
     assert isinstance(nonce, str) and 0 < len(nonce) <= 25
@@ -335,9 +333,9 @@ async def test_the_same_key_twice_posts_one_message(world: World) -> None:
         7, 1, 3, "Write to **two** supervisors @everyone", FIXED_NOW, "UTC", texts.PROMPT_CHOICES
     )
     user = person(fake.user_id)
-    first = await sender.send(user, message, "ci7o1")
+    first = await sender.send(user, presenters.notification(message), "ci7o1")
     mark = fake.mark()
-    second = await sender.send(user, message, "ci7o1")
+    second = await sender.send(user, presenters.notification(message), "ci7o1")
     assert isinstance(first, Delivered) and first == second
     await fake.wait_for(kind="nonce_hit", after=mark)
     posted = [m for m in fake.messages[dm_id(fake)] if m.payload.get("nonce") == "ci7o1"]
@@ -375,7 +373,7 @@ async def test_a_429_is_retry_after_not_a_failure(world: World) -> None:
     message = CheckInPrompt(8, 1, 3, "Apply", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
     await bot.client.create_dm(discord.Object(fake.user_id))  # the DM exists already
     fake.rate_limit_messages(1, retry_after=60.0)
-    result = await sender.send(person(fake.user_id), message, "ci8o1")
+    result = await sender.send(person(fake.user_id), presenters.notification(message), "ci8o1")
     assert isinstance(result, RetryAfter) and result.seconds == pytest.approx(60.0, abs=1)
 
 
@@ -429,14 +427,14 @@ def _http(cls: type[discord.HTTPException], status: int, code: int = 0, **header
 async def test_send_errors_map_to_send_results(exc: BaseException, expected: object) -> None:
     sender = DiscordCheckInSender(_Failing(exc))  # type: ignore[arg-type]
     message = CheckInPrompt(1, 1, 1, "x", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
-    assert await sender.send(person(5), message, "k") == expected
+    assert await sender.send(person(5), presenters.notification(message), "k") == expected
 
 
 async def test_a_bad_request_is_a_bug_and_raises() -> None:
     sender = DiscordCheckInSender(_Failing(_http(discord.HTTPException, 400, 50035)))  # type: ignore[arg-type]
     message = CheckInPrompt(1, 1, 1, "x", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
     with pytest.raises(discord.HTTPException):
-        await sender.send(person(5), message, "k")
+        await sender.send(person(5), presenters.notification(message), "k")
 
 
 def test_long_lists_and_reminders_stay_within_limits() -> None:
@@ -526,9 +524,7 @@ async def test_an_older_reminder_is_stale_and_changes_nothing(world: World) -> N
     dm = dm_id(fake)
     mark = fake.mark()
     await deliver_next(bot, worker)
-    old = await fake.wait_for_message(
-        titled("Check-in: how is it going?"), channel_id=dm, after=mark
-    )
+    old = await fake.wait_for_message(with_intent(it.ReplyCheckIn), channel_id=dm, after=mark)
     (old_id, old_intent), *_ = ids_of(old, it.ReplyCheckIn)
     mark = fake.mark()
     await deliver_next(bot, worker)  # a week later: the next cycle of the same check-in

@@ -27,6 +27,7 @@ from bot.engine import Engine
 from bot.messages import CheckInPrompt
 from bot.settings import Settings
 from bot.store.models import CheckIn, PlanItem
+from bot.ui.presenters import notification
 from tests.checkin_doubles import FakeClock
 from tests.conftest import FIXED_NOW, make_engine
 from tests.fakes.slack_driver import (  # noqa: F401 - fixtures
@@ -234,22 +235,23 @@ async def test_429_then_delivered_once_and_redelivery_finds_the_first(
         )
 
         fake.rate_limit("chat.postMessage", retry_after=5)
-        assert await sender.send(ref, message, "k-7-1") == RetryAfter(5.0, is_global=False)
-        first = await sender.send(ref, message, "k-7-1")
+        note = notification(message)
+        assert await sender.send(ref, note, "k-7-1") == RetryAfter(5.0, is_global=False)
+        first = await sender.send(ref, notification(message), "k-7-1")
         assert isinstance(first, Delivered) and first.message_id
         shown = texts(fake.message(fake.dm_channel(USER) or "", first.message_id))
         assert "&lt;@U0BOSS&gt; &amp; co" in shown and "<@U0BOSS>" not in shown
 
         posts = len(fake.calls_to("chat.postMessage", ok_only=True))
-        again = await sender.send(ref, _redelivered(message), "k-7-1")
+        again = await sender.send(ref, notification(_redelivered(message)), "k-7-1")
         assert again == first  # found in the DM's history by its metadata: not posted again
         assert len(fake.calls_to("chat.postMessage", ok_only=True)) == posts
         assert fake.calls_to("conversations.history")[-1].params.get("include_all_metadata")
 
         fake.server_error("chat.postMessage", status=503)
-        assert await sender.send(ref, message, "k-7-2") == RetryAfter(30.0, is_global=True)
+        assert await sender.send(ref, note, "k-7-2") == RetryAfter(30.0, is_global=True)
         fake.api_error("chat.postMessage", "user_disabled")
-        assert isinstance(await sender.send(ref, message, "k-7-3"), Unreachable)
+        assert isinstance(await sender.send(ref, notification(message), "k-7-3"), Unreachable)
 
 
 def _redelivered(message: CheckInPrompt) -> CheckInPrompt:

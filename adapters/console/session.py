@@ -1,7 +1,9 @@
-"""The console loop: read a line, turn it into a core event, print the reply.
+"""The console loop: read a line, hand it to the core as typed text, print the reply.
 
-Works the same on a terminal and on piped input: each line is one answer or command,
-end of input saves and exits cleanly.
+Works the same on a terminal and on piped input: each line is one answer or command, end
+of input saves and exits cleanly. What a line means is the core's to decide (the same
+parser serves Discord and Slack DMs); the console only adds what a terminal has and a
+chat has not: /quit, and /export FILE writing to a path.
 """
 
 from __future__ import annotations
@@ -14,41 +16,27 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from adapters.console import checkins as console_checkins
-from adapters.console.render import render
+from adapters.console.cards import render, terminal_width
 from bot import events as ev
 from bot.checkins.delivery import DeliveryConfig, DeliveryWorker
-from bot.engine import FORGET_ACTION, Engine
-from bot.messages import (
-    AnyMessage,
-    CheckInPrompt,
-    Confirm,
-    ExportFile,
-    Plan,
-    Question,
-    Recommendation,
-    ReminderMessage,
-)
+from bot.core.reply import Outcome, Reply
+from bot.engine import Engine
 from bot.store.database import StoreUnavailable
-from bot.validation import clean_text
+from bot.ui import intents as it
+from bot.ui.cards import Attachment, Card, Tone
 
 log = logging.getLogger(__name__)
 MAX_LINE = 64_000  # a longer line is read in full but rejected, never half-applied
+QUIT = frozenset({"/quit", "/exit", "quit", "exit", "/q"})
+CONSOLE_HELP = """Also, in the terminal:
+  /export FILE   write your data to FILE
+  /quit          stop here (your progress is saved; come back with the same --user)"""
 
-HELP = (
-    """Commands:
-  /start         start a consultation (or continue the one in progress)
-  /back          go back one question
-  /edit N        change your answer to question N (see /status)
-  /status        where you are and what you answered
-  /details N     everything about path N of the recommendation
-  /restart       start again from the first question
-  /export [FILE] write everything I keep about you to a Markdown file
-  /forget        delete everything I keep about you
-  /help          this list
-  /quit          stop here (your progress is saved; come back with the same --user)
-"""
-    + console_checkins.HELP
-)
+
+def _asks_question(card: Card) -> bool:
+    return any(
+        isinstance(s.intent, it.AnswerQuestion) for s in card.interactive() if hasattr(s, "intent")
+    )
 
 
 class ConsoleSession:
@@ -68,36 +56,30 @@ class ConsoleSession:
         self.stdin = stdin or sys.stdin.buffer
         self.stdout = stdout or sys.stdout
         self.export_dir = export_dir or Path.cwd()
-        self.pending_confirm: Confirm | None = None
-        self.last_question: Question | None = None
-        self.finished = False
-        self._paths: list[str] = []
-        # Check-ins delivered at start-up, answered (or /skip-ped) before the consultation.
-        self.due: list[ReminderMessage] = []
-        self._opened = False
+        self.question: Card | None = None  # shown again after unreadable input
+        self.width = terminal_width(self.stdout)
+        self.delivered = 0
 
     def say(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    def show(self, messages: list[AnyMessage]) -> None:
-        for m in messages:
-            if isinstance(m, ExportFile):
-                self._write_export(m)
+    def show_cards(self, cards: tuple[Card, ...], export_to: str = "") -> None:
+        for card in cards:
+            if card.attachment is not None:
+                self._write_export(card.attachment, export_to)
                 continue
-            if isinstance(m, Question):
-                self.last_question, self.finished = m, False
-            elif isinstance(m, Recommendation):
-                self.last_question, self.finished = None, True
-                self._paths = [p.path_id for p in m.paths]
-            elif isinstance(m, Confirm):
-                self.pending_confirm = m
-            if isinstance(m, Plan) and not m.items:
-                continue
-            self.say(render(m))
+            if _asks_question(card) and card.tone == Tone.INFO:  # not a re-ask with an error
+                self.question = card
+            self.say(render(card, self.width))
             self.say("")
 
-    def _write_export(self, export: ExportFile, target: str = "") -> None:
+    def show(self, reply: Reply, export_to: str = "") -> None:
+        if reply.finished or not reply.awaiting:
+            self.question = None
+        self.show_cards(reply.cards, export_to)
+
+    def _write_export(self, export: Attachment, target: str = "") -> None:
         path = Path(target).expanduser() if target else self.export_dir / export.filename
         try:
             path.write_text(export.content, encoding="utf-8")
@@ -119,10 +101,9 @@ class ConsoleSession:
             return b"\x00too-long"
         return line
 
-    def _print_due(self, message: ReminderMessage) -> None:
-        self.due.append(message)
-        self.say(render(message))
-        self.say("")
+    def _print_due(self, cards: tuple[Card, ...]) -> None:
+        self.delivered += 1
+        self.show_cards(cards)
 
     async def deliver_due(self) -> None:
         """Print this user's due check-ins: the console's DMs, through the same claim loop."""
@@ -140,31 +121,24 @@ class ConsoleSession:
 
     async def opening(self) -> None:
         await self.deliver_due()
-        if self.due:
-            self.say(f"* {len(self.due)} check-in(s) above: please answer them first.")
-            return
+        if self.delivered:
+            self.say(
+                "* Reply to the check-in above in a word (done, in progress, blocked, "
+                "snooze a week, stop), or carry on below."
+            )
+            self.say("")
         await self.open_consultation()
 
-    async def _next_due(self) -> None:
-        """After a check-in is answered or skipped: the next one, or the consultation."""
-        if self.due:
-            head = self.due[0]
-            what = f"#{head.checkin_id}" if isinstance(head, CheckInPrompt) else "(missed ones)"
-            self.say(f"* Next: check-in {what} above.")
-        elif not self._opened:
-            await self.open_consultation()
-
     async def open_consultation(self) -> None:
-        self._opened = True
         if self.playbook_id is None and await self.engine.has_open_consultation(self.user):
-            self.show((await self.engine.run(ev.Resume(self.user))).messages)
+            self.show(await self.engine.handle(ev.Resume(self.user)))
         else:
-            self.show((await self.engine.run(ev.Start(self.user, self.playbook_id))).messages)
+            self.show(await self.engine.handle(ev.Start(self.user, self.playbook_id)))
 
     def repeat_question(self) -> None:
         """After input we could not even read, show the question still waiting for an answer."""
-        if self.last_question is not None:
-            self.say(render(self.last_question))
+        if self.question is not None:
+            self.say(render(self.question, self.width))
             self.say("")
 
     async def run(self, prompt: Callable[[], None] | None = None) -> int:
@@ -193,90 +167,18 @@ class ConsoleSession:
     async def step(self, line: str) -> bool:
         """Handle one line; False means the person wants to stop."""
         stripped = line.strip()
-        if self.pending_confirm is not None:
-            confirm, self.pending_confirm = self.pending_confirm, None
-            if confirm.action == FORGET_ACTION and stripped.lower() in ("yes", "y"):
-                self.show((await self.engine.run(ev.Forget(self.user, confirmed=True))).messages)
-                # Nothing is left: the next line starts a new consultation.
-                self.finished, self.last_question = False, None
-                return True
-            self.say("* Nothing was deleted.")
-            return True
-        if stripped.lower() in ("/quit", "/exit", "quit", "exit", "/q"):
+        word, _, arg = stripped.partition(" ")
+        if stripped.lower() in QUIT:
             return False
-        if self.due and (stripped.lower() == "/skip" or not stripped.startswith("/")):
-            await self.answer_due(stripped)
+        if word.lower() == "/export" and arg.strip():
+            self.show(await self.engine.handle(ev.Export(self.user)), export_to=arg.strip())
             return True
-        if stripped.startswith("/"):
-            await self.command(stripped)
-            return True
-        if self.last_question is None:
-            if self.finished:
-                self.say("* This consultation is complete. /help lists what you can do next.")
-            elif await self.engine.has_open_consultation(self.user):
-                self.show((await self.engine.run(ev.Resume(self.user))).messages)
-            else:
-                self.show((await self.engine.run(ev.Start(self.user, self.playbook_id))).messages)
-            return True
-        q = self.last_question
-        value: str | list[str] | int = line
-        if stripped == "" and q.current is not None:
-            value = q.current
-        answer = ev.Answer(self.user, value, q.question_id, q.consultation_id, q.step)
-        self.show((await self.engine.run(answer)).messages)
+        reply = await self.engine.handle(ev.Typed(self.user, line, self.playbook_id))
+        if reply.outcome == Outcome.NOT_FOUND and not stripped.startswith("/") and stripped:
+            # A plain line with no consultation begins one (the terminal's convenience).
+            reply = await self.engine.handle(ev.Start(self.user, self.playbook_id))
+        self.show(reply)
+        if word.lower() in ("/help", "help"):
+            self.say(CONSOLE_HELP)
+            self.say("")
         return True
-
-    async def answer_due(self, line: str) -> None:
-        if line.lower() != "/skip":
-            events = console_checkins.answer_events(self.user, self.due[0], line)
-            if isinstance(events, str):
-                self.say(events)
-                return
-            for event in events:
-                self.show((await self.engine.run(event)).messages)
-        self.due.pop(0)
-        await self._next_due()
-
-    async def command(self, text: str) -> None:
-        name, _, arg = text.partition(" ")
-        name, arg = name.lower(), arg.strip()
-        user = self.user
-        simple: dict[str, ev.InEvent] = {
-            "/back": ev.Back(user),
-            "/status": ev.ShowStatus(user),
-            "/restart": ev.Restart(user, self.playbook_id),
-            "/forget": ev.Forget(user),
-            "/resume": ev.Resume(user),
-            "/start": ev.Start(user, self.playbook_id),
-        }
-        if name in simple:
-            self.show((await self.engine.run(simple[name])).messages)
-        elif name == "/help":
-            self.say(HELP)
-        elif name == "/edit":
-            if not arg:
-                self.say("! Which question? For example /edit 2 (numbers are listed by /status).")
-                return
-            self.show((await self.engine.run(ev.Edit(user, arg))).messages)
-        elif name == "/details":
-            if not arg.isdigit() or not 1 <= int(arg) <= len(self._paths):
-                self.say("! Give a path number from the recommendation, e.g. /details 1.")
-                return
-            self.show(
-                (await self.engine.run(ev.ShowPath(user, self._paths[int(arg) - 1]))).messages
-            )
-        elif name == "/export":
-            out = (await self.engine.run(ev.Export(user))).messages
-            files = [m for m in out if isinstance(m, ExportFile)]
-            if files and arg:
-                self._write_export(files[0], arg)
-            else:
-                self.show(out)
-        elif (event := console_checkins.command_event(user, name, arg)) is not None:
-            if isinstance(event, str):
-                self.say(event)
-            else:
-                self.show((await self.engine.run(event)).messages)
-        else:
-            shown = clean_text(name)[:30]  # never echo escape sequences to the terminal
-            self.say(f"! Unknown command {shown}. Type /help for the list.")

@@ -16,8 +16,7 @@ from adapters.discord.cards import render
 from adapters.discord.tenancy import PLATFORM
 from bot import events as ev
 from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
-from bot.messages import ReminderMessage
-from bot.ui import presenters
+from bot.ports import Notification
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +53,14 @@ class DiscordCheckInSender:
         self.client = client
 
     async def send(
-        self, user: ev.UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: ev.UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
         if not user.user_id.isdigit():
             return Unreachable(GONE_REASON)
         owner = int(user.user_id)
-        # The sender contract still hands over the core's message, not cards: present it
-        # here (the one place this adapter touches a presenter) until it sends cards.
-        (out, *rest) = render(presenters.present([message]))
-        if rest:  # pragma: no cover - a reminder is one card with at most 4 sections
-            raise ValueError("a check-in reminder must fit one Discord message")
+        (out, *rest) = render(notification.cards) or [None]
+        if out is None or rest:  # one nonce, so one message: a reminder is one card
+            raise ValueError("a check-in notification must be one Discord message")
         try:
             channel = await self.client.create_dm(discord.Object(owner))
             sent = await channel.send(**out.kwargs(), nonce=idempotency_key)

@@ -25,7 +25,7 @@ from adapters.slack.client import CONNECTION_RETRIES, TIMEOUT_SECONDS, api_base
 from adapters.slack.delivery import Courier
 from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
 from bot.events import UserRef
-from bot.messages import ReminderMessage
+from bot.ports import Notification
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
@@ -109,8 +109,10 @@ class SlackCheckInSender:
         )
 
     async def send(
-        self, user: UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
+        message = notification.source
+        assert message is not None  # transitional: rendered from the source until cards land
         token = await self._tokens(user.tenant)
         if token is None:
             return Unreachable(REMOVED)

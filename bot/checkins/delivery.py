@@ -50,6 +50,7 @@ from bot.store import checkins_repo as repo
 from bot.store import repository as base_repo
 from bot.store.checkins_repo import DueRow
 from bot.store.database import Database, StoreUnavailable
+from bot.ui.presenters import notification
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -447,7 +448,7 @@ class DeliveryWorker:
 
     async def _send(self, sender: CheckInSender, item: Item) -> SendResult:
         try:
-            return await sender.send(item.row.user, item.message, item.key)
+            return await sender.send(item.row.user, notification(item.message), item.key)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or a transport error: a failed attempt, logged
@@ -470,6 +471,8 @@ class DeliveryWorker:
         if not repo.finish_claimed(s, row.id, self.worker_id, row.occurrence, **values):
             log.info("check-in %s: sent, but no longer ours to record", row.id)
             return False
+        if row.kind != "catchup":  # typed text ("done", "2") may now answer it
+            base_repo.await_checkin(s, row.user_id, f"checkin:{row.id}:{row.occurrence}")
         if row.kind == "catchup":
             repo.clear_missed(s, item.missed_ids)
             if repo.missed_items(s, row.user_id):  # missed while this note was on its way

@@ -1,7 +1,7 @@
 """The one thing a platform adapter implements for check-ins: send a DM, say how it went.
 
 The core decides what is due, who sends it and what happens after; an adapter only
-renders the neutral message, posts it, and maps the platform's answer onto SendResult.
+posts the cards of a Notification, and maps the platform's answer onto SendResult.
 docs/checkins.md has the full contract.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bot.events import UserRef
-from bot.messages import ReminderMessage
+from bot.ports import Notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +61,9 @@ class CheckInSender(Protocol):
     max_rate: float | None
 
     async def send(
-        self, user: UserRef, message: ReminderMessage, idempotency_key: str
+        self, user: UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
-        """Post ``message`` to ``user``'s DM.
+        """Post ``notification.cards`` to ``user``'s DM.
 
         ``idempotency_key`` is the same for every attempt of one delivery and at most 25
         characters: Discord adapters pass it as the message ``nonce`` with

@@ -115,7 +115,7 @@ def to_events(
         case it.ConfirmAction():
             if intent.action == "forget" and intent.yes:
                 return [ev.Forget(user, confirmed=True)]
-            return result(Outcome.APPLIED, Notice("Nothing was deleted."))
+            return [ev.Decline(user, intent.action)]
         case it.ChooseCheckIns():
             typed = intent.when in (WhenKind.IN_DAYS, WhenKind.DATE)
             when = parse_when(click.single(intent.value) if typed else intent.when)

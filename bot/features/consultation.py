@@ -51,7 +51,7 @@ class UnknownPlaybook(Exception):
     pass
 
 
-NOTHING_YET = "You have no consultation in progress. Use /start to begin one."
+NOTHING_YET = "You have no consultation in progress. Use start to begin one."
 
 
 def nothing_yet() -> Result:
@@ -221,7 +221,7 @@ class Consultations:
                     Outcome.SHOWN,
                     Notice(
                         "You already have a consultation in progress, so we continue it. "
-                        "Use /restart to begin again from the first question."
+                        "Use restart to begin again from the first question."
                     ),
                     *self.where_we_are(s, loaded, now),
                 )
@@ -355,7 +355,7 @@ class Consultations:
             Outcome.APPLIED,
             Notice(
                 "Consultation closed. Your answers stay saved until you ask me to forget you; "
-                "/start begins a new one."
+                "start begins a new one."
             ),
         )
 

@@ -25,6 +25,7 @@ class Privacy:
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._export, ev.Export)
         dispatcher.register(self._forget, ev.Forget)
+        dispatcher.register(self._decline, ev.Decline)
 
     async def _export(self, event: ev.Export, now: datetime) -> Result:
         return await self.ctx.db.run(self._export_unit, event.user, now)
@@ -35,8 +36,24 @@ class Privacy:
             return result(Outcome.NOT_FOUND, Notice("I have no data about you."))
         return result(Outcome.SHOWN, export_markdown(s, row, self.ctx.playbook_for, now))
 
+    async def _decline(self, event: ev.Decline, now: datetime) -> Result:
+        await self.ctx.db.run(self._set_awaiting, event.user, None)
+        return result(Outcome.APPLIED, Notice("Nothing was deleted."))
+
+    @staticmethod
+    def _set_awaiting(s: Session, user: ev.UserRef, awaiting: str | None) -> bool:
+        uid = repo.user_id(s, user)
+        if uid is not None:
+            repo.set_awaiting(s, uid, awaiting)
+        return uid is not None
+
     async def _forget(self, event: ev.Forget, now: datetime) -> Result:
         if not event.confirmed:
+            known = await self.ctx.db.run(
+                self._set_awaiting, event.user, f"confirm:{FORGET_ACTION}"
+            )
+            if not known:
+                return result(Outcome.NOT_FOUND, Notice("I have no data about you."))
             return result(
                 Outcome.CONFIRM,
                 Confirm(

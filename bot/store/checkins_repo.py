@@ -470,3 +470,30 @@ def checkin_owner(session: Session, checkin_id: int) -> tuple[str, str, str] | N
         .where(CheckIn.id == checkin_id)
     ).first()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+
+def next_unanswered(session: Session, uid: int, after_id: int = 0) -> tuple[int, int] | None:
+    """(id, occurrence) of the person's first delivered, unanswered check-in after ``after_id``.
+
+    Typed replies answer delivered check-ins one at a time, in the order they were sent.
+    """
+    answered = (
+        select(_o.c.id)
+        .where(_o.c.checkin_id == _c.c.id, _o.c.occurrence == _c.c.sent_occurrence)
+        .exists()
+    )
+    row = session.execute(
+        select(_c.c.id, _c.c.sent_occurrence)
+        .where(
+            _c.c.user_id == uid,
+            _c.c.id > after_id,
+            _c.c.kind != "catchup",
+            _c.c.sent_occurrence.is_not(None),
+            _c.c.state.in_(("sent", "pending")),
+            ~answered,
+        )
+        .order_by(_c.c.id)
+        .limit(1)
+    ).first()
+    return (int(row[0]), int(row[1])) if row is not None else None

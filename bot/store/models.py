@@ -73,6 +73,9 @@ class User(Base):
     # "server" (a server's admin default, copied as a fallback), "asked" (asked once, no
     # answer yet: a fallback applies). NULL: nothing yet.
     timezone_source: Mapped[str | None] = mapped_column(String(16))
+    # What typed text answers besides the current question: "confirm:forget" after the
+    # bot asked to confirm, "checkin:<id>:<occurrence>" after a check-in was delivered.
+    awaiting: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     consultations: Mapped[list[Consultation]] = relationship(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -395,3 +395,29 @@ def consultation_owner(session: Session, consultation_id: int) -> tuple[str, str
         .where(Consultation.id == consultation_id)
     ).first()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+def set_awaiting(session: Session, uid: int, awaiting: str | None) -> None:
+    """What typed text answers next, besides the current question (users.awaiting)."""
+    session.execute(update(User).where(User.id == uid).values(awaiting=awaiting))
+
+
+def await_checkin(session: Session, uid: int, awaiting: str) -> None:
+    """A delivered check-in waits for a typed reply, unless one already does (a queue)."""
+    session.execute(
+        update(User)
+        .where(User.id == uid, or_(User.awaiting.is_(None), ~User.awaiting.like("checkin:%")))
+        .values(awaiting=awaiting)
+    )
+
+
+def awaiting_of(session: Session, ref: UserRef) -> tuple[int, str | None] | None:
+    """(user id, awaiting) of a person, or None when they are unknown."""
+    row = session.execute(
+        select(User.id, User.awaiting).where(
+            User.platform == ref.platform,
+            User.tenant == ref.tenant,
+            User.platform_user_id == ref.user_id,
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None

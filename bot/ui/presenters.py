@@ -31,6 +31,7 @@ from bot.messages import (
     Question,
     QuestionKind,
     Recommendation,
+    ReminderMessage,
     RescheduleQuestion,
     RevisitOffer,
     Status,
@@ -38,6 +39,7 @@ from bot.messages import (
     TimezoneQuestion,
     WhenKind,
 )
+from bot.ports import Notification
 from bot.ui import intents as it
 from bot.ui.budgets import (
     ACTIONS_MAX,
@@ -318,7 +320,7 @@ def recommendation(rec: Recommendation, plan: Plan | None) -> list[Card]:
     rest += bullets(rec.notes, "Also worth knowing")
     rest += bullets(rec.dropped, "Left out for you")
     if plan is not None and plan.items:
-        rest += plan_sections([i for i in plan.items if i.status == "open"])
+        rest += plan_sections(plan.items)
     details = [
         action(
             f"More on {p.rank}. {p.title}",
@@ -425,7 +427,7 @@ def offer(o: CheckInOffer) -> Card:
 def checkin_prompt(p: CheckInPrompt) -> Card:
     repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
     return Card(
-        title="Check-in: how is it going?",
+        title=f"Check-in #{p.checkin_id}: how is it going?",
         sections=(
             *prose(p.action),
             Context(text=clip(f"Due {p.due_local:{WHEN_FMT}} ({p.timezone}){repeat}", CONTEXT_MAX)),
@@ -646,4 +648,11 @@ def reply(res: Result) -> Reply:
         receipt=receipt,
         finished=any(isinstance(m, Recommendation) for m in res.messages),
         awaiting=awaiting,
+    )
+
+
+def notification(message: ReminderMessage) -> Notification:
+    """A due check-in (or the catch-up note) as the cards a sender posts."""
+    return Notification(
+        cards=tuple(present([message])), redelivery=message.redelivery, source=message
     )
