@@ -1,18 +1,23 @@
-"""The `crossroads` command: run the bot, hold a console consultation, manage the database."""
+"""The `crossroads` command: run the bot, hold a console consultation, manage the database.
+
+Start-up is CPU-bound, so each command imports only what it uses, when it runs: `--help`
+loads click and these definitions, not the ORM, alembic, pydantic or a platform SDK.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from adapters.discord.cli import discord_group  # imports no discord.py until a command runs
-from adapters.runtime import StartupError, open_runtime, settings_or_exit
 from adapters.slack.commands import slack as slack_commands  # click only; slack_sdk on use
-from bot.playbook.loader import PlaybookError, load_playbook
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -20,7 +25,17 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _settings(**overrides: object) -> Settings:
+    from adapters.runtime import settings_or_exit
+
+    return settings_or_exit(**overrides)
+
+
 def _run(coro_fn: Callable[[], Awaitable[int | None]]) -> None:
+    import asyncio
+
+    from adapters.runtime import StartupError
+
     try:
         code = asyncio.run(coro_fn())
     except StartupError as exc:
@@ -50,7 +65,7 @@ def run(user: str | None, playbook: str | None) -> None:
     """Serve the configured platforms, or the terminal when none are configured."""
     from adapters.serve import serve
 
-    _run(lambda: serve(settings_or_exit(), console_user=user, console_playbook=playbook))
+    _run(lambda: serve(_settings(), console_user=user, console_playbook=playbook))
 
 
 @cli.command()
@@ -60,7 +75,7 @@ def console(user: str | None, playbook: str | None) -> None:
     """Hold a consultation in this terminal (works with piped input too)."""
     from adapters.serve import serve_console
 
-    _run(lambda: serve_console(settings_or_exit(), user, playbook))
+    _run(lambda: serve_console(_settings(), user, playbook))
 
 
 @cli.group()
@@ -72,8 +87,10 @@ def db() -> None:
 def db_upgrade() -> None:
     """Create or upgrade the schema to the latest migration."""
 
+    from adapters.runtime import open_runtime
+
     async def go() -> int:
-        rt = await open_runtime(settings_or_exit(auto_migrate=True), log_to_stderr=True)
+        rt = await open_runtime(_settings(auto_migrate=True), log_to_stderr=True)
         await rt.close()
         click.echo("database is up to date")
         return 0
@@ -90,6 +107,8 @@ def playbook() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def playbook_check(files: tuple[Path, ...]) -> None:
     """Validate playbook FILES; print every problem with its location."""
+    from bot.playbook.loader import PlaybookError, load_playbook
+
     failed = 0
     for file in files:
         try:
@@ -109,10 +128,11 @@ def playbook_check(files: tuple[Path, ...]) -> None:
 @playbook.command("list")
 def playbook_list() -> None:
     """List the installed playbooks."""
-    from bot.playbook.loader import PlaybookRegistry
+    from adapters.runtime import StartupError
+    from bot.playbook.loader import PlaybookError, PlaybookRegistry
 
     try:
-        settings = settings_or_exit()
+        settings = _settings()
         registry = PlaybookRegistry.from_directory(settings.playbooks_dir)
     except (StartupError, PlaybookError) as exc:
         _fail(str(exc))

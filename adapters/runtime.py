@@ -6,8 +6,12 @@ Each failure here is something a person can fix, so it becomes one clear sentenc
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
 
 from bot.checkins.scheduler import CheckInService
 from bot.engine import Engine
@@ -18,6 +22,8 @@ from bot.store.database import Database, StoreUnavailable
 from bot.store.migrate import current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class StartupError(Exception):
@@ -34,6 +40,38 @@ class _NoTraceback(logging.Formatter):
         return ""
 
 
+class Turns:
+    """Counts the core turns in flight, so a stopping process can let them finish."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def track(self, fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(fn)
+        async def tracked(*args: P.args, **kwargs: P.kwargs) -> T:
+            self.running += 1
+            self._idle.clear()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                self.running -= 1
+                if self.running == 0:
+                    self._idle.set()
+
+        return tracked
+
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a shutdown deadline
+        """Wait until no turn runs; False if some still did after ``timeout`` seconds."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -42,6 +80,16 @@ class Runtime:
     # Check-in delivery for this process: adapters register their CheckInSender on it;
     # serve() starts and stops it (docs/checkins.md).
     checkins: CheckInService | None = None
+    turns: Turns = field(default_factory=Turns)
+    # Called first when the process is told to stop: each adapter stops taking new work
+    # (closes its gateway / socket / server) but keeps what in-flight turns need to reply.
+    stop_intake: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Every front end calls engine.handle: counting there covers them all.
+        handle: Any = self.engine.handle
+        if not hasattr(handle, "__wrapped__"):
+            self.engine.handle = self.turns.track(handle)  # type: ignore[method-assign]
 
     async def close(self) -> None:
         if self.checkins is not None:
@@ -73,7 +121,7 @@ async def open_runtime(settings: Settings, *, log_to_stderr: bool = False) -> Ru
             f"{settings.default_playbook!r} in {settings.playbooks_dir}; "
             f"available: {', '.join(registry.ids())}"
         )
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, timeout=settings.db_timeout_seconds)
     try:
         await db.ping()
         if settings.auto_migrate:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Coroutine
 from typing import Any
 
 from adapters.console.session import ConsoleSession
-from adapters.runtime import StartupError, open_runtime
+from adapters.runtime import Runtime, StartupError, open_runtime
 from bot.events import UserRef
 from bot.settings import Settings
 
@@ -43,14 +44,27 @@ async def serve_console(settings: Settings, user: str | None, playbook: str | No
         await rt.close()
 
 
+STOP_SECONDS = 4.5  # from SIGINT/SIGTERM to exit: within the 5 s a supervisor allows
+
+
 async def serve(
     settings: Settings, *, console_user: str | None = None, console_playbook: str | None = None
 ) -> int:
-    """Serve every configured platform; with none configured, hold a console consultation."""
+    """Serve every configured platform; with none configured, hold a console consultation.
+
+    SIGINT and SIGTERM stop it cleanly: the adapters stop taking work (gateway, socket,
+    HTTP server closed), turns in flight finish, the check-in scheduler stops, and the
+    process exits 0 within ``STOP_SECONDS``.
+    """
     if not (settings.discord_enabled or settings.slack_enabled):
         return await serve_console(settings, console_user, console_playbook)
     rt = await open_runtime(settings)
     services: list[Coroutine[Any, Any, None]] = []
+    tasks: list[asyncio.Task[None]] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _on_signal, sig, stop)
     try:
         if settings.discord_enabled:
             from adapters.discord.service import run as run_discord
@@ -60,13 +74,58 @@ async def serve(
             from adapters.slack.service import run as run_slack
 
             services.append(run_slack(rt))
-        log.info("serving %d platform(s)", len(services))
         if rt.checkins is not None:
             # Delivers for the platforms whose adapters have registered a sender so far.
             await rt.checkins.start()
-        await asyncio.gather(*services)
+        tasks = [asyncio.create_task(service) for service in services]
+        services = []
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        for task in done:
+            if task is not stopping and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]  # a StartupError, typically
+        return 0
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         for pending in services:
-            pending.close()  # never-started coroutines, if gather failed early
-        await rt.close()
-    return 0
+            pending.close()  # never-started coroutines, if start-up failed early
+        await _shut_down(rt, tasks)
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
+    if stop.is_set():
+        return
+    log.info("stopping (%s): finishing turns in flight", sig.name)
+    stop.set()
+
+
+async def _shut_down(rt: Runtime, tasks: list[asyncio.Task[None]]) -> None:
+    """Stop taking work, let turns in flight finish, stop the scheduler: all within budget."""
+    deadline = loop_time() + STOP_SECONDS
+
+    def left(reserve: float) -> float:
+        return max(0.1, deadline - loop_time() - reserve)
+
+    intake = [asyncio.create_task(stop()) for stop in rt.stop_intake]  # no new work
+    if intake:
+        await asyncio.wait(intake, timeout=left(3.0))
+    if not await rt.turns.drain(left(1.5)):  # in-flight turns finish and reply
+        log.warning("stopped with %d turn(s) still running", rt.turns.running)
+    for task in tasks:
+        task.cancel()  # each adapter closes the rest of its connections in its finally
+    if tasks:
+        _, late = await asyncio.wait(tasks, timeout=left(0.5))
+        if late:
+            log.warning("%d adapter(s) did not stop in time", len(late))
+    try:
+        async with asyncio.timeout(max(0.1, deadline - loop_time())):
+            await rt.close()
+    except TimeoutError:
+        log.warning("the check-in scheduler or the database did not close in time")
+    log.info("stopped")
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()

@@ -14,6 +14,10 @@ absorbed.
 
 Usage:
   .venv/bin/python bench/checkins_delivery.py [--count 10000] [--procs 1 2] [--rate 50]
+      [--turns 0 100]
+--turns: each process also serves consultations meanwhile (an open loop of that many
+answers/s through its engine, tests/checkin_worker.py --turns); 0 = delivery only. One run
+per (procs, turns) pair, so the fan-out with and without a turn load is measured in one go.
 PostgreSQL scratch database on CROSSROADS_BENCH_PG_URL
 (default postgresql+asyncpg://postgres@127.0.0.1:5432/test), dropped afterwards.
 """
@@ -53,7 +57,9 @@ async def _admin(sql: str) -> None:
     await engine.dispose()
 
 
-async def run(url: str, count: int, procs: int, rate: float) -> dict[str, object]:
+async def run(
+    url: str, count: int, procs: int, rate: float, turns: float = 0.0
+) -> dict[str, object]:
     db = Database(url)
     await upgrade(db)
     await seed_due(db, count, per_user=1)
@@ -75,6 +81,8 @@ async def run(url: str, count: int, procs: int, rate: float) -> dict[str, object
             "--deadline",
             str(count / LIMIT * 3 + 60),
             "--wait-go",
+            "--turns",
+            str(turns),
             cwd=str(REPO),
             env={**os.environ, "PYTHONPATH": str(REPO)},
             stdout=asyncio.subprocess.PIPE,
@@ -105,7 +113,15 @@ async def run(url: str, count: int, procs: int, rate: float) -> dict[str, object
         "duplicated": len(fake.doubled),
         "nonce_resends": fake.nonce_hits,
         "per_process": {o["name"]: o["delivered"] for o in outputs},
+        "turns": {o["name"]: _turn_figures(o) for o in outputs if "turns_per_s" in o},
     }
+
+
+def _turn_figures(o: dict[str, object]) -> str:
+    return (
+        f"{o['turns_per_s']:.0f} answers/s, p50 {o['turn_p50_ms']:.1f} ms, "
+        f"p99 {o['turn_p99_ms']:.1f} ms"
+    )
 
 
 async def main() -> None:
@@ -113,21 +129,25 @@ async def main() -> None:
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--rate", type=float, default=50.0, help="max_rate each sender declares")
+    ap.add_argument("--turns", type=float, nargs="+", default=[0.0], help="answers/s meanwhile")
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; limit {LIMIT} requests/s")
-    for procs in args.procs:
+    for procs, turns in ((p, t) for p in args.procs for t in args.turns):
         name = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
         await _admin(f'CREATE DATABASE "{name}"')
         try:
-            r = await run(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args.count, procs, args.rate)
+            r = await run(
+                PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args.count, procs, args.rate, turns
+            )
         finally:
             await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(
-            f"{procs} process(es): {r['delivered']:,} delivered in {r['elapsed']:.1f} s = "
+            f"{procs} process(es), turn load {turns:g}/s: "
+            f"{r['delivered']:,} delivered in {r['elapsed']:.1f} s = "
             f"{r['rate']:.1f}/s = {r['fraction']:.3f} of the limit; "
             f"429s {r['http_429']} of {r['requests']} requests; lost {r['lost']}, "
             f"duplicated {r['duplicated']}, nonce-absorbed resends {r['nonce_resends']}; "
-            f"per process {r['per_process']}",
+            f"per process {r['per_process']}" + (f"; turns {r['turns']}" if r["turns"] else ""),
             flush=True,
         )
 

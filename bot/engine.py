@@ -27,9 +27,10 @@ from bot.playbook.loader import PlaybookRegistry, playbook_digest
 from bot.playbook.schema import Playbook
 from bot.settings import Settings
 from bot.store import repository as repo
-from bot.store.database import Database, StoreUnavailable
+from bot.store.database import BadInput, Database, StoreUnavailable
 from bot.ui import intents as it
 from bot.ui import presenters
+from bot.validation import BAD_EVENT, event_problem
 
 __all__ = ["FORGET_ACTION", "Engine", "UnknownPlaybook", "checkin_defaults"]
 
@@ -52,7 +53,9 @@ class Engine:
     ) -> None:
         self.ctx = CoreContext(db, playbooks, settings, clock)
         self.checkins = CheckIns(self.ctx)
-        self.consultations = Consultations(self.ctx, self.checkins.offer)
+        self.consultations = Consultations(
+            self.ctx, self.checkins.offer, self.checkins.cancelled_by_new_plan
+        )
         self.admin = Admin(
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
         )
@@ -120,7 +123,9 @@ class Engine:
     # ------------------------------------------------------------------ the contract
 
     async def run(self, event: ev.InEvent) -> Result:
-        """Apply one event and return its domain result. Never raises for a store outage."""
+        """Apply one event and return its domain result. Never raises for any event content."""
+        if (problem := event_problem(event)) is not None:
+            return result(Outcome.INVALID, Notice(problem, Level.WARNING))
         try:
             return await self.dispatcher.dispatch(event, self.clock())
         except StoreUnavailable as exc:
@@ -133,6 +138,8 @@ class Engine:
             )
         except UnknownPlaybook as exc:
             return result(Outcome.NOT_FOUND, Notice(str(exc), Level.WARNING))
+        except BadInput:
+            return result(Outcome.INVALID, Notice(BAD_EVENT, Level.WARNING))
 
     async def handle(self, event: ev.InEvent) -> Reply:
         """Apply one event; the Reply says what happened and holds the cards to show."""
@@ -149,7 +156,7 @@ class Engine:
         """A click, select or text box (decoded by ``bot.ui.codec``), for ``user``."""
         click = click or Click()
         try:
-            refused = await self.db.run(lambda s: refusal(s, user, intent))
+            refused = await self.db.run(lambda s: refusal(s, user, intent, click))
         except StoreUnavailable as exc:
             return presenters.reply(
                 result(

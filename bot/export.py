@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.advice import visible_questions
 from bot.messages import ExportFile
 from bot.playbook.schema import Playbook
 from bot.store import checkins_repo
@@ -14,6 +17,7 @@ from bot.store import repository as repo
 from bot.store.models import User
 
 PlaybookLookup = Callable[[Session, str, int], Playbook]
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def _md(text: str) -> str:
@@ -30,8 +34,8 @@ def export_markdown(
     lines = [
         "# Your Crossroads data",
         "",
-        f"Exported {now:%Y-%m-%d %H:%M} UTC for {user.platform} user {user.platform_user_id} "
-        f"({user.tenant}).",
+        f"Exported {now:%Y-%m-%d %H:%M} UTC for {_md(user.platform)} user "
+        f"{_md(user.platform_user_id)} ({_md(user.tenant)}).",
     ]
     if user.timezone:
         lines.append(f"Time zone: {user.timezone}.")
@@ -44,21 +48,8 @@ def export_markdown(
             f"## {pb.title} (consultation {c.id}, {c.status})",
             "",
             f"Started {c.created_at:%Y-%m-%d}; playbook {pb.id} version {c.playbook_version}.",
-            "",
-            "### Answers",
-            "",
         ]
-        history = repo.answer_history(s, c.id)
-        for record in history:
-            q = pb.question(record.question_id)
-            label = q.label if q else record.question_id
-            answer = q.describe(record.value) if q else str(record.value)
-            if record.value is None:
-                answer = "(skipped)"
-            note = f" — changed on {record.superseded_at:%Y-%m-%d}" if record.superseded_at else ""
-            lines.append(f"- {_md(label)}: {_md(answer)}{note}")
-        if not history:
-            lines.append("- (none yet)")
+        lines += answers_section(s, c.id, c.answers or {}, pb)
         snap = repo.latest_snapshot(s, c.id)
         if snap is not None:
             lines += ["", f"### Recommendation (shown {snap.created_at:%Y-%m-%d})", ""]
@@ -80,7 +71,56 @@ def export_markdown(
                 lines.append(f"- [{box}] {item.action}{due} — {item.status}")
     lines += checkins_section(s, user)
     lines.append("")
-    return ExportFile(f"crossroads-{user.platform}-{user.platform_user_id}.md", "\n".join(lines))
+    return ExportFile(export_filename(user.platform, user.platform_user_id), "\n".join(lines))
+
+
+def export_filename(platform: str, user_id: str) -> str:
+    """A file name that is only a name: no folders, no dots to climb, no odd characters."""
+    safe = "-".join(
+        _SAFE.sub("_", part).strip("._-")[:40] or "user" for part in (platform, user_id)
+    )
+    return f"crossroads-{safe}.md"
+
+
+def _describe(pb: Playbook, question_id: str, value: Any) -> tuple[str, str]:
+    q = pb.question(question_id)
+    label = q.label if q else question_id
+    if value is None:
+        return label, "(skipped)"
+    return label, q.describe(value) if q else str(value)
+
+
+def answers_section(
+    s: Session, consultation_id: int, current: dict[str, Any], pb: Playbook
+) -> list[str]:
+    """The answers as they stand now, in question order; then every change, oldest first."""
+    history = repo.answer_history(s, consultation_id)
+    given = {r.question_id: r for r in history if r.superseded_at is None}
+    lines = ["", "### Current answers", ""]
+    shown = [q.id for q in visible_questions(pb, current) if q.id in current]
+    for qid in shown:
+        label, answer = _describe(pb, qid, current[qid])
+        record = given.get(qid)
+        when = f" (since {record.answered_at:%Y-%m-%d})" if record is not None else ""
+        lines.append(f"- {_md(label)}: {_md(answer)}{when}")
+    if not shown:
+        lines.append("- (none yet)")
+    changed = [r for r in history if r.superseded_at is not None]
+    if changed:
+        lines += ["", "### Earlier answers, since changed", ""]
+        for r in changed:
+            label, answer = _describe(pb, r.question_id, r.value)
+            lines.append(
+                f"- {r.answered_at:%Y-%m-%d %H:%M} UTC, {_md(label)}: {_md(answer)} "
+                f"(replaced {r.superseded_at:%Y-%m-%d %H:%M} UTC)"
+            )
+    hidden = [qid for qid in current if qid not in shown]
+    if hidden:
+        lines += ["", "### Kept but not used (the questions no longer apply)", ""]
+        for qid in hidden:
+            label, answer = _describe(pb, qid, current[qid])
+            lines.append(f"- {_md(label)}: {_md(answer)}")
+    return lines
 
 
 def checkins_section(s: Session, user: User) -> list[str]:

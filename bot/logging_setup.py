@@ -7,6 +7,40 @@ import logging.handlers
 from pathlib import Path
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LIBRARIES = (
+    "sqlalchemy",
+    "asyncio",
+    "alembic",
+    "discord",
+    "slack_bolt",
+    "slack_sdk",
+    "apscheduler",
+)
+# Harmless library warnings a person cannot act on. bolt reads SLACK_BOT_TOKEN from the
+# environment itself and says it is unused because the adapter passes its own client.
+_DROPPED = frozenset({"As you gave `client` as well, `token` will be unused."})
+
+
+class LibraryFilter(logging.Filter):
+    """Keeps library records below WARNING out of every handler, unless logging at DEBUG.
+
+    A logger level is not enough: slack_bolt copies the root's level onto each logger it
+    creates (slack_bolt.logger._configure_from_root), and at INFO it logs the whole body
+    of every request that fails verification; a clock-skewed node would write a person's
+    free text to the log. A handler filter sees every record, whatever the logger's level.
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        library = record.name.split(".", 1)[0] in LIBRARIES
+        if not library:
+            return True
+        if record.levelno < logging.WARNING and self.level > logging.DEBUG:
+            return False
+        return record.msg not in _DROPPED
 
 
 def configure_logging(level: str, log_file: Path | None, *, to_stderr: bool = False) -> Path | None:
@@ -39,14 +73,9 @@ def configure_logging(level: str, log_file: Path | None, *, to_stderr: bool = Fa
         err.setFormatter(logging.Formatter(_FORMAT))
         root.addHandler(err)
     # Library chatter stays out of INFO: it can include request bodies.
-    for noisy in (
-        "sqlalchemy",
-        "asyncio",
-        "alembic",
-        "discord",
-        "slack_bolt",
-        "slack_sdk",
-        "apscheduler",
-    ):
+    quiet = LibraryFilter(root.level)
+    for each in root.handlers:
+        each.addFilter(quiet)
+    for noisy in LIBRARIES:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return used

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # repr=False: a PostgreSQL URL may carry a password.
     database_url: str = Field("", repr=False, validation_alias=_env("database_url", "DATABASE_URL"))
     auto_migrate: bool = Field(True, validation_alias=_env("auto_migrate"))
+    # PostgreSQL: longest a turn waits for the server (connect, pool, statements) before
+    # the person is told it cannot be reached.
+    db_timeout_seconds: float = Field(
+        5.0, gt=0, le=300, validation_alias=_env("db_timeout_seconds")
+    )
     default_playbook: str = Field("ml-research-career", validation_alias=_env("default_playbook"))
     playbooks_dir: Path = Field(CONFIG_DIR / "playbooks", validation_alias=_env("playbooks_dir"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

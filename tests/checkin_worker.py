@@ -3,11 +3,13 @@
 Run as a separate process by tests/test_checkins_processes.py and the bench/ scripts:
 
   python tests/checkin_worker.py --db URL --fake URL --name A [--lease 5] [--rate 50]
-      [--poll 0.5] [--deadline 120] [--wait-go]
+      [--poll 0.5] [--deadline 120] [--wait-go] [--turns 100]
 
 It registers an HttpDmSender posting to the DM fake, starts the CheckInService (APScheduler
 with an in-memory job store), and exits when no pending check-in is left in the
-database (or at the deadline), printing its totals as one JSON line.
+database (or at the deadline), printing its totals as one JSON line. ``--turns RATE`` also
+runs consultations in the same process meanwhile (bench/engine_turns.py's open loop at RATE
+answers/s), as a bot serving people while it delivers; their figures join the JSON line.
 """
 
 from __future__ import annotations
@@ -52,6 +54,37 @@ def _pending(s: Session) -> int:
     return int(s.execute(select(func.count()).where(CheckIn.state == "pending")).scalar_one())
 
 
+async def _turn_load(
+    engine: Engine, rate: float, name: str, stop: asyncio.Event
+) -> dict[str, object]:
+    """bench/engine_turns.py's open loop (200 people at ``rate`` answers/s) until ``stop``."""
+    import random
+
+    from bench.engine_turns import Samples, consult_until, pct
+
+    people, samples = 200, Samples()
+    t0 = time.perf_counter()
+    runs = [
+        asyncio.create_task(
+            consult_until(
+                engine, f"{name}-p{i}", t0 + 3600, random.Random(i), people / rate, samples
+            )
+        )
+        for i in range(people)
+    ]
+    await stop.wait()
+    elapsed = time.perf_counter() - t0
+    for run in runs:
+        run.cancel()
+    await asyncio.gather(*runs, return_exceptions=True)
+    every = samples.answers + samples.finals
+    return {
+        "turns_per_s": len(every) / elapsed,
+        "turn_p50_ms": pct(every, 50),
+        "turn_p99_ms": pct(every, 99),
+    }
+
+
 async def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -63,6 +96,7 @@ async def main() -> int:
     ap.add_argument("--deadline", type=float, default=120.0)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--wait-go", action="store_true")
+    ap.add_argument("--turns", type=float, default=0.0, help="answers/s of a turn load meanwhile")
     args = ap.parse_args()
     deadline = time.monotonic() + args.deadline
     settings = load_settings(
@@ -84,6 +118,11 @@ async def main() -> int:
     service.register(sender)
     if args.wait_go:
         await _wait_go(args.fake, args.name, deadline)
+    load: asyncio.Task[dict[str, object]] | None = None
+    stop_load = asyncio.Event()
+    if args.turns > 0:
+        await engine.prepare()
+        load = asyncio.create_task(_turn_load(engine, args.turns, args.name, stop_load))
     started = time.monotonic()
     await service.start()
     for _check in range(int(args.deadline * 10) + 1):  # bounded: the deadline stops it too
@@ -91,6 +130,8 @@ async def main() -> int:
             break
         await asyncio.sleep(0.1)
     elapsed = time.monotonic() - started
+    stop_load.set()
+    turns = await load if load is not None else {}
     await service.stop()
     await sender.close()
     await db.dispose()
@@ -106,6 +147,7 @@ async def main() -> int:
                 "released": totals.released,
                 "elapsed": elapsed,
                 "finished_at": datetime.now(UTC).isoformat(),
+                **turns,
             }
         ),
         flush=True,

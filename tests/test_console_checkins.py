@@ -37,7 +37,7 @@ def test_console_offers_check_ins_then_prints_due_ones_at_start_and_takes_answer
     second = console.run("1", "3", "/skip", "2")  # done, blocked, later, in progress
     assert second.code == 0, second.err
     out = second.out
-    assert out.count("=== Check-in #") == 4
+    assert out.count("=== Check-in: how is it going? ===") == 4
     assert "* Reply to the check-in above in a word" in out
     # Typed replies answer the delivered check-ins one at a time, in the order sent.
     in_order(
@@ -57,7 +57,7 @@ def test_console_offers_check_ins_then_prints_due_ones_at_start_and_takes_answer
 
     third = console.run("/checkins")
     assert third.code == 0, third.err
-    assert "=== Check-in #" not in third.out  # each one was delivered once
+    assert "=== Check-in:" not in third.out  # each one was delivered once
     assert "#3 Write to two supervisors.: once · waiting for your answer" in third.out
     assert third.out.count(": once · ") == 1
     # The plan shows what the answers recorded.

@@ -200,7 +200,7 @@ def test_whole_consultation_from_intro_to_plan(console: Console) -> None:
         md,
         "# Your Crossroads data",
         "console user alice",
-        "### Answers",
+        "### Current answers",
         "- your role: Student",
         "- thesis: Yes",
         "- skills: Coding, Writing",

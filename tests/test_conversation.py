@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from bot import events as ev
+from bot.core.actions import Click
 from bot.core.reply import Outcome, Reply
 from bot.engine import Engine
 from bot.settings import Settings
-from bot.store.models import AnswerRecord, CheckInOutcome, PlanItem, User
+from bot.store.models import AnswerRecord, CheckIn, CheckInOutcome, PlanItem, User
+from bot.ui import intents as it
 from tests.checkin_doubles import FakeClock, RecordingSender
 from tests.conftest import FIXED_NOW, make_engine
 from tests.test_checkins_engine import deliver
@@ -132,3 +134,21 @@ async def test_delivered_check_ins_are_answered_by_typing_in_order(eng: Engine) 
         lambda s: s.scalar(select(PlanItem.status).where(PlanItem.id == first.plan_item_id))
     )
     assert status == "done"
+
+
+async def test_someone_elses_check_in_picked_from_a_list_is_refused(eng: Engine) -> None:
+    await say(eng, "start")
+    for line in ("worker", "1", "4", "skip"):
+        await say(eng, line)
+    await say(eng, "remind weekly")
+    ids = await eng.db.run(lambda s: list(s.scalars(select(CheckIn.id).order_by(CheckIn.id))))
+    mallory = ev.UserRef("discord", "dm", "mallory")
+    click = Click(values=(str(ids[0]),))
+    reply = await eng.act(mallory, it.ManageCheckIn(action="cancel"), click)
+    assert reply.outcome == Outcome.REFUSED and "someone else" in reply.text()
+    state = await eng.db.run(lambda s: s.scalar(select(CheckIn.state).where(CheckIn.id == ids[0])))
+    assert state == "pending"
+    # The owner's own pick goes through.
+    assert (await eng.act(ANN, it.ManageCheckIn(action="cancel"), click)).outcome == (
+        Outcome.APPLIED
+    )

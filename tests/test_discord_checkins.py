@@ -306,11 +306,10 @@ async def test_someone_elses_checkin_buttons_are_refused(world: World) -> None:
         component_type=3,
         values=[menu["options"][0]["value"]],
     )
-    # A check-in picked from a list is not in the intent, so the core finds no check-in of
-    # mallory's by that id (NOT_FOUND); a check-in id in the intent is REFUSED as not hers.
-    assert await bot.handled(jid) == "not_found"
+    # A check-in picked from a list is owner-checked like one named in an id.
+    assert await bot.handled(jid) == "refused"
     refusal = await fake.wait_for_callback(jid)
-    assert refusal.ephemeral and refusal.embeds
+    assert refusal.ephemeral and text_of(refusal) == NOT_YOURS_CHECKIN
     assert fake.message(cb.message.id).custom_ids() == cb.message.custom_ids()
     forged = codec.encode(it.RescheduleCheckIn(checkin=int(menu["options"][0]["value"])))
     kid = await fake.inject_forged_component(cb.message.id, forged, user_id=mallory)

@@ -48,3 +48,25 @@ async def test_downgrade_to_base_and_up_again(db_url: str) -> None:
     await upgrade(db)
     assert await current_revision(db) == head_revision()
     await db.dispose()
+
+
+def test_start_up_head_check_agrees_with_alembic() -> None:
+    """Start-up reads the head from the files without alembic; it must be alembic's head."""
+    from alembic.script import ScriptDirectory
+
+    from bot.store.migrate import _files_head
+
+    assert _files_head() is not None
+    assert _files_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_current_revision_matches_alembic(db_url: str) -> None:
+    db = Database(db_url)
+    assert await current_revision(db) is None  # empty database: nothing stamped
+    await upgrade(db)
+
+    def alembic_current(connection):  # type: ignore[no-untyped-def]
+        return MigrationContext.configure(connection).get_current_revision()
+
+    assert await current_revision(db) == await db.run(lambda s: alembic_current(s.connection()))
+    await db.dispose()

@@ -92,6 +92,8 @@ async def test_full_consultation(
         await click(drv, skills, submit, state_values=multi_state(skills, []))
         await drv.updated(skills)
         assert has_buttons(skills) and ":warning:" in texts(skills)
+        assert "This question needs an answer" in texts(skills)
+        submit = find_element(skills, text="Submit")
         picker = find_element(skills, kind="multi_static_select")
         await click(drv, skills, picker, value=["code", "maths"])  # a selection: ack only
         await click(drv, skills, submit, state_values=multi_state(skills, ["code", "maths"]))
@@ -105,7 +107,7 @@ async def test_full_consultation(
         notes = await drv.posted(n_posts)
 
         # free text: the modal; an invalid answer comes back as errors in the modal
-        await click(drv, notes, find_element(notes, text="Write my answer"))
+        await click(drv, notes, find_element(notes, text="Type your answer"))
         await fake.wait_for_call("views.open")
         modal = fake.latest_view(USER)
         too_long = fake.payloads.view_submission(modal, inputs={"text": "x" * 150})
@@ -123,19 +125,24 @@ async def test_full_consultation(
         assert "&lt;@U0BOSS&gt; &amp; &lt;!channel&gt;" in shown and "<@" not in shown
         assert "<!channel>" not in shown and "<https" not in shown
 
-        # the recommendation: the finishing text, then one card within Slack's limits
+        # the recommendation: the finishing text, then its two cards within Slack's limits
         n_posts += 2
         card = await drv.posted(n_posts)
-        assert card.blocks[0]["type"] == "header"
-        assert len(card.blocks) <= 50
-        for block in card.blocks:
-            if block["type"] == "section":
-                assert len(block["text"]["text"]) <= 3000
-        assert "Next steps" in texts(card)
+        assert texts(card).startswith("Best fit for you")
+        n_posts += 1
+        others = await drv.posted(n_posts)
+        for message in (card, others):
+            assert message.blocks[0]["type"] == "header"
+            assert len(message.blocks) <= 50
+            for block in message.blocks:
+                if block["type"] == "section":
+                    assert len(block["text"]["text"]) <= 3000
+        assert "Why, for you" in texts(card) and "Your plan" in texts(others)
+        assert "&lt;@U0BOSS&gt;" in texts(others) and "<@U0BOSS>" not in texts(others)
         n_posts += 1  # then the check-in offer (tests/test_slack_checkins.py)
         assert "Shall I check in" in texts(await drv.posted(n_posts))
 
-        await click(drv, card, find_element(card, value="study"))
+        await click(drv, others, find_element(others, text="More on 2. Keep studying"))
         n_posts += 1
         detail = await drv.posted(n_posts)
         assert detail.blocks[0]["text"]["text"].endswith("Keep studying")
@@ -167,7 +174,7 @@ async def test_full_consultation(
         await drv.command("forget", user_id=USER)
         n_posts += 1
         confirm = await drv.posted(n_posts)
-        await click(drv, confirm, find_element(confirm, value="yes"))
+        await click(drv, confirm, find_element(confirm, text="Delete my data"))
         await drv.updated(confirm)
         n_posts += 1
         done = await drv.posted(n_posts)

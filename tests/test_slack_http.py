@@ -21,6 +21,7 @@ import adapters.slack.app as slack_app
 from adapters.slack.app import ACK_DM
 from adapters.slack.service import build_web_app
 from bot import events as ev
+from bot.core.result import Result
 from bot.engine import Engine
 from bot.settings import Settings
 from bot.store import repository as repo
@@ -252,16 +253,16 @@ async def test_ack_comes_before_the_slow_part(
 ) -> None:
     """The core is held back: the acks still arrive; the DM follows when the core answers."""
     gate = asyncio.Event()
-    real = tiny.handle
+    real = tiny.run  # what handle and act both call
 
-    async def held(event: ev.InEvent) -> list[object]:
+    async def held(event: ev.InEvent) -> Result:
         await gate.wait()
-        return await real(event)  # type: ignore[return-value]
+        return await real(event)
 
     settings = slack_settings(fake, tmp_path, sqlite_url, "http")
     async with running_adapter(fake, tiny, settings, "http") as drv:
         question = await first_question(drv)
-        monkeypatch.setattr(tiny, "handle", held)
+        monkeypatch.setattr(tiny, "run", held)
         ack = await drv.command("status", user_id=USER)
         assert ack.status == 200 and ack.text == ACK_DM
         ack = await drv.click(question, find_element(question, value="student"), user_id=USER)
@@ -283,7 +284,7 @@ async def test_modal_submission_acks_even_when_the_core_is_slow(
 ) -> None:
     monkeypatch.setattr(slack_app, "VIEW_ACK_BUDGET", 0.05)
     gate = asyncio.Event()
-    real = tiny.handle
+    real = tiny.run
     settings = slack_settings(fake, tmp_path, sqlite_url, "http")
     async with running_adapter(fake, tiny, settings, "http") as drv:
         posts = 2
@@ -310,14 +311,14 @@ async def test_modal_submission_acks_even_when_the_core_is_slow(
                 await drv.click(message, find_element(message, value=value), user_id=USER)
             posts += 1
             message = await drv.posted(posts)
-        await drv.click(message, find_element(message, text="Write my answer"), user_id=USER)
+        await drv.click(message, find_element(message, text="Type your answer"), user_id=USER)
         await fake.wait_for_call("views.open")
 
-        async def held(event: ev.InEvent) -> list[object]:
+        async def held(event: ev.InEvent) -> Result:
             await gate.wait()
-            return await real(event)  # type: ignore[return-value]
+            return await real(event)
 
-        monkeypatch.setattr(tiny, "handle", held)
+        monkeypatch.setattr(tiny, "run", held)
         modal = fake.latest_view(USER)
         ack = await drv.interact(fake.payloads.view_submission(modal, inputs={"text": "y" * 150}))
         assert ack.status == 200 and ack.body is None  # closed: too slow to show errors

@@ -142,6 +142,7 @@ def render(card: Card, width: int | None = None) -> str:
         if (
             i == 0
             and not card.title
+            and len(card.sections) == 1  # a one-paragraph notice; not a continued card
             and body
             and isinstance(section, Prose)
             and not section.heading

@@ -9,8 +9,11 @@ chat has not: /quit, and /export FILE writing to a path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -33,6 +36,59 @@ CONSOLE_HELP = """Also, in the terminal:
   /quit          stop here (your progress is saved; come back with the same --user)"""
 
 
+def _in_daemon_thread(read: Callable[[int], bytes], size: int) -> asyncio.Future[bytes]:
+    """``read(size)`` in a daemon thread.
+
+    Not asyncio.to_thread: on Ctrl-C, asyncio.run waits for its executor's threads, and a
+    thread blocked reading the terminal would hold the exit until Enter is pressed. A
+    daemon thread is simply left behind, so Ctrl-C exits at once.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[bytes] = loop.create_future()
+
+    def settle(result: bytes | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result or b"")
+
+    def work() -> None:
+        try:
+            result, error = read(size), None
+        except BaseException as exc:  # handed to the waiting coroutine
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="console-stdin", daemon=True).start()
+    return done
+
+
+class _FdLines:
+    """``readline`` straight from a file descriptor (os.read), holding no Python I/O lock.
+
+    The daemon thread reading stdin may be blocked in it when the process exits; with
+    ``sys.stdin.buffer`` that thread would hold the buffer's lock and abort the exit.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = b""
+        self.eof = False
+
+    def readline(self, limit: int) -> bytes:
+        while b"\n" not in self.pending and len(self.pending) < limit and not self.eof:
+            chunk = os.read(self.fd, 65536)
+            self.eof = not chunk
+            self.pending += chunk
+        cut = self.pending.find(b"\n") + 1 or min(limit, len(self.pending))
+        cut = min(cut, limit)
+        line, self.pending = self.pending[:cut], self.pending[cut:]
+        return line
+
+
 def _asks_question(card: Card) -> bool:
     return any(
         isinstance(s.intent, it.AnswerQuestion) for s in card.interactive() if hasattr(s, "intent")
@@ -53,9 +109,9 @@ class ConsoleSession:
         self.engine = engine
         self.user = user
         self.playbook_id = playbook_id
-        self.stdin = stdin or sys.stdin.buffer
+        self.stdin: BinaryIO | _FdLines = stdin or _FdLines(sys.stdin.fileno())
         self.stdout = stdout or sys.stdout
-        self.export_dir = export_dir or Path.cwd()
+        self.export_dir = export_dir or engine.settings.resolved_data_dir / "exports"
         self.question: Card | None = None  # shown again after unreadable input
         self.width = terminal_width(self.stdout)
         self.delivered = 0
@@ -80,8 +136,11 @@ class ConsoleSession:
         self.show_cards(reply.cards, export_to)
 
     def _write_export(self, export: Attachment, target: str = "") -> None:
-        path = Path(target).expanduser() if target else self.export_dir / export.filename
+        name = Path(export.filename).name
+        path = Path(target).expanduser() if target else self.export_dir / name
         try:
+            if not target:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.write_text(export.content, encoding="utf-8")
         except OSError as exc:
             self.say(f"! Could not write {path}: {exc.strerror}. Nothing was changed.")
@@ -89,13 +148,13 @@ class ConsoleSession:
         self.say(f"* Wrote your data to {path}.")
 
     async def _readline(self) -> bytes | None:
-        line = await asyncio.to_thread(self.stdin.readline, MAX_LINE + 1)
+        line = await _in_daemon_thread(self.stdin.readline, MAX_LINE + 1)
         if not line:
             return None
         if len(line) > MAX_LINE and not line.endswith(b"\n"):
             # Drain the rest of an oversized line so it is not read as further answers.
             while True:
-                more = await asyncio.to_thread(self.stdin.readline, MAX_LINE)
+                more = await _in_daemon_thread(self.stdin.readline, MAX_LINE)
                 if not more or more.endswith(b"\n"):
                     break
             return b"\x00too-long"

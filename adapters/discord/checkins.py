@@ -17,6 +17,7 @@ from adapters.discord.tenancy import PLATFORM
 from bot import events as ev
 from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
 from bot.ports import Notification
+from bot.validation import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,9 @@ class DiscordCheckInSender:
     async def send(
         self, user: ev.UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
-        if not user.user_id.isdigit():
+        owner = whole_number(user.user_id)
+        if owner is None:
             return Unreachable(GONE_REASON)
-        owner = int(user.user_id)
         (out, *rest) = render(notification.cards) or [None]
         if out is None or rest:  # one nonce, so one message: a reminder is one card
             raise ValueError("a check-in notification must be one Discord message")

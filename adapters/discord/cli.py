@@ -69,9 +69,15 @@ def invite_url_command(client_id: int | None) -> None:
             sys.exit(2)
         client_id = client_id_from_token(token.get_secret_value()) if token else None
         if client_id is None:
+            problem = (
+                "DISCORD_TOKEN is set but is not a valid bot token (copy it again from the "
+                "Developer Portal: Bot → Reset Token)"
+                if token is not None and token.get_secret_value().strip()
+                else "DISCORD_TOKEN is not set"
+            )
             click.echo(
-                "crossroads: give --client-id (the Application ID in the Developer Portal), "
-                "or set DISCORD_TOKEN",
+                f"crossroads: {problem}; or give --client-id (the Application ID in the "
+                "Developer Portal)",
                 err=True,
             )
             sys.exit(2)

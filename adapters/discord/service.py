@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -22,6 +24,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://discord.com/api/v10"
+CONNECT_SECONDS = 30.0  # log in and have a first shard connected, or give up with one line
 
 
 @contextlib.contextmanager
@@ -103,27 +106,87 @@ def attach_checkins(client: CrossroadsClient, rt: Runtime) -> DiscordCheckInSend
 
 
 async def run(rt: Runtime) -> None:
-    """Serve Discord until the connection is closed; a rejected token is a StartupError."""
+    """Serve Discord until stopped. A rejected token, or a Discord that cannot be reached
+    at start, is a StartupError: one line for the person, exit code 2."""
     token = rt.settings.discord_token
     if token is None:
         raise StartupError("discord_token (DISCORD_TOKEN) is not set")
     with discord_endpoints(rt.settings):
         client = build_client(rt)
         count, ids = shard_plan(rt.settings)
-        log.info(
-            "serving Discord: %s, commands %s",
-            f"shards {ids or 'all'} of {count}" if count else "the shards Discord advises",
-            f"synced to guild {rt.settings.discord_dev_guild_id}"
-            if rt.settings.discord_dev_guild_id
-            else "synced globally",
-        )
-        try:
-            async with client:
-                await client.start(token.get_secret_value())
-        except discord.LoginFailure:
-            raise StartupError(
-                "discord_token (DISCORD_TOKEN): Discord rejected the token; copy it again from "
-                "the Developer Portal (Bot → Reset Token)"
-            ) from None
-        except discord.PrivilegedIntentsRequired:  # pragma: no cover - the bot asks for none
-            raise StartupError("Discord refused the gateway intents") from None
+
+        async def stop_intake() -> None:
+            """No new interactions: close the gateway, keep HTTP for in-flight replies."""
+            for shard in list(client.shards.values()):
+                await shard.disconnect()
+
+        rt.stop_intake.append(stop_intake)
+        async with client:
+            await _login(client, token.get_secret_value(), rt.settings)
+            connecting = asyncio.create_task(client.connect(reconnect=True))
+            connected = asyncio.create_task(client.wait_for("connect"))
+            try:
+                done, _ = await asyncio.wait(
+                    {connecting, connected},
+                    timeout=CONNECT_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if connected not in done:
+                    if connecting in done:
+                        _gateway_failed(connecting.exception(), rt.settings)
+                    raise StartupError(
+                        f"Discord's gateway ({rt.settings.discord_gateway_url}) did not let the "
+                        f"bot connect within {CONNECT_SECONDS:.0f} s; check the network"
+                    )
+                log.info(
+                    "serving Discord: %s, commands %s",
+                    f"shards {ids or 'all'} of {count}" if count else "the shards Discord advises",
+                    f"synced to guild {rt.settings.discord_dev_guild_id}"
+                    if rt.settings.discord_dev_guild_id
+                    else "synced globally"
+                    if client.sync_commands
+                    else "synced by the process with shard 0",
+                )
+                await connecting
+            except discord.PrivilegedIntentsRequired:  # pragma: no cover - asks for none
+                raise StartupError("Discord refused the gateway intents") from None
+            finally:
+                connected.cancel()
+                connecting.cancel()
+
+
+async def _login(client: CrossroadsClient, token: str, settings: Settings) -> None:
+    """Log in (and sync the commands, in setup_hook): every failure is one sentence."""
+    try:
+        async with asyncio.timeout(CONNECT_SECONDS):
+            await client.login(token)
+    except discord.LoginFailure:
+        raise StartupError(
+            "discord_token (DISCORD_TOKEN): Discord rejected the token; copy it again from "
+            "the Developer Portal (Bot → Reset Token)"
+        ) from None
+    except TimeoutError:
+        raise StartupError(
+            f"Discord ({settings.discord_api_base}) did not answer within "
+            f"{CONNECT_SECONDS:.0f} s; check the network"
+        ) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise StartupError(
+            f"Discord cannot be reached at {settings.discord_api_base} "
+            f"({type(exc).__name__}); check the network"
+        ) from None
+    except discord.HTTPException as exc:
+        raise StartupError(
+            f"Discord answered {exc.status} while the bot logged in; try again later"
+        ) from None
+
+
+def _gateway_failed(error: BaseException | None, settings: Settings) -> None:
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        raise StartupError("Discord refused the gateway intents")
+    if isinstance(error, discord.LoginFailure):  # the gateway refused the token
+        raise StartupError("discord_token (DISCORD_TOKEN): Discord rejected the token")
+    raise StartupError(
+        f"Discord's gateway ({settings.discord_gateway_url}) closed the connection "
+        f"({type(error).__name__ if error else 'no reason'}); check the network"
+    )

@@ -1,27 +1,42 @@
-"""The bolt AsyncApp and its listeners: Slack requests in, core events, Block Kit out.
+"""The bolt AsyncApp: Slack requests in, ``Engine.handle`` / ``Engine.act`` calls, cards out.
 
-Why this shape: Slack drops any request not acknowledged within 3 seconds, so every
-listener calls ``ack()`` first and hands the slow part (the core turn, conversations.open,
-chat.postMessage) to a task of its own (``Listeners.spawn``), then returns. The app runs
-with ``process_before_response``, so bolt answers Slack the moment the listener returns;
-without it bolt polls for the ack every 10 ms, which alone costs ~11 ms per request and,
-in a burst, thousands of wake-ups per second. This is bolt's lazy-listener pattern
-without bolt copying each request. The one exception is a modal submission, whose
-validation errors must travel in the ack itself: it waits for the core at most
-VIEW_ACK_BUDGET seconds, then closes the modal and posts the outcome to the DM instead.
+Why this shape (issue 14, step 5: bolt's own mechanisms):
 
-The listeners hold no advising logic: they map a request to a core event, and the core's
-reply to posts, updates and modals (blocks.py). A person is ``UserRef("slack", team,
-user)``: the same user id in two workspaces is two people.
+* one global middleware (``Listeners.envelope``) does what every request needs before a
+  listener runs: the person's identity (``UserRef("slack", team, user)``: the same user id
+  in two workspaces is two people), retry detection (``X-Slack-Retry-Num``) and envelope
+  dedupe (a trigger_id this process already handled: an HTTP retry or a Socket Mode
+  redelivery; a retry landing on another process is applied once by the core's own step
+  check, and its STALE reply is not shown twice);
+* every listener has bolt's lazy shape, ``ack`` first and the slow part after
+  (``Listeners.listener(ack=…, lazy=[…])``). Bolt's own ``lazy=`` deep-copies the request
+  and its context, which fails with the shared aiohttp session of our client (TypeError:
+  cannot pickle '_contextvars.Context'), and starts untracked tasks; this wrapper keeps the
+  shape, hands the lazy part the same request, and tracks it so a shutdown (or a test)
+  can wait for acknowledged work (``drain``). The app runs with
+  ``process_before_response``, so bolt answers Slack the moment the ack part returns
+  instead of polling for it every 10 ms. The one exception is a modal submission, whose
+  validation errors must travel in the ack itself: it waits for the core at most
+  VIEW_ACK_BUDGET seconds, then closes the modal and shows the outcome in the DM;
+* one component handler: an action_id is a ``bot.ui.codec`` id; it is decoded and given
+  to ``Engine.act`` with what Slack sent along (picked option values, typed text, the
+  person's Slack time zone). What happened is ``reply.outcome``, never read from cards:
+  APPLIED turns the clicked message into the core's receipt (or closes it: its buttons go,
+  what was chosen stays); INVALID with a question re-asks in place; REFUSED answers only
+  the person who clicked (ephemeral); a STALE reply to a Slack retry is not shown again.
+
+The listeners hold no advising logic and no SQL; cards.py renders every card.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -30,44 +45,26 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.runtime import Runtime
-from adapters.slack import ids
-from adapters.slack.blocks import (
-    DECLINE,
-    OTHER_ZONE,
-    SlackPost,
-    answered_post,
-    closed_post,
-    help_post,
-    list_post,
-    question_post,
-    render,
-    text_modal,
-    when_modal,
-)
+from adapters.slack import cards
+from adapters.slack.cards import TEXT_ACTION, TEXT_BLOCK, TEXT_CALLBACK, SlackPost, render
 from adapters.slack.delivery import Courier, Failure
-from adapters.slack.ids import CheckInAction, CheckInKind, ModalMeta, QuestionRef, Verb, WhenMeta
-from adapters.slack.mrkdwn import SECTION_MAX, fit, inert
-from adapters.slack.subcommands import ADMIN_KINDS, Kind, Parsed, parse, to_event
+from adapters.slack.mrkdwn import fit
+from adapters.slack.slash import ADMIN_KINDS, Kind, Parsed, help_card, parse, setting_event
 from bot import events as ev
-from bot.checkins import texts as checkin_texts
-from bot.digest import clip
-from bot.engine import FORGET_ACTION, UnknownPlaybook
-from bot.messages import (
-    NO_CHECKINS,
-    AnswerValue,
-    AnyMessage,
-    CheckInList,
-    Level,
-    Notice,
-    Question,
-    WhenKind,
-)
+from bot.core.actions import Click
+from bot.core.reply import Outcome, Reply
+from bot.engine import UnknownPlaybook
 from bot.store.database import StoreUnavailable
+from bot.ui import codec
+from bot.ui import intents as it
+from bot.ui.budgets import clip
+from bot.ui.cards import Card, Prose, Tone, notice
+from bot.validation import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +74,18 @@ NOT_INSTALLED = (
     "Crossroads is not installed in this workspace (any more). "
     "Ask a workspace admin to install it again."
 )
-NO_THANKS = "No check-ins"
 VIEW_ACK_BUDGET = 2.0  # seconds; Slack allows 3 for the ack of a modal submission
 RECENT_IDS = 10_000
 OOPS = (
     "Something went wrong on my side. Nothing you already told me is lost; "
     "please try again in a moment."
 )
+# What the middleware puts into bolt's context for the listeners.
+PERSON = "crossroads_person"
+RETRY = "crossroads_retry"
+REPEAT = "crossroads_repeat"
+COMPONENT = re.compile("^" + re.escape(codec.PREFIX + ":"))
+OPENER = re.compile("^" + re.escape(codec.PREFIX + "e"))
 _API_ERRORS = (SlackApiError, SlackClientError, OSError, asyncio.TimeoutError)
 Json = Mapping[str, Any]
 
@@ -100,8 +102,8 @@ class RecentIds:
         self._size = size
         self._ids: OrderedDict[str, None] = OrderedDict()
 
-    def seen(self, key: str | None) -> bool:
-        if not key:
+    def seen(self, key: object) -> bool:
+        if not isinstance(key, str) or not key:
             return False
         if key in self._ids:
             return True
@@ -114,42 +116,107 @@ class RecentIds:
 def _retry_num(request: AsyncBoltRequest) -> int:
     raw = request.headers.get("x-slack-retry-num", ["0"])
     value = raw[0] if raw else "0"
-    return int(value) if value.isdigit() else 0
+    return whole_number(value, 0, 1000) or 0
 
 
-def _prompt_from(blocks: Sequence[Json] | None) -> str:
-    """Our own (already escaped) prompt text, read back from a message or a modal."""
-    for block in blocks or ():
-        if block.get("block_id") == ids.PROMPT_BLOCK:
-            text = block.get("text")
-            if isinstance(text, Mapping):
-                return inert(str(text.get("text") or ""))[:SECTION_MAX]
-    return ""
+@dataclass(frozen=True, slots=True)
+class Clicked:
+    """The message a click (or the modal it opened) came from."""
+
+    channel: str = ""
+    ts: str = ""
+    blocks: Sequence[Json] = ()
 
 
-def _same_question_error(out: Sequence[AnyMessage], q: QuestionRef) -> Question | None:
-    """The core asking the same question again with a reason: the answer was invalid."""
-    first = out[0] if out else None
-    if (
-        isinstance(first, Question)
-        and first.error
-        and first.question_id == q.question_id
-        and first.consultation_id == q.consultation_id
-    ):
-        return first
-    return None
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One request as a listener sees it: what bolt injects and what the middleware found."""
+
+    body: dict[str, Any]
+    context: AsyncBoltContext
+    client: AsyncWebClient
+    respond: AsyncRespond | None
+
+    @property
+    def person(self) -> ev.UserRef:
+        person = self.context.get(PERSON)
+        assert isinstance(person, ev.UserRef)
+        return person
+
+    @property
+    def retried(self) -> bool:
+        return bool(self.context.get(RETRY))
+
+    @property
+    def repeated(self) -> bool:
+        return bool(self.context.get(REPEAT))
+
+    @property
+    def action(self) -> Json:
+        actions = self.body.get("actions") or [{}]
+        return actions[0] if isinstance(actions[0], Mapping) else {}
+
+    @property
+    def clicked(self) -> Clicked:
+        container = self.body.get("container") or {}
+        channel = container.get("channel_id") or (self.body.get("channel") or {}).get("id")
+        blocks = (self.body.get("message") or {}).get("blocks") or ()
+        return Clicked(str(channel or ""), str(container.get("message_ts") or ""), blocks)
 
 
-def _applied(out: Sequence[AnyMessage]) -> bool:
-    """Whether an answer was taken.
+AckStep = Callable[[AsyncAck, Turn], Awaitable[bool]]
+Work = Callable[[Turn], Coroutine[Any, Any, None]]
 
-    The core answers a taken answer with the next question or the recommendation (or a
-    warning that no path fits); one it did not take (stale, closed, nothing to answer,
-    database down) starts with an info or error Notice. See the report: the core could
-    say this explicitly.
+
+def picked(turn: Turn) -> tuple[tuple[str, ...], str]:
+    """What a click picked: option values for the core, and their labels in words.
+
+    A select sends its option; a Submit button (or any button) sends the multi selects
+    of its message that carry the same action_id, gathered from the message state.
     """
-    first = out[0] if out else None
-    return not (first is None or (isinstance(first, Notice) and first.level != Level.WARNING))
+    action = turn.action
+    selected = action.get("selected_option")
+    if isinstance(selected, Mapping):
+        return (str(selected.get("value") or ""),), _text(selected)
+    action_id = action.get("action_id")
+    values: list[str] = []
+    labels: list[str] = []
+    state = ((turn.body.get("state") or {}).get("values")) or {}
+    for elements in state.values():
+        element = (elements or {}).get(action_id) or {}
+        for option in element.get("selected_options") or ():
+            values.append(str(option.get("value") or ""))
+            labels.append(_text(option))
+    if labels:
+        return tuple(values), ", ".join(labels)
+    return (), _text(action) or "nothing selected"
+
+
+def _text(obj: Json) -> str:
+    text = obj.get("text")
+    return str(text.get("text") or "") if isinstance(text, Mapping) else str(text or "")
+
+
+def reason(reply: Reply) -> str:
+    """What a modal shows under its text box for an INVALID (or REFUSED) reply: the core
+    puts the reason first (the first paragraph of the first card)."""
+    for card in reply.cards[:1]:
+        for section in card.sections:
+            if isinstance(section, Prose):
+                return clip(section.text, cards.LIMITS.error)
+    return clip(reply.text(), cards.LIMITS.error) or "Please check your answer."
+
+
+def _as_card(message: object) -> Card:
+    """An admin method's answer (a titled text or a notice) as a card.
+
+    The admin methods still return the core's message objects; read only their words.
+    """
+    level = str(getattr(message, "level", Tone.INFO))
+    tone = next((t for t in Tone if t.value == level), Tone.INFO)
+    title = str(getattr(message, "title", "") or "")
+    body = str(getattr(message, "text", "") or "")
+    return Card(title=clip(title, cards.LIMITS.header), tone=tone, sections=(Prose(text=body),))
 
 
 class Listeners:
@@ -161,13 +228,47 @@ class Listeners:
         self.courier = courier
         self.command = rt.settings.slack_command
         self.recent = RecentIds()
-        self._stale_texts = {pb.wording.stale for pb in rt.engine.playbooks.all()}
         self._zones: dict[tuple[str, str], str | None] = {}
         self._work: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
-    # ------------------------------------------------------------------ work after the ack
+    # ------------------------------------------------------------------ bolt's mechanisms
+
+    async def envelope(
+        self,
+        context: AsyncBoltContext,
+        body: dict[str, Any],
+        request: AsyncBoltRequest,
+        next_: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        """Global middleware: who it is, whether Slack retries, whether it was seen here."""
+        team = context.team_id or context.enterprise_id or ""
+        context[PERSON] = ev.UserRef(PLATFORM, team, context.user_id or "")
+        context[RETRY] = _retry_num(request)
+        context[REPEAT] = self.recent.seen(body.get("trigger_id"))
+        return await next_()
+
+    def listener(self, *, ack: AckStep, lazy: Sequence[Work]) -> Callable[..., Awaitable[None]]:
+        """A bolt listener of the lazy shape: ``ack`` answers Slack (and says whether there is
+        more to do), then each ``lazy`` step runs after the ack, tracked; a request this
+        process has already handled is acknowledged again and not worked on twice."""
+
+        first = ack
+
+        async def listener(
+            ack: AsyncAck,
+            body: dict[str, Any],
+            context: AsyncBoltContext,
+            client: AsyncWebClient,
+            respond: AsyncRespond,
+        ) -> None:
+            turn = Turn(body, context, client, respond)
+            if await first(ack, turn) and not turn.repeated:
+                for step in lazy:
+                    self.spawn(step(turn))
+
+        return listener
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run the slow part of a request after its ack, as a task of its own.
@@ -198,465 +299,18 @@ class Listeners:
             return False
         return True
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ the core
 
-    @staticmethod
-    def who(context: AsyncBoltContext) -> tuple[ev.UserRef, str, str]:
-        team = context.team_id or context.enterprise_id or ""
-        user = context.user_id or ""
-        return ev.UserRef(PLATFORM, team, user), team, user
-
-    def _stale(self, out: Sequence[AnyMessage]) -> bool:
-        first = out[0] if out else None
-        return isinstance(first, Notice) and first.text in self._stale_texts
-
-    async def handle(self, event: ev.InEvent) -> list[AnyMessage]:
-        """One core turn; a failure becomes a polite notice (the log keeps the details)."""
+    async def safely(self, call: Awaitable[Reply]) -> Reply:
+        """One core call; a failure becomes a polite card (the log keeps the details)."""
         try:
-            return list((await self.engine.run(event)).messages)
+            return await call
         except StoreUnavailable as exc:
-            return [Notice(f"{exc} Nothing you already told me is lost.", Level.ERROR)]
+            text = f"{exc} Nothing you already told me is lost."
+            return Reply(outcome=Outcome.UNAVAILABLE, cards=(notice(text, Tone.ERROR),))
         except Exception:
-            log.exception("slack: the core failed on a %s event", type(event).__name__)
-            return [Notice(OOPS, Level.ERROR)]
-
-    async def tell(self, respond: AsyncRespond | None, message: AnyMessage) -> None:
-        """An ephemeral reply through the request's response_url (the fallback route)."""
-        if respond is None:
-            return
-        posts = [p for p in render([message]) if isinstance(p, SlackPost)]
-        if not posts:
-            return
-        try:
-            await respond(
-                text=posts[0].text,
-                blocks=posts[0].blocks,
-                response_type="ephemeral",
-                replace_original=False,
-            )
-        except _API_ERRORS as exc:
-            log.error("slack response_url post failed too: %s", type(exc).__name__)
-
-    async def report(self, respond: AsyncRespond | None, failure: Failure | None) -> None:
-        """Tell the person a reply could not be delivered (already logged by the courier)."""
-        if failure is None:
-            return
-        await self.tell(
-            respond,
-            Notice(
-                f"I could not deliver my reply (Slack said: {failure.error}). Nothing you "
-                f"told me is lost: use {self.command} resume in a moment to see where we are.",
-                Level.ERROR,
-            ),
-        )
-
-    # ------------------------------------------------------------------ /advise
-
-    async def on_command(
-        self,
-        ack: AsyncAck,
-        command: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        parsed = parse(str(command.get("text") or ""))
-        if parsed.kind is Kind.HELP:
-            post = help_post(self.command)
-            await ack(text=post.text, blocks=post.blocks)
-            return
-        if parsed.kind is Kind.INVALID:
-            await ack(text=fit(parsed.error, 2000))
-            return
-        ref, team, user = self.who(context)
-        if parsed.kind in ADMIN_KINDS:
-            await ack()
-            if not self.recent.seen(command.get("trigger_id")):
-                self.spawn(self.settings(parsed, team, user, client, respond))
-            return
-        in_dm = self.courier.cached_dm(team, user) == command.get("channel_id")
-        await ack() if in_dm else await ack(text=ACK_DM)
-        if not self.recent.seen(command.get("trigger_id")):
-            self.spawn(self.consult(parsed, ref, team, user, client, respond))
-
-    async def consult(
-        self,
-        parsed: Parsed,
-        ref: ev.UserRef,
-        team: str,
-        user: str,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        # The DM lookup and the core turn do not depend on each other: run them together.
-        dm = asyncio.ensure_future(self.courier.dm_channel(client, team, user))
-        try:
-            event = to_event(parsed, ref)
-            if event is None:  # bare command: continue, or start
-                try:
-                    has_open = await self.engine.has_open_consultation(ref)
-                except StoreUnavailable:
-                    has_open = False  # Start reports the outage politely
-                event = ev.Resume(ref) if has_open else ev.Start(ref)
-            out = await self.handle(event)
-        finally:
-            channel = await dm
-        if channel is None:
-            await self.tell(
-                respond,
-                Notice(
-                    "I could not open a direct message with you. Your progress is saved; "
-                    "please check that apps may message you, then try again.",
-                    Level.ERROR,
-                ),
-            )
-            return
-        await self.report(respond, await self.courier.send(client, channel, render(out), team=team))
-
-    async def settings(
-        self, parsed: Parsed, team: str, user: str, client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        """Workspace settings: only for admins and owners, as users.info reports them."""
-        try:
-            info = await client.users_info(user=user)
-            member = info.get("user") or {}
-        except _API_ERRORS as exc:
-            log.warning("slack users.info failed for team %s: %s", team, type(exc).__name__)
-            await self.tell(
-                respond,
-                Notice(
-                    "I could not check your permissions right now, so nothing was changed. "
-                    "Please try again in a moment.",
-                    Level.WARNING,
-                ),
-            )
-            return
-        if not (member.get("is_admin") or member.get("is_owner") or member.get("is_primary_owner")):
-            await self.tell(
-                respond,
-                Notice(
-                    "Only workspace admins and owners can see or change Crossroads settings.",
-                    Level.WARNING,
-                ),
-            )
-            return
-        message: AnyMessage
-        try:
-            if parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
-                message = await self.engine.set_tenant_playbook(PLATFORM, team, parsed.playbook)
-            elif parsed.kind is Kind.SET_CHECKINS:
-                message = await self.engine.set_tenant_checkin_defaults(
-                    PLATFORM,
-                    team,
-                    cadence_days=parsed.cadence_days,
-                    timezone=parsed.timezone,
-                    quiet_hours=parsed.quiet_hours,
-                )
-            else:
-                message = await self.engine.tenant_overview(PLATFORM, team)
-        except UnknownPlaybook as exc:
-            message = Notice(str(exc), Level.WARNING)
-        except StoreUnavailable as exc:
-            message = Notice(f"{exc} Nothing was changed.", Level.ERROR)
-        if parsed.kind is not Kind.SETTINGS:
-            log.info("slack admin %s used %s in team %s", user, parsed.kind.value, team)
-        await self.tell(respond, message)
-
-    # ------------------------------------------------------------------ answers
-
-    async def on_answer(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        request: AsyncBoltRequest,
-    ) -> None:
-        """A button or a single select: its value is the answer."""
-        await ack()
-        decoded = ids.decode_action(str(action.get("action_id") or ""))
-        if decoded is None or decoded.question is None or self.recent.seen(body.get("trigger_id")):
-            return
-        selected = action.get("selected_option")
-        if isinstance(selected, Mapping):
-            value, label = str(selected.get("value") or ""), str(selected["text"]["text"])
-        elif "value" in action:
-            value = str(action["value"])
-            label = str((action.get("text") or {}).get("text") or value)
-        else:
-            return
-        self.spawn(
-            self.answer(body, context, client, respond, request, decoded.question, value, label)
-        )
-
-    async def on_skip(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        request: AsyncBoltRequest,
-    ) -> None:
-        await ack()
-        decoded = ids.decode_action(str(action.get("action_id") or ""))
-        if decoded is None or decoded.question is None or self.recent.seen(body.get("trigger_id")):
-            return
-        self.spawn(
-            self.answer(body, context, client, respond, request, decoded.question, "", "skipped")
-        )
-
-    async def on_submit(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        request: AsyncBoltRequest,
-    ) -> None:
-        """Submit of a multi-choice question: the union of its (paginated) multi selects."""
-        await ack()
-        decoded = ids.decode_action(str(action.get("action_id") or ""))
-        if decoded is None or decoded.question is None or self.recent.seen(body.get("trigger_id")):
-            return
-        q = decoded.question
-        values: list[str] = []
-        labels: list[str] = []
-        state = ((body.get("state") or {}).get("values")) or {}
-        for block_id, elements in state.items():
-            if ids.decode_block(str(block_id)) != q:
-                continue
-            for element in elements.values():
-                for option in element.get("selected_options") or ():
-                    values.append(str(option.get("value")))
-                    labels.append(str((option.get("text") or {}).get("text") or ""))
-        label = ", ".join(labels) if labels else "nothing selected"
-        self.spawn(self.answer(body, context, client, respond, request, q, values, label))
-
-    async def answer(
-        self,
-        body: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond | None,
-        request: AsyncBoltRequest,
-        q: QuestionRef,
-        value: AnswerValue,
-        label: str,
-    ) -> None:
-        ref, team, _ = self.who(context)
-        container = body.get("container") or {}
-        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
-        ts = container.get("message_ts")
-        prompt = _prompt_from((body.get("message") or {}).get("blocks"))
-        out = await self.handle(ev.Answer(ref, value, q.question_id, q.consultation_id, q.step))
-        await self.after_answer(
-            client, respond, team, channel, ts, prompt, q, label, out, _retry_num(request) > 0
-        )
-
-    async def after_answer(
-        self,
-        client: AsyncWebClient,
-        respond: AsyncRespond | None,
-        team: str,
-        channel: str,
-        ts: str | None,
-        prompt: str,
-        q: QuestionRef,
-        label: str,
-        out: list[AnyMessage],
-        retry: bool,
-    ) -> None:
-        """Update the answered question in place (so it cannot be pressed again), then
-        post what comes next; an invalid answer re-asks in place with the reason."""
-        if not channel:
-            return
-        invalid = _same_question_error(out, q)
-        if invalid is not None:
-            if ts:
-                await self.courier.update(client, channel, ts, question_post(invalid), team=team)
-            else:
-                await self.report(
-                    respond, await self.courier.send(client, channel, render(out), team=team)
-                )
-            return
-        if retry and self._stale(out):
-            # A redelivery of an answer another delivery already applied: say nothing twice.
-            log.info("slack: redelivered answer in team %s was already applied", team)
-            return
-        if _applied(out) and ts:
-            await self.courier.update(client, channel, ts, answered_post(prompt, label), team=team)
-        await self.report(respond, await self.courier.send(client, channel, render(out), team=team))
-
-    # ------------------------------------------------------------------ free text
-
-    async def on_text(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        """The free-text button: open the modal now (its trigger_id lives 3 seconds)."""
-        await ack()
-        decoded = ids.decode_action(str(action.get("action_id") or ""))
-        if decoded is None or decoded.question is None or self.recent.seen(body.get("trigger_id")):
-            return
-        container = body.get("container") or {}
-        meta = ModalMeta(
-            decoded.question,
-            str(container.get("channel_id") or ""),
-            str(container.get("message_ts") or ""),
-        )
-        prompt = _prompt_from((body.get("message") or {}).get("blocks"))
-        view = text_modal(meta, prompt, str(action.get("value") or ""))
-        self.spawn(self.open_modal(client, respond, str(body["trigger_id"]), view))
-
-    async def open_modal(
-        self, client: AsyncWebClient, respond: AsyncRespond, trigger_id: str, view: View
-    ) -> None:
-        try:
-            await client.views_open(trigger_id=trigger_id, view=view)
-        except _API_ERRORS as exc:
-            log.error("slack views.open failed: %s", type(exc).__name__)
-            await self.tell(
-                respond,
-                Notice("I could not open the answer form; please press the button again."),
-            )
-
-    async def on_text_submit(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        request: AsyncBoltRequest,
-    ) -> None:
-        """The modal's answer: invalid → errors shown in the modal; valid → modal closes."""
-        meta = ModalMeta.decode(str(view.get("private_metadata") or ""))
-        if meta is None:
-            await ack()
-            return
-        q = meta.question
-        values = (view.get("state") or {}).get("values") or {}
-        text = str(
-            ((values.get(ids.TEXT_BLOCK) or {}).get(ids.TEXT_ACTION) or {}).get("value") or ""
-        )
-        ref, team, _ = self.who(context)
-        turn = asyncio.ensure_future(
-            self.handle(ev.Answer(ref, text, q.question_id, q.consultation_id, q.step))
-        )
-
-        async def finish() -> None:
-            await self.after_answer(
-                client,
-                None,
-                team,
-                meta.channel,
-                meta.ts or None,
-                _prompt_from(view.get("blocks")),
-                q,
-                text.strip() or "skipped",
-                await turn,
-                _retry_num(request) > 0,
-            )
-
-        try:
-            out = await asyncio.wait_for(asyncio.shield(turn), VIEW_ACK_BUDGET)
-        except TimeoutError:
-            await ack()  # too slow for the modal: close it, the DM gets the outcome
-            self.spawn(finish())
-            return
-        invalid = _same_question_error(out, q)
-        if invalid is not None:
-            await ack(response_action="errors", errors={ids.TEXT_BLOCK: clip(invalid.error, 300)})
-            return
-        await ack()
-        self.spawn(finish())
-
-    # ------------------------------------------------------------------ the rest
-
-    async def on_confirm(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        decoded = ids.decode_action(str(action.get("action_id") or ""))
-        if decoded is not None and not self.recent.seen(body.get("trigger_id")):
-            self.spawn(self.confirm(decoded, body, context, client, respond))
-
-    async def confirm(
-        self,
-        decoded: ids.Decoded,
-        body: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        ref, team, _ = self.who(context)
-        container = body.get("container") or {}
-        channel = str(container.get("channel_id") or "")
-        ts = str(container.get("message_ts") or "")
-        prompt = _prompt_from((body.get("message") or {}).get("blocks"))
-        out: list[AnyMessage] = []
-        if decoded.token != FORGET_ACTION:
-            note = "This choice is no longer available."
-        elif decoded.flag == "yes":
-            out = await self.handle(ev.Forget(ref, confirmed=True))
-            note = "You chose to delete your data."
-        else:
-            note = "Nothing was deleted."
-        if channel and ts:
-            await self.courier.update(client, channel, ts, closed_post(prompt, note), team=team)
-        if out and channel:
-            await self.report(
-                respond, await self.courier.send(client, channel, render(out), team=team)
-            )
-
-    async def on_path(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        if not self.recent.seen(body.get("trigger_id")):
-            self.spawn(
-                self.show_path(str(action.get("value") or ""), body, context, client, respond)
-            )
-
-    async def show_path(
-        self,
-        path_id: str,
-        body: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        ref, team, _ = self.who(context)
-        channel = str((body.get("container") or {}).get("channel_id") or "")
-        out = await self.handle(ev.ShowPath(ref, path_id))
-        if channel:
-            await self.report(
-                respond, await self.courier.send(client, channel, render(out), team=team)
-            )
-
-    # ------------------------------------------------------------------ check-ins
+            log.exception("slack: the core failed")
+            return Reply(outcome=Outcome.UNAVAILABLE, cards=(notice(OOPS, Tone.ERROR),))
 
     async def platform_timezone(self, client: AsyncWebClient, team: str, user: str) -> str | None:
         """The person's zone as Slack knows it (users.info ``tz``), so no question is asked.
@@ -679,119 +333,221 @@ class Listeners:
             self._zones.pop(next(iter(self._zones)))
         return value
 
-    async def on_checkin(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        """A click on a check-in message; days, dates and other zones open a modal first."""
-        await ack()
-        act = CheckInAction.decode(str(action.get("action_id") or ""))
-        if act is None or self.recent.seen(body.get("trigger_id")):
-            return
-        selected = action.get("selected_option")
-        if isinstance(selected, Mapping):
-            value, label = str(selected.get("value") or ""), str(selected["text"]["text"])
-        else:
-            value = str(action.get("value") or act.choice)
-            label = str((action.get("text") or {}).get("text") or value)
-        container = body.get("container") or {}
-        channel = str(container.get("channel_id") or "")
-        ts = str(container.get("message_ts") or "")
-        prompt = _prompt_from((body.get("message") or {}).get("blocks"))
-        meta: WhenMeta | None = None
-        if act.kind is CheckInKind.OFFER and act.choice in (WhenKind.IN_DAYS, WhenKind.DATE):
-            meta = WhenMeta("offer", act.id, act.choice, channel, ts)
-        elif act.kind is CheckInKind.LIST and act.choice == checkin_texts.CHANGE:
-            meta = WhenMeta("change", act.id, "", channel, ts)
-        elif act.kind is CheckInKind.ZONE and value == OTHER_ZONE:
-            meta = WhenMeta("zone", 0, "", channel, ts)
-        if meta is not None:
-            view = when_modal(meta, prompt if meta.purpose == "offer" else "")
-            self.spawn(self.open_modal(client, respond, str(body["trigger_id"]), view))
-            return
-        self.spawn(self.checkin(act, value, label, context, client, channel, ts, prompt))
+    # ------------------------------------------------------------------ replies
 
-    async def checkin_event(
-        self, act: CheckInAction, value: str, ref: ev.UserRef, client: AsyncWebClient
-    ) -> ev.InEvent | None:
-        """The core event for a check-in click (None: nothing to tell the core)."""
-        match act.kind:
-            case CheckInKind.OFFER:
-                if act.choice == NO_CHECKINS:
-                    return ev.ScheduleCheckIns(ref, None, consultation_id=act.id)
-                zone = await self.platform_timezone(client, ref.tenant, ref.user_id)
-                return ev.ScheduleCheckIns(
-                    ref, ev.When(act.choice), consultation_id=act.id, platform_timezone=zone
+    async def tell(self, respond: AsyncRespond | None, card: Card) -> None:
+        """An ephemeral reply through the request's response_url (only the asker sees it)."""
+        if respond is None:
+            return
+        post = cards.post(card)
+        try:
+            await respond(
+                text=post.text,
+                blocks=post.blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except _API_ERRORS as exc:
+            log.error("slack response_url post failed: %s", type(exc).__name__)
+
+    async def report(self, respond: AsyncRespond | None, failure: Failure | None) -> None:
+        """Tell the person a reply could not be delivered (already logged by the courier)."""
+        if failure is None:
+            return
+        await self.tell(
+            respond,
+            notice(
+                f"I could not deliver my reply (Slack said: {failure.error}). Nothing you "
+                f"told me is lost: use {self.command} resume in a moment to see where we are.",
+                Tone.ERROR,
+            ),
+        )
+
+    async def after_click(self, turn: Turn, at: Clicked, reply: Reply, chosen: str) -> None:
+        """Show a click's Reply, by its outcome (see the module docstring)."""
+        client, team = turn.client, turn.person.tenant
+        if reply.outcome is Outcome.REFUSED:
+            for card in reply.cards:
+                await self.tell(turn.respond, card)
+            return
+        if reply.outcome is Outcome.STALE and turn.retried:
+            # A redelivery of a click another delivery already applied: say nothing twice.
+            log.info("slack: redelivered click in team %s was already applied", team)
+            return
+        rest = list(reply.cards)
+        if at.channel and at.ts:
+            if reply.outcome is Outcome.APPLIED:
+                if reply.receipt is not None:
+                    receipt = cards.post(reply.receipt)
+                else:
+                    receipt = SlackPost(fit(chosen, 3000), cards.closed(at.blocks, chosen))
+                await self.courier.update(client, at.channel, at.ts, receipt, team=team)
+            elif reply.outcome is Outcome.INVALID and rest and rest[0].interactive():
+                # asked again with the reason: in place of the message that was answered
+                await self.courier.update(client, at.channel, at.ts, cards.post(rest[0]), team=team)
+                rest = rest[1:]
+        if rest and at.channel:
+            failure = await self.courier.send(client, at.channel, render(rest), team=team)
+            await self.report(turn.respond, failure)
+
+    # ------------------------------------------------------------------ /advise
+
+    async def ack_command(self, ack: AsyncAck, turn: Turn) -> bool:
+        parsed = parse(str(turn.body.get("text") or ""))
+        if parsed.kind is Kind.HELP:
+            post = cards.post(help_card(self.command))
+            await ack(text=post.text, blocks=post.blocks)
+            return False
+        if parsed.kind is Kind.INVALID:
+            await ack(text=fit(parsed.error, 2000))
+            return False
+        if parsed.kind in ADMIN_KINDS:
+            await ack()
+            return True
+        person = turn.person
+        in_dm = self.courier.cached_dm(person.tenant, person.user_id) == turn.body.get("channel_id")
+        await ack() if in_dm else await ack(text=ACK_DM)
+        return True
+
+    async def run_command(self, turn: Turn) -> None:
+        parsed = parse(str(turn.body.get("text") or ""))
+        if parsed.kind in ADMIN_KINDS:
+            await self.settings(parsed, turn)
+            return
+        person = turn.person
+        # The DM lookup and the core turn do not depend on each other: run them together.
+        dm = asyncio.ensure_future(
+            self.courier.dm_channel(turn.client, person.tenant, person.user_id)
+        )
+        try:
+            reply = await self.safely(self.command_reply(parsed, person))
+        finally:
+            channel = await dm
+        if channel is None:
+            await self.tell(
+                turn.respond,
+                notice(
+                    "I could not open a direct message with you. Your progress is saved; "
+                    "please check that apps may message you, then try again.",
+                    Tone.ERROR,
+                ),
+            )
+            return
+        failure = await self.courier.send(
+            turn.client, channel, render(reply.cards), team=person.tenant
+        )
+        await self.report(turn.respond, failure)
+
+    async def command_reply(self, parsed: Parsed, person: ev.UserRef) -> Reply:
+        if parsed.kind is Kind.COMMAND:
+            command = it.Command(name=parsed.command)
+            return await self.engine.act(person, command, playbook_id=parsed.playbook)
+        event = setting_event(parsed, person)
+        if event is not None:
+            return await self.engine.handle(event)
+        try:  # the bare command: continue, or start
+            has_open = await self.engine.has_open_consultation(person)
+        except StoreUnavailable:
+            has_open = False  # start reports the outage politely
+        return await self.engine.act(person, it.Command(name="resume" if has_open else "start"))
+
+    async def settings(self, parsed: Parsed, turn: Turn) -> None:
+        """Workspace settings: only for admins and owners, as users.info reports them."""
+        team, user = turn.person.tenant, turn.person.user_id
+        try:
+            info = await turn.client.users_info(user=user)
+            member = info.get("user") or {}
+        except _API_ERRORS as exc:
+            log.warning("slack users.info failed for team %s: %s", team, type(exc).__name__)
+            await self.tell(
+                turn.respond,
+                notice(
+                    "I could not check your permissions right now, so nothing was changed. "
+                    "Please try again in a moment.",
+                    Tone.WARNING,
+                ),
+            )
+            return
+        if not (member.get("is_admin") or member.get("is_owner") or member.get("is_primary_owner")):
+            await self.tell(
+                turn.respond,
+                notice(
+                    "Only workspace admins and owners can see or change Crossroads settings.",
+                    Tone.WARNING,
+                ),
+            )
+            return
+        card: Card
+        try:
+            if parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
+                card = _as_card(
+                    await self.engine.set_tenant_playbook(PLATFORM, team, parsed.playbook)
                 )
-            case CheckInKind.PROMPT:
-                return ev.AnswerCheckIn(ref, act.id, act.occurrence, act.choice)
-            case CheckInKind.LIST | CheckInKind.CATCHUP:
-                if act.choice == checkin_texts.CANCEL:
-                    return ev.CancelCheckIn(ref, act.id)
-                if act.choice in (checkin_texts.SNOOZE_DAY, checkin_texts.SNOOZE_WEEK):
-                    days = 7 if act.choice == checkin_texts.SNOOZE_WEEK else 1
-                    return ev.SnoozeCheckIn(ref, act.id, days)
-                return None
-            case CheckInKind.ZONE:
-                return ev.SetTimezone(ref, value) if value else None
-            case CheckInKind.REVISIT:
-                return None if act.choice == DECLINE else ev.Edit(ref, value)
-        return None
+            elif parsed.kind is Kind.SET_CHECKINS:
+                answer = await self.engine.set_tenant_checkin_defaults(
+                    PLATFORM,
+                    team,
+                    cadence_days=parsed.cadence_days,
+                    timezone=parsed.timezone,
+                    quiet_hours=parsed.quiet_hours,
+                )
+                card = _as_card(answer)
+            else:
+                card = _as_card(await self.engine.tenant_overview(PLATFORM, team))
+        except UnknownPlaybook as exc:
+            card = notice(str(exc), Tone.WARNING)
+        except StoreUnavailable as exc:
+            card = notice(f"{exc} Nothing was changed.", Tone.ERROR)
+        if parsed.kind is not Kind.SETTINGS:
+            log.info("slack admin %s used %s in team %s", user, parsed.kind.value, team)
+        await self.tell(turn.respond, card)
 
-    async def checkin(
-        self,
-        act: CheckInAction,
-        value: str,
-        label: str,
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        channel: str,
-        ts: str,
-        prompt: str,
-    ) -> None:
-        ref, team, _ = self.who(context)
-        event = await self.checkin_event(act, value, ref, client)
-        if act.kind is CheckInKind.OFFER and act.choice == NO_CHECKINS:
-            label = NO_THANKS  # declining is taken too: close the offer in place
-        out = await self.handle(event) if event is not None else []
-        await self.after_checkin(client, team, channel, ts, prompt, act.kind, label, out)
+    # ------------------------------------------------------------------ components
 
-    async def after_checkin(
-        self,
-        client: AsyncWebClient,
-        team: str,
-        channel: str,
-        ts: str,
-        prompt: str,
-        kind: CheckInKind,
-        label: str,
-        out: list[AnyMessage],
-    ) -> None:
-        """Close the clicked message in place when the choice was taken (a prompt cannot be
-        answered twice); a list is replaced by the new list; the rest is posted."""
-        if not channel:
+    async def ack_click(self, ack: AsyncAck, turn: Turn) -> bool:
+        """Every button and select: ack; a change in a multi select waits for its Submit."""
+        await ack()
+        action = turn.action
+        if action.get("type") == "multi_static_select":
+            return False
+        return codec.decode(action.get("action_id")) is not None
+
+    async def run_click(self, turn: Turn) -> None:
+        intent = codec.decode(turn.action.get("action_id"))
+        if intent is None:
             return
-        first = out[0] if out else None
-        taken = not isinstance(first, Notice) or first.level == Level.SUCCESS
-        taken = taken or (kind is CheckInKind.OFFER and label == NO_THANKS)
-        rest = list(out)
-        if ts and kind is CheckInKind.LIST:
-            listing = next((m for m in out if isinstance(m, CheckInList)), None)
-            if listing is not None:
-                rest.remove(listing)
-                await self.courier.update(client, channel, ts, list_post(listing), team=team)
-        elif ts and taken and kind is not CheckInKind.CATCHUP:
-            shown = "Not now" if kind is CheckInKind.REVISIT and not out else label
-            await self.courier.update(client, channel, ts, answered_post(prompt, shown), team=team)
-        if rest:
-            await self.courier.send(client, channel, render(rest), team=team)
+        person = turn.person
+        values, chosen = picked(turn)
+        zone = await self.platform_timezone(turn.client, person.tenant, person.user_id)
+        click = Click(values=values, platform_timezone=zone)
+        reply = await self.safely(self.engine.act(person, intent, click))
+        await self.after_click(turn, turn.clicked, reply, chosen)
 
-    async def on_when_submit(
+    async def ack_opener(self, ack: AsyncAck, turn: Turn) -> bool:
+        await ack()
+        return codec.decode_opener(turn.action.get("action_id")) is not None
+
+    async def open_text_box(self, turn: Turn) -> None:
+        """A text box's button: the modal is the first response (its trigger_id lives 3 s)."""
+        raw = str(turn.action.get("action_id") or "")
+        opener = codec.decode_opener(raw)
+        if opener is None:
+            return
+        at = turn.clicked
+        metadata = json.dumps({"i": raw, "c": at.channel, "t": at.ts}, separators=(",", ":"))
+        view = cards.text_modal(
+            opener, str(turn.action.get("value") or ""), metadata, cards.text_blocks(at.blocks)
+        )
+        try:
+            await turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+        except _API_ERRORS as exc:
+            log.error("slack views.open failed: %s", type(exc).__name__)
+            await self.tell(
+                turn.respond,
+                notice("I could not open the text box; please press the button again."),
+            )
+
+    async def on_text_submit(
         self,
         ack: AsyncAck,
         body: dict[str, Any],
@@ -799,85 +555,49 @@ class Listeners:
         context: AsyncBoltContext,
         client: AsyncWebClient,
     ) -> None:
-        """The days / date / zone modal: a problem is shown in the modal, else it closes."""
-        meta = WhenMeta.decode(str(view.get("private_metadata") or ""))
-        if meta is None:
+        """A text box's answer: INVALID → the reason in the modal; otherwise it closes and
+        the DM shows the rest. Acks within VIEW_ACK_BUDGET whatever the core does."""
+        try:
+            meta = json.loads(str(view.get("private_metadata") or ""))
+        except ValueError:
+            meta = {}
+        opener = codec.decode_opener(meta.get("i") if isinstance(meta, dict) else None)
+        turn = Turn(body, context, client, None)
+        if opener is None or turn.repeated:
             await ack()
             return
         values = (view.get("state") or {}).get("values") or {}
+        text = str(((values.get(TEXT_BLOCK) or {}).get(TEXT_ACTION) or {}).get("value") or "")
+        person = turn.person
+        shown = [b for b in view.get("blocks") or () if b.get("block_id") != TEXT_BLOCK]
+        at = Clicked(str(meta.get("c") or ""), str(meta.get("t") or ""), shown)
 
-        def field(block: str, action: str, key: str) -> str:
-            raw = (values.get(block) or {}).get(action) or {}
-            if key == "selected_option":
-                return str((raw.get(key) or {}).get("value") or "")
-            return str(raw.get(key) or "").strip()
+        async def answer() -> Reply:
+            zone = await self.platform_timezone(client, person.tenant, person.user_id)
+            click = Click(text=text, platform_timezone=zone)
+            return await self.safely(self.engine.act(person, opener.intent, click))
 
-        ref, team, user = self.who(context)
-        event: ev.InEvent
-        error_block = ids.DAYS_BLOCK
-        label = ""
-        if meta.purpose == "zone":
-            zone = field(ids.ZONE_BLOCK, ids.ZONE_ACTION, "value")
-            event, error_block, label = ev.SetTimezone(ref, zone), ids.ZONE_BLOCK, zone
-        else:
-            kind = meta.when or field(ids.KIND_BLOCK, ids.KIND_ACTION, "selected_option")
-            days = field(ids.DAYS_BLOCK, ids.DAYS_ACTION, "value")
-            day = field(ids.DATE_BLOCK, ids.DATE_ACTION, "selected_date")
-            at = field(ids.TIME_BLOCK, ids.TIME_ACTION, "selected_time")
-            when: ev.When
-            if kind == WhenKind.IN_DAYS:
-                if not days.isdigit():
-                    await ack(
-                        response_action="errors",
-                        errors={ids.DAYS_BLOCK: "Say in how many days (1 to 365)."},
-                    )
-                    return
-                when, label = ev.When(kind, days=int(days)), f"In {int(days)} day(s)"
-            elif kind == WhenKind.DATE:
-                if not day:
-                    await ack(response_action="errors", errors={ids.DATE_BLOCK: "Pick a date."})
-                    return
-                on = f"{day} {at}" if at else day
-                when, label, error_block = ev.When(kind, on=on), f"On {on}", ids.DATE_BLOCK
-            elif kind in (WhenKind.WEEKLY, WhenKind.FORTNIGHTLY, WhenKind.SUGGESTED):
-                when, label = ev.When(kind), kind.replace("_", " ").capitalize()
-            else:
-                await ack(response_action="errors", errors={ids.KIND_BLOCK: "Choose when."})
-                return
-            if meta.purpose == "offer":
-                zone = await self.platform_timezone(client, team, user)
-                event = ev.ScheduleCheckIns(
-                    ref, when, consultation_id=meta.id, platform_timezone=zone
-                )
-            else:
-                event = ev.ChangeCheckIn(ref, meta.id, when)
-        turn = asyncio.ensure_future(self.handle(event))
-        kind_of = CheckInKind.LIST if meta.purpose == "change" else CheckInKind.OFFER
-        if meta.purpose == "zone":
-            kind_of = CheckInKind.ZONE
-        prompt = _prompt_from(view.get("blocks"))
+        core = asyncio.ensure_future(answer())
 
         async def finish() -> None:
-            await self.after_checkin(
-                client, team, meta.channel, meta.ts, prompt, kind_of, label, await turn
-            )
+            await self.after_click(turn, at, await core, text.strip() or "nothing")
 
         try:
-            out = await asyncio.wait_for(asyncio.shield(turn), VIEW_ACK_BUDGET)
+            reply = await asyncio.wait_for(asyncio.shield(core), VIEW_ACK_BUDGET)
         except TimeoutError:
-            await ack()
+            await ack()  # too slow for the modal: close it, the DM gets the outcome
             self.spawn(finish())
             return
-        first = out[0] if out else None
-        if isinstance(first, Notice) and first.level == Level.WARNING:
-            await ack(response_action="errors", errors={error_block: clip(first.text, 300)})
+        if reply.outcome in (Outcome.INVALID, Outcome.REFUSED):
+            # shown under the text box: the person can correct it (or sees it is not theirs)
+            await ack(response_action="errors", errors={TEXT_BLOCK: reason(reply)})
             return
         await ack()
         self.spawn(finish())
 
     @staticmethod
     async def on_other(ack: AsyncAck) -> None:
-        """Selections inside a multi-choice question, and anything we do not know: ack."""
+        """Anything that is not ours: ack, nothing else."""
         await ack()
 
     @staticmethod
@@ -904,22 +624,17 @@ def build_app(
         authorize=authorize,
         installation_store_bot_only=True if oauth_settings is not None else None,
         user_facing_authorize_error_message=NOT_INSTALLED,
-        # Listeners ack and return at once (work goes to Listeners.spawn), so the response
-        # can go out when they return, instead of after bolt's 10 ms ack polling.
+        # The ack part returns at once (the rest goes to Listeners.spawn), so the response
+        # can go out when it returns, instead of after bolt's 10 ms ack polling.
         process_before_response=True,
     )
     on = listeners or Listeners(rt, Courier())
-    app.command(rt.settings.slack_command)(on.on_command)
-    app.action(ids.action_pattern(Verb.ANSWER))(on.on_answer)
-    app.action(ids.action_pattern(Verb.SKIP))(on.on_skip)
-    app.action(ids.action_pattern(Verb.SUBMIT))(on.on_submit)
-    app.action(ids.action_pattern(Verb.TEXT))(on.on_text)
-    app.action(ids.action_pattern(Verb.CONFIRM))(on.on_confirm)
-    app.action(ids.action_pattern(Verb.PATH))(on.on_path)
-    app.action(ids.action_pattern(Verb.CHECKIN))(on.on_checkin)
-    app.action(re.compile(".*"))(on.on_other)  # PICK and anything else: ack only
-    app.view(ids.TEXT_CALLBACK)(on.on_text_submit)
-    app.view(ids.WHEN_CALLBACK)(on.on_when_submit)
+    app.middleware(on.envelope)
+    app.command(rt.settings.slack_command)(on.listener(ack=on.ack_command, lazy=[on.run_command]))
+    app.action(COMPONENT)(on.listener(ack=on.ack_click, lazy=[on.run_click]))
+    app.action(OPENER)(on.listener(ack=on.ack_opener, lazy=[on.open_text_box]))
+    app.action(re.compile(".*"))(on.on_other)  # not ours: ack only
+    app.view(TEXT_CALLBACK)(on.on_text_submit)
     app.error(on.on_error)
     if oauth_settings is not None:
         app.enable_token_revocation_listeners()

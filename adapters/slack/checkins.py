@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import SlackPost, render
+from adapters.slack.cards import SlackPost, render
 from adapters.slack.client import CONNECTION_RETRIES, TIMEOUT_SECONDS, api_base
 from adapters.slack.delivery import Courier
 from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
@@ -111,33 +111,32 @@ class SlackCheckInSender:
     async def send(
         self, user: UserRef, notification: Notification, idempotency_key: str
     ) -> SendResult:
-        message = notification.source
-        assert message is not None  # transitional: rendered from the source until cards land
         token = await self._tokens(user.tenant)
         if token is None:
             return Unreachable(REMOVED)
         client = self.client(token)
-        posts = [p for p in render([message]) if isinstance(p, SlackPost)]
+        posts = [p for p in render(notification.cards) if isinstance(p, SlackPost)]
         if not posts:  # nothing renderable: a bug, counted as a failed attempt
-            raise ValueError(f"no Slack rendering for {type(message).__name__}")
-        post = posts[0]
+            raise ValueError("a check-in notification with no cards")
         try:
             channel = self._courier.cached_dm(user.tenant, user.user_id)
             if channel is None:
                 opened = await client.conversations_open(users=user.user_id)
                 channel = str(opened["channel"]["id"])
                 self._courier.remember_dm(user.tenant, user.user_id, channel)
-            if message.redelivery:
+            if notification.redelivery:
                 found = await self.find(client, channel, idempotency_key)
                 if found is not None:
                     log.info("slack check-in %s was already delivered", idempotency_key)
                     return Delivered(found)
             reply = await client.chat_postMessage(
                 channel=channel,
-                text=post.text,
-                blocks=post.blocks,
+                text=posts[0].text,
+                blocks=posts[0].blocks,
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"key": idempotency_key}},
             )
+            for more in posts[1:]:  # a catch-up note too long for one message
+                await client.chat_postMessage(channel=channel, text=more.text, blocks=more.blocks)
         except SlackApiError as exc:
             result = result_for(exc)
             log.warning(

@@ -18,7 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import Outgoing, SlackFile, SlackPost
+from adapters.slack.cards import Outgoing, SlackFile, SlackPost
 
 log = logging.getLogger(__name__)
 DM_CACHE_SIZE = 50_000
@@ -114,7 +114,7 @@ class Courier:
             filename=item.filename,
             content=item.content,
             title=item.title,
-            initial_comment=EXPORT_COMMENT,
+            initial_comment=item.comment or EXPORT_COMMENT,
         )
 
     async def update(

@@ -13,11 +13,7 @@ import re
 
 from slack_sdk.models.blocks import MarkdownTextObject
 
-from bot.digest import clip, units
-
-SECTION_MAX = 3000  # section text limit
-CONTEXT_MAX = 2000  # our own budget for one context element
-FALLBACK_MAX = 3000  # the notification text we send (Slack allows far more)
+from bot.ui.budgets import clip, units
 
 
 def escape(text: str) -> str:
@@ -31,8 +27,9 @@ _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
 def inert(text: str) -> str:
     """Already-escaped text read back from Slack, made safe again whatever Slack returned.
 
-    Why: a question's prompt is read back from the clicked message to rebuild it; should
-    that copy come back unescaped, ``<`` and ``>`` are escaped again (entities are kept).
+    Why: a clicked message's text is read back to close it in place (or to show it above
+    a modal); should that copy come back unescaped, ``<`` and ``>`` are escaped again
+    (entities are kept).
     """
     return _BARE_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
@@ -57,20 +54,3 @@ def fit(text: str, limit: int) -> str:
 def mrkdwn(text: str) -> MarkdownTextObject:
     """An mrkdwn text object for text we already escaped; verbatim: no auto-linking."""
     return MarkdownTextObject(text=text, verbatim=True)
-
-
-def join_fitting(lines: list[str], limit: int, more: str = "…") -> str:
-    """Already-escaped ``lines`` (each within ``limit``) joined by newlines.
-
-    Whole lines past ``limit`` are dropped and ``more`` marks the cut, so an entity
-    such as ``&amp;`` is never cut in half.
-    """
-    out = ""
-    for line in lines:
-        candidate = f"{out}\n{line}" if out else line
-        if units(candidate) > limit:
-            if out and units(f"{out}\n{more}") <= limit:
-                out = f"{out}\n{more}"
-            return out
-        out = candidate
-    return out

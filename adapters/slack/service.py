@@ -40,6 +40,7 @@ from adapters.slack.manifest import (
 from adapters.slack.oauth import build_stores
 from bot.settings import Settings
 from bot.store.database import Database, StoreUnavailable
+from bot.validation import whole_number
 
 log = logging.getLogger(__name__)
 # Slack's answers that mean a token will never work: refuse to start instead of retrying.
@@ -56,6 +57,8 @@ AUTH_ERRORS = frozenset(
 HEALTH_PATH = "/healthz"
 HEALTH_TIMEOUT = 2.0
 DRAIN_TIMEOUT = 10.0  # seconds a stopping adapter lets acknowledged work finish
+STOP_DRAIN = 3.0  # the same when the process was told to stop (serve exits within 5 s)
+TOKEN_CHECK_SECONDS = 8.0  # all start-up token checks together (a stop within 10 s)
 BACKLOG = 1024  # pending connections; the default 128 drops SYNs in a burst (1 s retry)
 
 
@@ -81,6 +84,11 @@ def build_web_app(app: AsyncApp, db: Database, *, events: bool) -> web.Applicati
     """The HTTP endpoints: Slack's requests (HTTP mode), the OAuth pages, /healthz."""
 
     async def dispatch(request: web.Request) -> web.Response:
+        # bolt would call int() on the timestamp and answer 500 with a traceback: a
+        # timestamp that is not a number fails verification like any forged request.
+        stamp = request.headers.get("X-Slack-Request-Timestamp")
+        if stamp is not None and whole_number(stamp) is None:
+            return web.json_response({"error": "invalid request"}, status=401)
         response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
@@ -199,7 +207,7 @@ class SlackService:
         """Wait for acknowledged requests to be fully handled (False on timeout)."""
         return await self.listeners.drain(timeout)
 
-    async def stop(self) -> None:
+    async def stop(self, drain_timeout: float = DRAIN_TIMEOUT) -> None:
         """Stop taking requests, let acknowledged ones finish, then close the session."""
         self._stopped.set()
         if self.checkin_sender is not None and self.rt is not None and self.rt.checkins:
@@ -211,39 +219,64 @@ class SlackService:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
-        if not await self.drain():
+        if not await self.drain(drain_timeout):
             log.warning("slack adapter stopped with requests still being handled")
         if not self.session.closed:
             await self.session.close()
 
 
 async def check_tokens(app: AsyncApp, settings: Settings) -> None:
-    """Fail fast on a token Slack rejects; Socket Mode would otherwise retry it forever.
+    """Refuse to start on a token Slack rejects or a Slack that cannot be reached.
 
-    A network error only warns: Slack may be briefly unreachable, and the connection
-    (or the first request) retries on its own.
+    Socket Mode would otherwise retry forever in the background while the process looks
+    alive. Each check is bounded (``TOKEN_CHECK_SECONDS`` in all), so a start-up that
+    cannot work ends within 10 s with one line saying why.
     """
     checks: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     if not oauth_enabled(settings) and settings.slack_bot_token is not None:
+        _check_shape("SLACK_BOT_TOKEN", settings.slack_bot_token.get_secret_value(), "xox")
         checks.append(("SLACK_BOT_TOKEN", app.client.auth_test))
     if settings.slack_mode == "socket" and settings.slack_app_token is not None:
         token = settings.slack_app_token.get_secret_value()
+        _check_shape("SLACK_APP_TOKEN", token, "xapp-")
         checks.append(
             (
                 "SLACK_APP_TOKEN",
                 functools.partial(app.client.apps_connections_open, app_token=token),
             )
         )
-    for name, call in checks:
-        try:
-            await call()
-        except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            if error in AUTH_ERRORS:
-                raise StartupError(f"Slack rejected {name}: {error}") from None
-            log.warning("slack: could not check %s yet: %s", name, error)
-        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("slack: could not check %s yet: %s", name, type(exc).__name__)
+    try:
+        async with asyncio.timeout(TOKEN_CHECK_SECONDS):
+            for name, call in checks:
+                await _check_one(name, call)
+    except TimeoutError:
+        raise StartupError(
+            f"Slack did not answer at {settings.slack_api_base} within "
+            f"{TOKEN_CHECK_SECONDS:.0f} s; check the network (or CROSSROADS_SLACK_API_BASE)"
+        ) from None
+
+
+async def _check_one(name: str, call: Callable[[], Awaitable[object]]) -> None:
+    try:
+        await call()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error"))
+        if error in AUTH_ERRORS:
+            raise StartupError(f"Slack rejected {name}: {error}") from None
+        log.warning("slack: could not check %s yet: %s", name, error)
+    except (SlackClientError, aiohttp.ClientError, OSError) as exc:
+        raise StartupError(
+            f"Slack cannot be reached to check {name} ({type(exc).__name__}); "
+            "check the network (or CROSSROADS_SLACK_API_BASE)"
+        ) from None
+
+
+def _check_shape(name: str, token: str, prefix: str) -> None:
+    """A token that cannot be one (wrong kind, spaces, non-ASCII) is refused before use."""
+    if not (token.startswith(prefix) and token.isascii() and token.isprintable()) or any(
+        c.isspace() for c in token
+    ):
+        raise StartupError(f"{name} is not a Slack token of the right kind (it starts {prefix}…)")
 
 
 def token_lookup(rt: Runtime) -> TokenLookup:
@@ -324,6 +357,7 @@ def build(
 async def run(rt: Runtime) -> None:
     """Serve Slack until cancelled (used by adapters/serve.py)."""
     service = await SlackService.start(rt)
+    rt.stop_intake.append(functools.partial(service.stop, STOP_DRAIN))
     try:
         await service.wait()
     finally:

@@ -29,10 +29,10 @@ def zone(name: str) -> ZoneInfo:
     """An IANA zone; ValueError with a sentence for the person when it is unknown."""
     cleaned = name.strip()
     try:
-        if not cleaned or cleaned.startswith("/") or ".." in cleaned:
+        if not cleaned or len(cleaned) > 64 or cleaned.startswith("/") or ".." in cleaned:
             raise ValueError
         return ZoneInfo(cleaned)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. a name too long
         raise ValueError(
             "That is not a time zone I know; use an IANA name such as Europe/Berlin "
             "or America/New_York."

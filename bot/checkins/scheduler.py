@@ -14,16 +14,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from bot.checkins.delivery import DeliveryConfig, DeliveryWorker, DrainReport
 from bot.checkins.sender import CheckInSender
 from bot.engine import Engine
 from bot.events import UserRef
 from bot.store.database import StoreUnavailable
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 WAKE_JOB = "checkins-wake"
@@ -44,12 +45,18 @@ class CheckInScheduler:
         self.worker = worker
         self.poll_seconds = poll_seconds
         self.clock = clock or worker.clock
-        self.scheduler = AsyncIOScheduler(timezone=UTC)  # the default: a MemoryJobStore
         self.totals = DrainReport()
         self._lock = asyncio.Lock()
         self._again = False
         self._wake_at: datetime | None = None
         self._started = False
+
+    @cached_property
+    def scheduler(self) -> AsyncIOScheduler:
+        # Imported on first use: a console session never starts the scheduler.
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        return AsyncIOScheduler(timezone=UTC)  # the default: a MemoryJobStore
 
     @property
     def running(self) -> bool:
@@ -57,6 +64,8 @@ class CheckInScheduler:
 
     async def start(self) -> DrainReport:
         """Deliver what is due (the restart sweep), then arm the poll and the next wake."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
         self.scheduler.start()
         self._started = True
         self.scheduler.add_job(
@@ -84,6 +93,8 @@ class CheckInScheduler:
         armed = self._wake_at
         if armed is not None and self.clock() < armed <= when:
             return  # an earlier wake is already armed (a past one has fired: re-arm)
+        from apscheduler.triggers.date import DateTrigger
+
         self._wake_at = when
         run_date = max(when, self.clock() + timedelta(milliseconds=1))
         self.scheduler.add_job(

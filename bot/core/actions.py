@@ -53,9 +53,19 @@ class Click:
         return self.values[0] if self.values else ""
 
 
-def refusal(s: Session, user: ev.UserRef, intent: it.Intent) -> Result | None:
-    """A polite refusal when ``intent`` is about something that is not ``user``'s."""
+def refusal(
+    s: Session, user: ev.UserRef, intent: it.Intent, click: Click | None = None
+) -> Result | None:
+    """A polite refusal when ``intent`` is about something that is not ``user``'s.
+
+    Check-ins picked from a list travel as option values: each is checked too.
+    """
     me = (user.platform, user.tenant, user.user_id)
+    if isinstance(intent, it.ManageCheckIn | it.CatchUp) and not intent.checkin and click:
+        for checkin in _picked_ids(click, 0) or ():
+            owner = checkins_repo.checkin_owner(s, checkin)
+            if owner is not None and owner != me:
+                return result(Outcome.REFUSED, Notice(NOT_YOURS_CHECKIN, Level.WARNING))
     consultation = getattr(intent, "consultation", None)
     if isinstance(consultation, int) and consultation:
         owner = repo.consultation_owner(s, consultation)

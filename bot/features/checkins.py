@@ -213,6 +213,20 @@ class CheckIns:
             consultation_id, views, texts.OFFER_CHOICES, prefs.tz_name, prefs.tz_known
         )
 
+    @staticmethod
+    def cancelled_by_new_plan(actions: list[str]) -> Messages:
+        """Tell the person which check-ins went with the steps a new plan dropped."""
+        if not actions:
+            return []
+        steps = "; ".join(f"“{a}”" for a in actions)
+        return [
+            Notice(
+                f"Your new plan no longer has {len(actions)} step(s) you had check-ins for, "
+                f"so those check-ins are cancelled: {steps}.",
+                Level.WARNING,
+            )
+        ]
+
     # ------------------------------------------------------------------ schedule
 
     def _schedule(self, s: Session, event: ev.ScheduleCheckIns, now: datetime) -> Result:

@@ -39,12 +39,14 @@ from bot.playbook.schema import Playbook, PlaybookQuestion
 from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
 from bot.store.repository import Conflict
-from bot.validation import Invalid, parse_answer
+from bot.validation import Invalid, parse_answer, whole_number
 
 log = logging.getLogger(__name__)
 
 # After a recommendation: the check-in offer for the new plan (the check-ins feature's).
 OfferFor = Callable[[Session, int, int, list[repo.PlanRow]], AnyMessage | None]
+# The note naming the check-ins a changed plan cancelled (the check-ins feature's).
+CancelledNote = Callable[[list[str]], list[Notice]]
 
 
 class UnknownPlaybook(Exception):
@@ -59,9 +61,12 @@ def nothing_yet() -> Result:
 
 
 class Consultations:
-    def __init__(self, ctx: CoreContext, offer_for: OfferFor) -> None:
+    def __init__(
+        self, ctx: CoreContext, offer_for: OfferFor, cancelled_note: CancelledNote
+    ) -> None:
         self.ctx = ctx
         self.offer_for = offer_for
+        self.cancelled_note = cancelled_note
 
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._start, ev.Start, ev.Restart)
@@ -152,11 +157,12 @@ class Consultations:
         repo.advance(s, state, now, status="completed", current_step=None, completed_at=now)
         payload = ranking_to_payload(ranking, effective_answers(pb, loaded.answers))
         repo.add_snapshot(s, state.id, state.playbook_version, payload, now)
-        items = repo.replace_open_plan(
+        items, cancelled = repo.replace_open_plan(
             s, state.id, [(st.text, st.due) for st in ranking.next_steps], now
         )
         rec = payload_to_recommendation(payload, state.id, state.version, pb.title)
         out: list[AnyMessage] = [Text(pb.wording.finished), rec, self._plan(state.id, items)]
+        out.extend(self.cancelled_note(cancelled))
         offer = self.offer_for(s, state.user_id, state.id, items)
         if offer is not None:
             out.append(offer)
@@ -284,8 +290,16 @@ class Consultations:
         answers = {**state.answers, q.id: value}
         nxt = self._next_question(pb, answers)
         # The version check: a concurrent turn on the same step fails here, before any insert.
-        repo.advance(s, state, now, current_step=nxt.id if nxt else None, answers=answers)
-        repo.record_answer(s, state.id, q.id, value, now, replaces=replaces)
+        repo.advance_and_record(
+            s,
+            state,
+            now,
+            q.id,
+            value,
+            replaces=replaces,
+            current_step=nxt.id if nxt else None,
+            answers=answers,
+        )
         words = q.describe(value) if value is not None else ""
         out = self._finish(s, loaded, now) if nxt is None else [self.question_message(loaded, nxt)]
         return Result(Outcome.APPLIED, out, answered=(asked, words))
@@ -320,8 +334,8 @@ class Consultations:
         visible = visible_questions(loaded.playbook, loaded.answers)
         token = event.question.strip().lower()
         target: PlaybookQuestion | None
-        if token.isdigit() and 1 <= int(token) <= len(visible):
-            target = visible[int(token) - 1]
+        if (number := whole_number(token, 1, len(visible))) is not None:
+            target = visible[number - 1]
         else:
             target = next((q for q in visible if q.id == token), None)
         if target is None:

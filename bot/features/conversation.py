@@ -31,7 +31,7 @@ from bot.core.when import WHEN_USAGE, NoCheckIns, parse_when
 from bot.messages import CheckInChoice, Level, Notice, QuestionKind, Text
 from bot.store import checkins_repo
 from bot.store import repository as repo
-from bot.validation import clean_text, small_number
+from bot.validation import clean_text, whole_number
 
 Run = Callable[[ev.InEvent, datetime], Awaitable[Result]]
 
@@ -181,7 +181,7 @@ class Conversation:
     ) -> Result | None:
         _, checkin, occurrence = waiting.awaiting.split(":")
         choice = CHECKIN_WORDS.get(low.rstrip(".!"))
-        number = small_number(low)
+        number = whole_number(low)
         if choice is None and number is not None and waiting.question_kind is None:
             ids = [c.id for c in checkin_texts.PROMPT_CHOICES]
             if 1 <= number <= len(ids):
@@ -265,7 +265,7 @@ class Conversation:
     ) -> Result:
         if not waiting.path_ids:
             return _fail("There is no recommendation yet: finish the questions first.")
-        number = small_number(arg)
+        number = whole_number(arg)
         if number is None or not 1 <= number <= len(waiting.path_ids):
             count = len(waiting.path_ids)
             return _fail(f"Give a route number from the recommendation, from 1 to {count}.")
@@ -274,12 +274,14 @@ class Conversation:
     async def _checkin_command(self, user: ev.UserRef, arg: str, now: datetime) -> Result:
         usage = "Use checkin N snooze [days], checkin N change WHEN or checkin N cancel."
         parts = arg.split(maxsplit=2)
-        number = small_number(parts[0].lstrip("#")) if parts else None
+        number = whole_number(parts[0].lstrip("#")) if parts else None
+        if parts and number is None and parts[0].lstrip("#").isascii() and parts[0].isdigit():
+            return _fail("I have no check-in with that number; checkins lists yours.")
         if len(parts) < 2 or number is None:
             return _fail(usage)
         verb, rest = parts[1], parts[2] if len(parts) > 2 else ""
         if verb == "snooze":
-            days = small_number(rest.strip() or "1")
+            days = whole_number(rest.strip() or "1")
             if days is None:
                 return _fail("Snooze takes a number of days, e.g. checkin 3 snooze 7.")
             return await self.run(ev.SnoozeCheckIn(user, number, days), now)

@@ -71,6 +71,7 @@ class Privacy:
                 repo.delete_user(s, uid)
 
         await self.ctx.db.run(unit)
+        await self.ctx.db.scrub()
         return result(
             Outcome.APPLIED, Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)
         )

@@ -9,12 +9,24 @@ executes it in one transaction and returns its result:
   is free (a turn is well under a millisecond of work: cheaper than any thread hop or
   async driver, see bench/RESULTS.md), and in a dedicated thread when another process
   holds the write lock, so waiting for the lock never blocks the loop.
+
+PostgreSQL failures a person must never wait on:
+
+* a silent network partition (no RST): every unit has a deadline (``timeout``, the
+  setting ``db_timeout_seconds``); past it the caller gets ``StoreUnavailable`` at once
+  while the abandoned unit is cancelled in the background (its transaction never commits:
+  the connection is terminated, the server rolls it back);
+* a pooled connection the server killed (restart, ``pg_terminate_backend``): the unit is
+  retried once on a fresh connection, within the same deadline. Units are safe to repeat:
+  an answer is version-checked and a start is unique per person, so a unit that did commit
+  before its connection died reads as "already done" the second time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,12 +39,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+# Set by run_unbounded for the task that runs a migration (not for the turns beside it).
+_UNBOUNDED: contextvars.ContextVar[bool] = contextvars.ContextVar("unbounded", default=False)
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
     """The database cannot be used right now; the message is safe to show to a person."""
+
+
+class BadInput(Exception):
+    """The database refused a value as data (out of range, NUL, not UTF-8, too long).
+
+    Not an outage: retrying cannot help. The engine checks events first (bot.validation),
+    so this is the backstop for whatever slips past that check.
+    """
 
 
 def describe_outage(url: str, error: BaseException) -> str:
@@ -58,8 +80,17 @@ def describe_outage(url: str, error: BaseException) -> str:
 class Database:
     """One per process: owns the engine (and, for SQLite, the thread that talks to it)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, sqlite_inline: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        sqlite_inline: bool = True,
+        timeout: float = 5.0,
+    ) -> None:
         self.url = url
+        self.timeout = timeout
+        self._abandoned: set[asyncio.Task[Any]] = set()
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.async_engine: AsyncEngine | None = None
@@ -80,10 +111,18 @@ class Database:
             self.sqlite_inline = sqlite_inline
         else:
             # No pre-ping: it costs a round trip on every turn. A connection that died with
-            # a server restart fails one turn politely (StoreUnavailable) and SQLAlchemy
-            # then drops the whole stale pool; recycling bounds idle connections' age.
+            # a server restart fails its first statement; run() retries the unit once on a
+            # fresh connection, and SQLAlchemy drops the rest of the stale pool.
+            # connect timeout: a partitioned server never answers the TCP handshake's
+            # follow-up. No command_timeout: a migration's statement may rightly run long;
+            # run() puts the deadline on each turn's whole unit instead.
             self.async_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
+                pool_timeout=timeout,
+                connect_args={"timeout": timeout},
             )
             self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
 
@@ -105,16 +144,98 @@ class Database:
                     self._thread,
                     lambda: _in_transaction(self._waiting_sessions, unit, *args, **kwargs),
                 )
-            async with self._async_sessions() as session, session.begin():
-                return await session.run_sync(lambda s: unit(s, *args, **kwargs))
-        except (exc.OperationalError, exc.InterfaceError, OSError) as error:
-            log.warning("database unavailable: %s", error, exc_info=True)
+            return await self._run_postgres(unit, *args, **kwargs)
+        except TimeoutError as error:
+            log.warning("database did not answer within %.1f s", self.timeout)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
-        except exc.DatabaseError as error:
+        except (OverflowError, UnicodeError) as error:  # sqlite3 could not bind a value
+            log.warning("database refused a value: %s", type(error).__name__)
+            raise BadInput(type(error).__name__) from error
+        except exc.DBAPIError as error:
+            if _is_bad_data(error):
+                log.warning("database refused a value: %s", type(error.orig).__name__)
+                raise BadInput(type(error.orig).__name__) from error
             if isinstance(error, exc.IntegrityError):
                 raise
-            log.warning("database error: %s", error, exc_info=True)
+            log.warning("database unavailable: %s", error, exc_info=True)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
+        except OSError as error:
+            log.warning("database unavailable: %s", error, exc_info=True)
+            raise StoreUnavailable(describe_outage(self.url, error)) from error
+
+    async def scrub(self) -> None:
+        """After deleting a person: leave no copy of their rows in the database files.
+
+        SQLite: ``secure_delete`` (set on every connection) already overwrote the freed
+        cells with zeros, but in WAL mode the pages that held them live on in the -wal
+        file until a checkpoint; a TRUNCATE checkpoint copies the zeroed pages into the
+        database and empties the WAL. PostgreSQL keeps dead row versions until VACUUM
+        reclaims them (autovacuum, or VACUUM of the tables); README "Privacy" says so.
+        """
+        if not self.is_sqlite:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            busy = await loop.run_in_executor(self._thread, self._checkpoint)
+        except exc.DBAPIError as error:
+            log.warning("could not checkpoint the SQLite WAL after a deletion: %s", error)
+            return
+        if busy:
+            log.warning("SQLite WAL checkpoint after a deletion was blocked by a reader")
+
+    def _checkpoint(self) -> bool:
+        with self._waiting_engine.connect() as conn:
+            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        return bool(row and row[0])
+
+    async def run_unbounded(
+        self, unit: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run`` without the deadline or the retry: for a schema migration, which may
+        rightly take minutes and must not be repeated half-way."""
+        token = _UNBOUNDED.set(True)
+        try:
+            return await self.run(unit, *args, **kwargs)
+        finally:
+            _UNBOUNDED.reset(token)
+
+    async def _run_postgres(self, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if _UNBOUNDED.get():
+            return await self._unit_postgres(unit, args, kwargs)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        for attempt in (1, 2):
+            task = asyncio.ensure_future(self._unit_postgres(unit, args, kwargs))
+            try:
+                done, _ = await asyncio.wait((task,), timeout=max(0.0, deadline - loop.time()))
+            except asyncio.CancelledError:
+                task.cancel()
+                raise
+            if not done:
+                # Do not wait for the cancellation: closing a connection to a server that
+                # does not answer takes its own timeout. The task finishes in the background.
+                task.cancel()
+                self._abandoned.add(task)
+                task.add_done_callback(self._forget_abandoned)
+                raise TimeoutError
+            try:
+                return task.result()
+            except exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                log.info("a pooled database connection was dead; retrying on a fresh one")
+        raise AssertionError("unreachable")
+
+    async def _unit_postgres(
+        self, unit: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> T:
+        async with self._async_sessions() as session, session.begin():
+            return await session.run_sync(lambda s: unit(s, *args, **kwargs))
+
+    def _forget_abandoned(self, task: asyncio.Task[Any]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("an abandoned unit of work ended with %r", task.exception())
 
     async def ping(self) -> None:
         """Fail fast, with a clear message, if the database cannot be reached or read."""
@@ -122,6 +243,8 @@ class Database:
 
     async def dispose(self) -> None:
         if self.async_engine is not None:
+            if self._abandoned:  # each ends within the driver's close timeout
+                await asyncio.wait(tuple(self._abandoned), timeout=self.timeout)
             await self.async_engine.dispose()
         if self.sync_engine is not None:
             self.sync_engine.dispose()
@@ -143,6 +266,18 @@ def _in_transaction(
         return unit(session, *args, **kwargs)
 
 
+def _is_bad_data(error: exc.DBAPIError) -> bool:
+    """A value the database refuses as data: SQLSTATE class 22 ("data exception": out of
+    range, NUL in text, string too long), or asyncpg refusing to encode an argument."""
+    orig = error.orig
+    if isinstance(error, exc.DataError) or isinstance(orig, OverflowError | UnicodeError):
+        return True
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    cause = getattr(orig, "__cause__", None)
+    names = {cls.__name__ for cls in type(cause).__mro__} if cause is not None else set()
+    return sqlstate.startswith("22") or "DataError" in names
+
+
 def _is_locked(error: exc.OperationalError) -> bool:
     text_ = str(error.orig).lower()
     return "locked" in text_ or "busy" in text_
@@ -155,6 +290,8 @@ def _sqlite_pragmas(*, busy_ms: int) -> Callable[[Any, Any], None]:
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON",
+        # Deleted rows are overwritten with zeros, not just unlinked (forget means gone).
+        "PRAGMA secure_delete=ON",
         f"PRAGMA busy_timeout={busy_ms}",
     )
 

@@ -10,14 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import Insert, bindparam, delete, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.events import UserRef
+from bot.store.checkins_repo import ACTIVE_STATES
 from bot.store.models import (
     AnswerRecord,
+    CheckIn,
     Consultation,
     PlanItem,
     PlaybookVersion,
@@ -110,9 +112,7 @@ _PLAN = (
     .where(_plan.c.consultation_id == bindparam("cid"))
     .order_by(_plan.c.id)
 )
-_DELETE_OPEN_PLAN = delete(_plan).where(
-    _plan.c.consultation_id == bindparam("cid"), _plan.c.status == "open"
-)
+_checkins = CheckIn.__table__
 _INSERT_PLAN = insert(_plan)
 _settings = TenantSettings.__table__
 _TENANT_PLAYBOOK = select(_settings.c.default_playbook).where(
@@ -227,6 +227,93 @@ def advance(session: Session, state: ConsultationState, now: datetime, **values:
             setattr(state, key, value)
 
 
+def advance_and_record(
+    session: Session,
+    state: ConsultationState,
+    now: datetime,
+    question_id: str,
+    value: Any,
+    *,
+    replaces: bool,
+    **values: Any,
+) -> None:
+    """``advance`` then ``record_answer``, as one statement where the database allows it.
+
+    PostgreSQL: one round trip instead of two or three; the version-checked UPDATE, the
+    superseding of an earlier answer and the INSERT are one statement (data-modifying CTEs),
+    so a lost race inserts nothing and raises Conflict as ``advance`` does. SQLite (no DML
+    in a CTE; its statements cost no round trip): the two calls.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        advance(session, state, now, **values)
+        record_answer(session, state.id, question_id, value, now, replaces=replaces)
+        return
+    params = {
+        "b_id": state.id,
+        "b_version": state.version,
+        "version": state.version + 1,
+        "updated_at": now,
+        "a_qid": question_id,
+        "a_value": value,
+        "a_now": now,
+        **values,
+    }
+    stmt = _advance_and_record_stmt(tuple(sorted(values)), replaces)
+    if session.connection().execute(stmt, params).rowcount != 1:
+        raise Conflict(state.id)
+    state.version += 1
+    for key, val in values.items():
+        if hasattr(state, key):
+            setattr(state, key, val)
+
+
+_ADVANCE_AND_RECORD: dict[tuple[tuple[str, ...], bool], Insert] = {}
+
+
+def _advance_and_record_stmt(keys: tuple[str, ...], replaces: bool) -> Insert:
+    """Built once per set of advanced columns (bind parameters only: a cached plan)."""
+    cached = _ADVANCE_AND_RECORD.get((keys, replaces))
+    if cached is not None:
+        return cached
+    c = _consultations.c
+    moved = (
+        update(_consultations)
+        .where(c.id == bindparam("b_id"), c.version == bindparam("b_version"))
+        .values(
+            version=bindparam("version"),
+            updated_at=bindparam("updated_at", type_=c.updated_at.type),
+            **{key: bindparam(key, type_=c[key].type) for key in keys},
+        )
+        .returning(c.id)
+        .cte("moved")
+    )
+    a = _answers.c
+    stmt = insert(_answers).from_select(
+        ["consultation_id", "question_id", "value", "answered_at"],
+        select(
+            moved.c.id,
+            bindparam("a_qid", type_=a.question_id.type),
+            bindparam("a_value", type_=a.value.type),
+            bindparam("a_now", type_=a.answered_at.type),
+        ),
+    )
+    if replaces:
+        superseded = (
+            update(_answers)
+            .where(
+                a.consultation_id.in_(select(moved.c.id)),
+                a.question_id == bindparam("a_qid"),
+                a.superseded_at.is_(None),
+            )
+            .values(superseded_at=bindparam("a_now"))
+            .returning(literal_column("1"))
+            .cte("superseded")
+        )
+        stmt = stmt.add_cte(superseded)
+    _ADVANCE_AND_RECORD[(keys, replaces)] = stmt
+    return stmt
+
+
 def close_open(session: Session, uid: int, playbook_id: str, now: datetime) -> None:
     session.execute(
         update(Consultation)
@@ -297,28 +384,69 @@ def latest_snapshot(session: Session, consultation_id: int) -> RecommendationSna
     )
 
 
+class PlanChange(NamedTuple):
+    items: list[PlanRow]
+    # Actions of dropped steps that had live check-ins (pending, sent, failed, missed):
+    # those check-ins are gone with them, and the person is told which.
+    cancelled: list[str]
+
+
 def replace_open_plan(
     session: Session, consultation_id: int, steps: list[tuple[str, date | None]], now: datetime
-) -> list[PlanRow]:
-    """New advice replaces plan items the person has not touched; touched ones stay."""
+) -> PlanChange:
+    """New advice replaces plan items the person has not touched; touched ones stay.
+
+    An open item the new advice repeats (same action) is kept, with its id and its
+    check-ins; only its due date follows the advice. Open items the advice no longer
+    contains are deleted, and their check-ins with them (the FK cascades).
+    """
     conn = session.connection()
-    conn.execute(_DELETE_OPEN_PLAN, {"cid": consultation_id})
-    kept = {row.action for row in conn.execute(_PLAN, {"cid": consultation_id})}
-    fresh = [
-        {
-            "consultation_id": consultation_id,
-            "action": action,
-            "due_date": due,
-            "status": "open",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for action, due in steps
-        if action not in kept
-    ]
+    rows = list(conn.execute(_PLAN, {"cid": consultation_id}))
+    touched = {row.action for row in rows if row.status != "open"}
+    reusable: dict[str, list[Any]] = {}
+    for row in rows:
+        if row.status == "open":
+            reusable.setdefault(row.action, []).append(row)
+    fresh: list[dict[str, Any]] = []
+    for action, due in steps:
+        if action in touched:
+            continue
+        if reusable.get(action):
+            row = reusable[action].pop(0)
+            if row.due_date != due:
+                conn.execute(
+                    update(_plan).where(_plan.c.id == row.id).values(due_date=due, updated_at=now)
+                )
+            continue
+        fresh.append(
+            {
+                "consultation_id": consultation_id,
+                "action": action,
+                "due_date": due,
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    dropped = [row.id for left in reusable.values() for row in left]
+    cancelled: list[str] = []
+    if dropped:
+        cancelled = list(
+            conn.execute(
+                select(_plan.c.action)
+                .where(
+                    _plan.c.id.in_(dropped),
+                    _plan.c.id.in_(
+                        select(_checkins.c.plan_item_id).where(_checkins.c.state.in_(ACTIVE_STATES))
+                    ),
+                )
+                .order_by(_plan.c.id)
+            ).scalars()
+        )
+        conn.execute(delete(_plan).where(_plan.c.id.in_(dropped)))
     if fresh:
         conn.execute(_INSERT_PLAN, fresh)
-    return plan_items(session, consultation_id)
+    return PlanChange(plan_items(session, consultation_id), cancelled)
 
 
 def plan_items(session: Session, consultation_id: int) -> list[PlanRow]:

@@ -8,7 +8,7 @@ becomes (counted in UTF-16 code units, as both platforms count):
   4 interactive sections (Discord: 5 action rows; one is left for an adapter's paging);
 * prose, a bullet list, a field value, a plan: <= 1,000 (a Discord embed field 1,024);
 * an option label and a button label <= 75 (Slack), an option description <= 75;
-* at most 100 options (Slack's static select); an adapter with smaller selects pages them.
+* at most 500 options; each adapter pages them into its selects (Slack 100, Discord 25).
 
 ``check`` lists every breach; presenters build with ``clip`` and ``split`` so that it
 finds none, and a property test runs every presenter through it.
@@ -40,7 +40,7 @@ FIELDS_MAX = 10
 STEPS_MAX = 10
 LABEL_MAX = 75
 DESCRIPTION_MAX = 75
-OPTIONS_MAX = 100
+OPTIONS_MAX = 500  # adapters page them: Slack 100 per select, Discord 25
 ACTIONS_MAX = 5
 CONTEXT_MAX = 300
 CARD_TEXT_MAX = 5500

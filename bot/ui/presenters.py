@@ -426,11 +426,12 @@ def offer(o: CheckInOffer) -> Card:
 
 def checkin_prompt(p: CheckInPrompt) -> Card:
     repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
+    due = f"{p.due_local:{WHEN_FMT}} ({p.timezone})"
     return Card(
-        title=f"Check-in #{p.checkin_id}: how is it going?",
+        title="Check-in: how is it going?",
         sections=(
             *prose(p.action),
-            Context(text=clip(f"Due {p.due_local:{WHEN_FMT}} ({p.timezone}){repeat}", CONTEXT_MAX)),
+            Context(text=clip(f"Check-in #{p.checkin_id} · due {due}{repeat}", CONTEXT_MAX)),
             Choices(
                 intent=it.ReplyCheckIn(checkin=p.checkin_id, occurrence=p.occurrence),
                 options=tuple(option(str(c.id), c.label) for c in p.choices),

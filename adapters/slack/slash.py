@@ -1,7 +1,9 @@
-"""``/advise <subcommand> [args]`` parsed into a request the app can act on.
+"""``/advise <subcommand> [args]``: the slash command's text, a Slack convention, parsed.
 
-Why separate: parsing is pure and easy to test on its own; the same subcommands exist
-on Discord, so the words here are the ones people already know from there.
+Why separate: parsing is pure and easy to test on its own. It only names what was asked:
+a core command (``bot.ui.intents.Command``, sent with ``Engine.act``), a setting the core
+takes as an event, or a workspace setting for the admin methods; it builds no card and
+guesses no outcome. The words are the ones people know from Discord.
 """
 
 from __future__ import annotations
@@ -10,19 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot import events as ev
+from bot.ui.cards import Bullets, Card, Prose
+from bot.validation import whole_number
 
 
 class Kind(StrEnum):
     OPEN = "open"  # bare command: continue the consultation, or start one
-    START = "start"
-    RESUME = "resume"
-    STATUS = "status"
-    BACK = "back"
-    RESTART = "restart"
-    EXPORT = "export"
-    FORGET = "forget"
+    COMMAND = "command"  # a core command (``command``), e.g. start, status, export
     HELP = "help"
-    CHECKINS = "checkins"  # list the person's check-ins
     TIMEZONE = "timezone"  # the person's own zone
     QUIET = "quiet"  # the person's quiet hours
     SETTINGS = "settings"  # admin: show the workspace settings
@@ -47,6 +44,7 @@ CHECKIN_USAGE = "settings checkins cadence=14 timezone=Europe/Berlin quiet=21:00
 @dataclass(frozen=True, slots=True)
 class Parsed:
     kind: Kind
+    command: str = ""  # for COMMAND: a name in bot.core.actions.COMMANDS
     playbook: str | None = None
     cadence_days: int | None = None
     timezone: str | None = None
@@ -74,9 +72,9 @@ def _checkins(args: list[str]) -> Parsed:
         return _invalid(f"Say what to change, for example: {CHECKIN_USAGE}")
     cadence: int | None = None
     if "cadence_days" in values:
-        if not values["cadence_days"].isdigit():
+        cadence = whole_number(values["cadence_days"], 0, 9999)
+        if cadence is None:
             return _invalid("The cadence is a whole number of days, e.g. cadence=14.")
-        cadence = int(values["cadence_days"][:4])
     return Parsed(
         Kind.SET_CHECKINS,
         cadence_days=cadence,
@@ -91,18 +89,12 @@ def parse(text: str) -> Parsed:
     if not words:
         return Parsed(Kind.OPEN)
     name, args = words[0].lower(), words[1:]
-    simple = {
-        "resume": Kind.RESUME,
-        "status": Kind.STATUS,
-        "back": Kind.BACK,
-        "export": Kind.EXPORT,
-        "forget": Kind.FORGET,
-        "help": Kind.HELP,
-    }
-    if name in simple:
-        return Parsed(simple[name])
+    if name in ("resume", "status", "back", "export", "forget"):
+        return Parsed(Kind.COMMAND, command=name)
+    if name == "help":
+        return Parsed(Kind.HELP)
     if name in ("checkins", "check-ins", "checkin", "reminders"):
-        return Parsed(Kind.CHECKINS)
+        return Parsed(Kind.COMMAND, command="checkins")
     if name in ("timezone", "tz"):
         if len(args) != 1:
             return _invalid("Name one zone, e.g. timezone Europe/Berlin.")
@@ -112,7 +104,7 @@ def parse(text: str) -> Parsed:
             return _invalid("Use quiet 21:00-08:00, quiet off or quiet default.")
         return Parsed(Kind.QUIET, quiet_hours=args[0][:32])
     if name in ("start", "restart"):
-        return Parsed(Kind(name), playbook=_playbook_arg(args))
+        return Parsed(Kind.COMMAND, command=name, playbook=_playbook_arg(args))
     if name in ("settings", "admin"):
         if not args:
             return Parsed(Kind.SETTINGS)
@@ -130,27 +122,44 @@ def parse(text: str) -> Parsed:
     return _invalid(f"Unknown command {name[:30]!r}. Use help to see what I can do.")
 
 
-def to_event(parsed: Parsed, user: ev.UserRef) -> ev.InEvent | None:
-    """The core event for a consultation subcommand (None for OPEN, HELP, admin, invalid)."""
-    match parsed.kind:
-        case Kind.START:
-            return ev.Start(user, parsed.playbook)
-        case Kind.RESTART:
-            return ev.Restart(user, parsed.playbook)
-        case Kind.RESUME:
-            return ev.Resume(user)
-        case Kind.STATUS:
-            return ev.ShowStatus(user)
-        case Kind.BACK:
-            return ev.Back(user)
-        case Kind.EXPORT:
-            return ev.Export(user)
-        case Kind.FORGET:
-            return ev.Forget(user)
-        case Kind.CHECKINS:
-            return ev.ListCheckIns(user)
-        case Kind.TIMEZONE if parsed.timezone:
-            return ev.SetTimezone(user, parsed.timezone)
-        case Kind.QUIET if parsed.quiet_hours:
-            return ev.SetQuietHours(user, parsed.quiet_hours)
+def setting_event(parsed: Parsed, user: ev.UserRef) -> ev.InEvent | None:
+    """The core event for the person's own settings (time zone, quiet hours)."""
+    if parsed.kind is Kind.TIMEZONE and parsed.timezone:
+        return ev.SetTimezone(user, parsed.timezone)
+    if parsed.kind is Kind.QUIET and parsed.quiet_hours:
+        return ev.SetQuietHours(user, parsed.quiet_hours)
     return None
+
+
+HELP_ROWS = (
+    ("", "start, or continue where you stopped"),
+    ("start [playbook]", "start a consultation (or continue the one in progress)"),
+    ("resume", "show the question you are on"),
+    ("status", "where you are and what you answered"),
+    ("back", "go back one question"),
+    ("restart [playbook]", "start again from the first question"),
+    ("checkins", "your check-ins: snooze, change or cancel them"),
+    ("timezone <Area/City>", "your time zone for check-ins"),
+    ("quiet <HH:MM-HH:MM|off|default>", "hours without check-ins"),
+    ("export", "send you everything I keep about you as a file"),
+    ("forget", "delete everything I keep about you (asks first)"),
+    ("help", "this list"),
+    ("settings", "workspace settings (admins and owners)"),
+    ("settings playbook <id>", "default playbook for this workspace"),
+    (
+        "settings checkins [cadence=<days>] [timezone=<Area/City>] [quiet=HH:MM-HH:MM]",
+        "check-in defaults",
+    ),
+)
+
+
+def help_card(command: str) -> Card:
+    """``/advise help`` as a card (rendered like any other)."""
+    rows = tuple(f"{(command + ' ' + usage).strip()} — {what}" for usage, what in HELP_ROWS)
+    return Card(
+        title="Crossroads commands",
+        sections=(
+            Prose(text="Crossroads holds the consultation in a direct message with you."),
+            Bullets(items=rows),
+        ),
+    )

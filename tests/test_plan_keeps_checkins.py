@@ -1,0 +1,73 @@
+"""Redoing the advice keeps the check-ins of the steps it repeats, and names the ones it drops."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot import events as ev
+from bot.engine import Engine
+from bot.messages import CheckInList, Level, Notice, Plan
+from bot.settings import Settings
+from tests.conftest import make_engine
+
+ANN = ev.UserRef("discord", "guild-1", "ann")
+ANSWERS = ["student", "yes", ["code", "maths"], "5", "skip"]
+
+
+@pytest.fixture
+async def eng(db_url: str, settings: Settings) -> AsyncIterator[Engine]:
+    engine = await make_engine(db_url, settings.model_copy(update={"default_playbook": "tiny"}))
+    yield engine
+    await engine.db.dispose()
+
+
+def plan_of(out: list) -> Plan:
+    return next(m for m in out if isinstance(m, Plan))
+
+
+async def checkins(engine: Engine) -> dict[str, tuple[int, str]]:
+    out = (await engine.run(ev.ListCheckIns(ANN))).messages
+    lst = next(m for m in out if isinstance(m, CheckInList))
+    return {c.action: (c.checkin_id, c.state) for c in lst.items}
+
+
+async def test_back_then_the_same_answer_keeps_every_checkin(eng: Engine) -> None:
+    await eng.run(ev.Start(ANN))
+    for value in ANSWERS:
+        out = (await eng.run(ev.Answer(ANN, value))).messages
+    first_plan = plan_of(out)
+    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+    before = await checkins(eng)
+    assert len(before) == len(first_plan.items) >= 2
+    await eng.run(ev.Back(ANN))
+    out = (await eng.run(ev.Answer(ANN, "skip"))).messages  # the same answer again
+    assert [i.id for i in plan_of(out).items] == [i.id for i in first_plan.items]
+    assert not [m for m in out if isinstance(m, Notice) and "cancelled" in m.text]
+    assert await checkins(eng) == before
+
+
+async def test_a_changed_plan_names_the_checkins_it_cancels(
+    db_url: str, settings: Settings
+) -> None:
+    eng = await make_engine(
+        db_url, settings.model_copy(update={"default_playbook": "steps"}), "steps"
+    )
+    try:
+        await eng.run(ev.Start(ANN))
+        out = (await eng.run(ev.Answer(ANN, "student"))).messages
+        assert {i.action for i in plan_of(out).items} >= {"Update your CV.", "Ask your supervisor."}
+        await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+        before = await checkins(eng)
+        await eng.run(ev.Back(ANN))
+        out = (await eng.run(ev.Answer(ANN, "worker"))).messages
+        assert {i.action for i in plan_of(out).items} >= {"Update your CV.", "Ask your manager."}
+        warning = next(m for m in out if isinstance(m, Notice) and "cancelled" in m.text)
+        assert warning.level == Level.WARNING
+        assert "Ask your supervisor." in warning.text and "CV" not in warning.text
+        after = await checkins(eng)
+        assert "Ask your supervisor." in before and "Update your CV." in after
+        assert after == {k: v for k, v in before.items() if k != "Ask your supervisor."}
+    finally:
+        await eng.db.dispose()
