@@ -29,28 +29,14 @@ from typing import Any
 
 import discord
 
+from bot.ui import cards as c
 from bot.ui import codec
 from bot.ui import intents as it
 from bot.ui.budgets import units
-from bot.ui.cards import (
-    Actions,
-    Attachment,
-    Bullets,
-    Card,
-    Choices,
-    Context,
-    Fields,
-    Prose,
-    Section,
-    Steps,
-    Style,
-    TextEntry,
-    Tone,
-)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 TEXT_INPUT_ID = "text"  # the one text input of every modal
-SPLIT_MARK = "#"  # custom_id suffix of the second, third… select of one split Choices
+SPLIT_MARK = "#"  # custom_id suffix of the second, third… select of one split c.Choices
 CONTINUED = "\u200b"  # the name of a field that continues the one before it
 
 
@@ -81,15 +67,15 @@ class Limits:
 
 LIMITS = Limits()
 COLOURS = {
-    Tone.INFO: discord.Colour.blurple(),
-    Tone.SUCCESS: discord.Colour.green(),
-    Tone.WARNING: discord.Colour.gold(),
-    Tone.ERROR: discord.Colour.red(),
+    c.Tone.INFO: discord.Colour.blurple(),
+    c.Tone.SUCCESS: discord.Colour.green(),
+    c.Tone.WARNING: discord.Colour.gold(),
+    c.Tone.ERROR: discord.Colour.red(),
 }
 STYLES = {
-    Style.DEFAULT: discord.ButtonStyle.secondary,
-    Style.PRIMARY: discord.ButtonStyle.primary,
-    Style.DANGER: discord.ButtonStyle.danger,
+    c.Style.DEFAULT: discord.ButtonStyle.secondary,
+    c.Style.PRIMARY: discord.ButtonStyle.primary,
+    c.Style.DANGER: discord.ButtonStyle.danger,
 }
 STEP_MARKS = {"open": "•", "done": "✅", "dropped": "✖"}
 TYPE_NUMBERS = "Type the numbers of your choices"
@@ -170,24 +156,24 @@ def _due(step_due: Any) -> str:
     return f" — by {step_due.day} {step_due:%b %Y}" if step_due else ""
 
 
-def section_lines(s: Section, numbered: bool = False) -> list[str]:
+def section_lines(s: c.Section, numbered: bool = False) -> list[str]:
     """The Markdown lines a text section shows (escaped); interactive ones show none,
     except a choice list that is answered by typing numbers (``numbered``)."""
     match s:
-        case Prose():
+        case c.Prose():
             return [escape(s.text)]
-        case Bullets():
+        case c.Bullets():
             return [f"• {escape(i)}" for i in s.items]
-        case Fields():
+        case c.Fields():
             return [f"**{escape(f.name)}**: {escape(f.value)}" for f in s.items]
-        case Steps():
+        case c.Steps():
             return [
                 f"{STEP_MARKS.get(st.status, '•')} {escape(st.text)}{_due(st.due)}"
                 for st in s.items
             ]
-        case Context():
+        case c.Context():
             return [f"-# {escape(s.text)}"]
-        case Choices() if numbered:
+        case c.Choices() if numbered:
             return [f"{i}. {escape(o.label)}" for i, o in enumerate(s.options, 1)]
     return []
 
@@ -214,7 +200,7 @@ class Menu:
 Row = tuple[Button, ...] | Menu
 
 
-def _buttons_for(choices: Choices) -> list[Button] | None:
+def _buttons_for(choices: c.Choices) -> list[Button] | None:
     """One button per option (a single pick of <= 5), if every value fits the intent."""
     if choices.multi or len(choices.options) > LIMITS.row_buttons:
         return None
@@ -260,7 +246,7 @@ def unsplit_id(custom_id: str) -> str:
     return head if mark and tail.isdigit() else custom_id
 
 
-def _menus_for(choices: Choices) -> list[Menu] | None:
+def _menus_for(choices: c.Choices) -> list[Menu] | None:
     """Selects of <= 25 options; a long single pick is split over several, one per row.
 
     None: a multiple pick with more options than one select holds (typed numbers instead).
@@ -297,15 +283,15 @@ def _opener(intent: it.Intent, label: str, *, optional: bool, max_length: int) -
     return Button(plain(label, LIMITS.button_label), custom_id, discord.ButtonStyle.primary)
 
 
-def typed_numbers(choices: Choices) -> bool:
+def typed_numbers(choices: c.Choices) -> bool:
     """Whether a choice list is answered by typing the options' numbers in a text box."""
     return _menus_for(choices) is None
 
 
-def section_rows(s: Section) -> list[Row]:
+def section_rows(s: c.Section) -> list[Row]:
     """The action rows an interactive section becomes (none for a text section)."""
     match s:
-        case Actions():
+        case c.Actions():
             return [
                 tuple(
                     Button(
@@ -314,10 +300,10 @@ def section_rows(s: Section) -> list[Row]:
                     for a in s.items
                 )
             ]
-        case TextEntry():
+        case c.TextEntry():
             length = max(1, min(s.max_length, LIMITS.text_input))
             return [(_opener(s.intent, s.button, optional=s.optional, max_length=length),)]
-        case Choices():
+        case c.Choices():
             buttons = _buttons_for(s)
             if buttons is not None:
                 return [tuple(buttons)]
@@ -366,7 +352,7 @@ class Outgoing:
     content: str = ""
     embeds: list[discord.Embed] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
-    attachment: Attachment | None = None
+    attachment: c.Attachment | None = None
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``send``/``send_message``/``followup.send``.
@@ -408,7 +394,7 @@ class _Block:
     paragraphs: list[str] = field(default_factory=list)
 
 
-def _blocks(card: Card) -> tuple[list[_Block], list[str]]:
+def _blocks(card: c.Card) -> tuple[list[_Block], list[str]]:
     """The card's text as blocks in reading order, and the footer lines.
 
     Small print after which only small print or controls follow is the footer.
@@ -417,14 +403,14 @@ def _blocks(card: Card) -> tuple[list[_Block], list[str]]:
         (
             i
             for i, s in enumerate(card.sections)
-            if section_lines(s, _numbered(s)) and not isinstance(s, Context)
+            if section_lines(s, _numbered(s)) and not isinstance(s, c.Context)
         ),
         default=-1,
     )
     blocks: list[_Block] = [_Block(None)]
     footer: list[str] = []
     for i, s in enumerate(card.sections):
-        if isinstance(s, Context) and i > last_text:
+        if isinstance(s, c.Context) and i > last_text:
             footer.append(s.text)
             continue
         lines = section_lines(s, _numbered(s))
@@ -437,11 +423,11 @@ def _blocks(card: Card) -> tuple[list[_Block], list[str]]:
     return [b for b in blocks if b.paragraphs], footer
 
 
-def _numbered(s: Section) -> bool:
-    return isinstance(s, Choices) and typed_numbers(s)
+def _numbered(s: c.Section) -> bool:
+    return isinstance(s, c.Choices) and typed_numbers(s)
 
 
-def card_embeds(card: Card) -> list[discord.Embed]:
+def card_embeds(card: c.Card) -> list[discord.Embed]:
     """One embed for the card, or more when escaped text outgrows one (never cut)."""
     colour = COLOURS[card.tone]
     title = cut(escape(card.title), LIMITS.title) if card.title else None
@@ -483,7 +469,7 @@ def card_embeds(card: Card) -> list[discord.Embed]:
     return embeds
 
 
-def card_rows(card: Card) -> list[Row]:
+def card_rows(card: c.Card) -> list[Row]:
     """The card's components, each id unique on its message (Discord requires it): a
     repeated id gets a ``#n`` suffix, which ``unsplit_id`` removes again."""
     seen: set[str] = set()
@@ -506,7 +492,7 @@ def card_rows(card: Card) -> list[Row]:
     return rows
 
 
-def render(cards: Iterable[Card], *, content: str = "") -> list[Outgoing]:
+def render(cards: Iterable[c.Card], *, content: str = "") -> list[Outgoing]:
     """Cards as few messages as Discord's limits allow, in order.
 
     ``content``: a plain line for the first message (a pointer, a note). Rows beyond five
@@ -541,7 +527,7 @@ def render(cards: Iterable[Card], *, content: str = "") -> list[Outgoing]:
 
 
 def modal_for(opener: codec.Opener, custom_id: str, *, title: str, label: str) -> discord.ui.Modal:
-    """The text box a TextEntry (or a typed-numbers choice) opens; its submit carries
+    """The text box a c.TextEntry (or a typed-numbers choice) opens; its submit carries
     ``custom_id`` (the intent) and is dispatched like any click, never kept in memory."""
     modal = discord.ui.Modal(
         title=plain(title, LIMITS.modal_title), custom_id=custom_id, timeout=None
@@ -564,7 +550,7 @@ def modal_for(opener: codec.Opener, custom_id: str, *, title: str, label: str) -
     return modal
 
 
-def receipt(card: Card) -> Outgoing:
+def receipt(card: c.Card) -> Outgoing:
     """What a clicked message becomes: the receipt card, without components."""
     (first, *_) = render([card]) or [Outgoing(content="✅")]
     first.rows = []
