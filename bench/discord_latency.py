@@ -146,7 +146,7 @@ async def run_scenarios(
         timing = await probe.timed(
             lambda: fake.inject_command("advise start", user_id=uid, dm=True)
         )
-        dm_start.add(timing, "shown")
+        dm_start.add(timing, "applied")
         iid = timing[3]
         msg = next(c.message for c in fake.callbacks if c.interaction_id == iid)
         assert msg is not None
@@ -156,7 +156,7 @@ async def run_scenarios(
         msg = questions[uid]
         custom_id, values = first_component(msg)
         timing = await probe.timed(lambda: fake.inject_component(msg.id, custom_id, values=values))
-        click.add(timing, "answered")
+        click.add(timing, "applied")
 
     await each(start_in_dm, users)
     await each(answer, users)

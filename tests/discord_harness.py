@@ -15,12 +15,14 @@ from typing import Any
 
 import discord
 
+from adapters.discord.cards import unsplit_id
 from adapters.discord.client import CrossroadsClient
-from adapters.discord.components import decode
 from adapters.discord.service import build_client
 from adapters.runtime import Runtime
 from bot.engine import Engine
 from bot.settings import Settings
+from bot.ui import codec
+from bot.ui.intents import Intent
 from tests.conftest import make_engine
 from tests.fakes.discord_fake import FakeCallback, FakeDiscord, FakeMessage
 
@@ -149,8 +151,8 @@ def select(msg: FakeMessage | FakeCallback) -> dict[str, Any]:
 
 
 def question_title(msg: FakeMessage | FakeCallback) -> str:
-    """The prompt line of the last embed (bold in the description)."""
-    return str(msg.embeds[-1]["description"]).split("\n\n")[0].strip("*")
+    """The prompt of the last embed (its description's first paragraph)."""
+    return str(msg.embeds[-1]["description"]).split("\n\n")[0]
 
 
 def assert_no_pings(fake: FakeDiscord) -> None:
@@ -167,9 +169,25 @@ def assert_no_pings(fake: FakeDiscord) -> None:
                     assert body.get("allowed_mentions") == NO_PINGS, body
 
 
-def owners(msg: FakeMessage | FakeCallback) -> set[int]:
-    ids = [decode(c) for c in msg.custom_ids()]
-    return {i.owner for i in ids if i is not None}
+def intents(msg: FakeMessage | FakeCallback) -> list[Intent]:
+    """What the message's components stand for (ids made by bot.ui.codec)."""
+    out: list[Intent] = []
+    for custom_id in msg.custom_ids():
+        opener = codec.decode_opener(custom_id)
+        intent = opener.intent if opener else codec.decode(unsplit_id(custom_id))
+        assert intent is not None, custom_id
+        out.append(intent)
+    return out
+
+
+def text_of(msg: FakeMessage | FakeCallback) -> str:
+    """Everything a message shows: content, embed titles, descriptions, fields, footers."""
+    parts = [msg.content or ""]
+    for e in msg.embeds:
+        parts += [e.get("title") or "", e.get("description") or ""]
+        parts += [f"{f['name']}\n{f['value']}" for f in e.get("fields") or []]
+        parts.append((e.get("footer") or {}).get("text") or "")
+    return "\n".join(p for p in parts if p)
 
 
 def iter_dm(fake: FakeDiscord, user_id: int | None = None) -> Iterator[FakeMessage]:

@@ -18,20 +18,8 @@ import discord
 import pytest
 from sqlalchemy import select
 
-from adapters.discord.checkins import (
-    DMS_CLOSED_REASON,
-    GONE_REASON,
-    DiscordCheckInSender,
-    parse_when,
-)
-from adapters.discord.components import ComponentId, Kind, decode
-from adapters.discord.render import (
-    SelectSpec,
-    render_checkin_list,
-    render_prompt,
-    render_revisit,
-    render_timezone_question,
-)
+from adapters.discord.cards import Button, render
+from adapters.discord.checkins import DMS_CLOSED_REASON, GONE_REASON, DiscordCheckInSender
 from adapters.discord.tenancy import person
 from bot import events as ev
 from bot.checkins import texts
@@ -45,11 +33,11 @@ from bot.messages import (
     CheckInView,
     ChoiceOption,
     RevisitOffer,
-    TimezoneQuestion,
     WhenKind,
 )
 from bot.store.models import CheckIn, PlanItem
-from bot.ui.presenters import notification
+from bot.ui import codec, presenters
+from bot.ui import intents as it
 from tests.checkin_doubles import FakeClock
 from tests.conftest import FIXED_NOW
 from tests.discord_harness import (
@@ -58,7 +46,9 @@ from tests.discord_harness import (
     assert_no_pings,
     button,
     dm_id,
+    intents,
     make_runtime,
+    text_of,
 )
 from tests.discord_harness import (
     select as first_select,
@@ -80,6 +70,20 @@ async def click(world: World, message: FakeMessage, custom_id: str, **kw: Any) -
 
 def titled(title: str) -> Any:
     return lambda m: any(e.get("title") == title for e in m.embeds)
+
+
+def with_intent(kind: type[it.Intent]) -> Any:
+    """A message with a component standing for an intent of ``kind``."""
+    return lambda m: any(isinstance(i, kind) for i in intents(m))
+
+
+def ids_of(msg: FakeMessage, kind: type[it.Intent]) -> list[tuple[str, Any]]:
+    """(custom_id, intent) of the message's components standing for ``kind``."""
+    out: list[tuple[str, Any]] = []
+    for custom_id, intent in zip(msg.custom_ids(), intents(msg), strict=True):
+        if isinstance(intent, kind):
+            out.append((custom_id, intent))
+    return out
 
 
 def clock_of(engine: Engine) -> FakeClock:
@@ -128,15 +132,17 @@ async def consult_to_offer(world: World) -> FakeMessage:
     assert await bot.handled(iid) == "dm"
     dm = dm_id(fake)
     q = await fake.wait_for_message(channel_id=dm, after=mark)
-    for step in ("Student", "Yes", None, "2", "Skip"):
+    for step in ("Student", "Yes", None, "2", "Type your answer"):
         mark = fake.mark()
         if step is None:
             menu = first_select(q)
             await click(world, q, menu["custom_id"], values=["code", "writing"])
+        elif step == "Type your answer":  # the optional last question, left empty
+            opened, _ = await click(world, q, button(q, step))
+            assert await bot.handled(await fake.inject_modal_submit(opened, {})) == "applied"
+            break
         else:
             await click(world, q, button(q, step))
-        if step == "Skip":
-            break
         q = await fake.wait_for_message(lambda m: bool(m.components), channel_id=dm, after=mark)
     return await fake.wait_for_message(titled(OFFER_TITLE), channel_id=dm, after=mark)
 
@@ -154,72 +160,79 @@ async def test_pick_checkins_list_snooze_cancel_then_a_reminder_is_answered_done
     labels = [c["label"] for row in offer.components for c in row["components"]]
     assert labels == [
         "On the suggested dates",
-        "In a few days…",
         "Every week",
         "Every two weeks",
-        "On a date…",
         "No check-ins",
+        "In a few days…",
+        "On a date…",
     ]
 
-    # "Every week": the offer closes, the list and the time-zone question follow.
+    # "Every week": the offer closes, the confirmation, list and time-zone question follow.
     mark = fake.mark()
     iid, outcome = await click(world, offer, button(offer, "Every week"))
-    assert outcome == "checkin"
+    assert outcome == "applied"
     closed = fake.message(offer.id)
-    assert closed.content.startswith("Check-ins are set for") and closed.components == []
+    assert closed.components == [] and closed.embeds[0]["title"] == OFFER_TITLE
     dm = dm_id(fake)
     listing = await fake.wait_for_message(titled("Your check-ins"), channel_id=dm, after=mark)
-    assert "every week · scheduled" in listing.embeds[0]["description"]
-    zone_q = await fake.wait_for_message(
-        lambda m: any(c.startswith("xr1:z:") for c in m.custom_ids()), channel_id=dm, after=mark
-    )
+    said = "\n".join(text_of(m) for m in fake.messages[dm] if m.id >= listing.id)
+    assert "Check-ins are set for" in said
+    assert "every week · scheduled" in text_of(listing)
+    zone_q = await fake.wait_for_message(with_intent(it.SetZone), channel_id=dm, after=mark)
     menu = first_select(zone_q)
     assert "Europe/Berlin" in [o["value"] for o in menu["options"]]
+    mark = fake.mark()
     _, outcome = await click(world, zone_q, menu["custom_id"], values=["Europe/Berlin"])
-    assert outcome == "checkin"
-    assert "Europe/Berlin" in fake.message(zone_q.id).content
+    assert outcome == "applied"
+    assert fake.message(zone_q.id).components == []
+    confirmed = await fake.wait_for_message(channel_id=dm, after=mark)
+    assert "Europe/Berlin" in text_of(confirmed)
 
-    # /advise checkins in the server: ephemeral, one row of actions per check-in.
+    # /advise checkins in the server: ephemeral, a select per action over the check-ins.
     iid = await fake.inject_command("advise checkins")
     assert await bot.handled(iid) == "shown"
     cb = await fake.wait_for_callback(iid)
     assert cb.ephemeral and cb.message is not None
-    ids = sorted({decode(c).consultation_id for c in cb.custom_ids() if c.startswith("xr1:i:")})  # type: ignore[union-attr]
-    assert ids, cb.components
-    first = ids[0]
-    snooze = ComponentId(Kind.ITEM, fake.user_id, first, 0, texts.SNOOZE_WEEK).encode()
-    _, outcome = await click(world, cb.message, snooze)
-    assert outcome == "changed"
-    after_snooze = fake.message(cb.message.id)
-    assert after_snooze.content and after_snooze.embeds[0]["title"] == "Your check-ins"
+    manage = {i.action: c for c, i in ids_of(cb.message, it.ManageCheckIn)}
+    assert set(manage) >= {texts.SNOOZE_WEEK, texts.CANCEL}
+    options = cb.message.find_component(manage[texts.SNOOZE_WEEK])
+    assert options is not None
+    ids = [o["value"] for o in options["options"]]
+    mark = fake.mark()
+    _, outcome = await click(world, cb.message, manage[texts.SNOOZE_WEEK], values=ids[:1])
+    assert outcome == "applied"
+    after_snooze = await fake.wait_for_message(channel_id=cb.message.channel_id, after=mark)
+    assert after_snooze.ephemeral and "Snoozed" in text_of(after_snooze)
     if len(ids) > 1:
-        cancel = ComponentId(Kind.ITEM, fake.user_id, ids[-1], 0, texts.CANCEL).encode()
-        _, outcome = await click(world, cb.message, cancel)
-        assert outcome == "changed"
-        assert fake.message(cb.message.id).content.startswith("Cancelled")
-        assert f"#{ids[-1]}" not in str(fake.message(cb.message.id).embeds)
+        listing = next(m for m in fake.all_messages() if m.id >= after_snooze.id and m.components)
+        cancel = {i.action: c for c, i in ids_of(listing, it.ManageCheckIn)}[texts.CANCEL]
+        mark = fake.mark()
+        _, outcome = await click(world, listing, cancel, values=ids[-1:])
+        assert outcome == "applied"
+        cancelled = await fake.wait_for_message(channel_id=listing.channel_id, after=mark)
+        assert text_of(cancelled).startswith("Cancelled")
 
     # The reminder falls due: the core's worker sends it as a DM, with an enforced nonce.
     sender = DiscordCheckInSender(bot.client)
     worker = worker_for(bot, sender)
     mark = fake.mark()
     await deliver_next(bot, worker)
-    prompt = await fake.wait_for_message(
-        titled("Check-in: how is it going?"), channel_id=dm, after=mark
-    )
+    prompt = await fake.wait_for_message(with_intent(it.ReplyCheckIn), channel_id=dm, after=mark)
     assert prompt.request is not None
     nonce = prompt.request["nonce"]
     assert isinstance(nonce, str) and 0 < len(nonce) <= 25
     assert prompt.request["enforce_nonce"] is True
-    assert [c["label"] for row in prompt.components for c in row["components"]] == [
-        c.label for c in texts.PROMPT_CHOICES
-    ]
+    menu = first_select(prompt)  # seven answers: more than a row of buttons, so a select
+    assert [o["label"] for o in menu["options"]] == [c.label for c in texts.PROMPT_CHOICES]
 
-    checkin_id = decode(prompt.custom_ids()[0]).consultation_id  # type: ignore[union-attr]
-    _, outcome = await click(world, prompt, button(prompt, "Done"))
-    assert outcome == "checkin"
+    checkin_id = ids_of(prompt, it.ReplyCheckIn)[0][1].checkin
+    mark = fake.mark()
+    _, outcome = await click(world, prompt, menu["custom_id"], values=[texts.CheckInChoice.DONE])
+    assert outcome == "applied"
     answered = fake.message(prompt.id)
-    assert answered.content.startswith("✅ Done") and answered.components == []
+    assert answered.components == [] and answered.embeds == prompt.embeds
+    thanks = await fake.wait_for_message(channel_id=dm, after=mark)
+    assert thanks.embeds
 
     def plan_status(s: Any) -> str:
         row = s.get(CheckIn, checkin_id)
@@ -238,35 +251,41 @@ async def test_in_days_modal_schedules_and_a_bad_answer_is_refused(world: World)
     iid, outcome = await click(world, offer, opener)
     assert outcome == "modal"
     modal = await fake.wait_for_callback(iid)
-    assert modal.type == CB_MODAL
-    bad = await fake.inject_modal_submit(iid, {"answer": "soonish"})
+    assert modal.type == CB_MODAL and modal.data is not None
+    assert modal.data["title"] == OFFER_TITLE
+    bad = await fake.inject_modal_submit(iid, {"text": "soonish"})
     assert await bot.handled(bad) == "invalid"
-    assert (await fake.wait_for_callback(bad)).ephemeral
+    refusal = await fake.wait_for_callback(bad)
+    assert refusal.ephemeral and "did not understand" in text_of(refusal)
     assert fake.message(offer.id).components  # the offer stays open
 
     iid, _ = await click(world, offer, opener)
     await fake.wait_for_callback(iid)
     mark = fake.mark()
-    good = await fake.inject_modal_submit(iid, {"answer": "10"})
-    assert await bot.handled(good) == "checkin"
-    assert fake.message(offer.id).content.startswith("Check-ins are set for")
+    good = await fake.inject_modal_submit(iid, {"text": "10"})
+    assert await bot.handled(good) == "applied"
+    assert fake.message(offer.id).components == []
 
     # The time-zone question's "Other…" asks in a modal.
     zone_q = await fake.wait_for_message(
-        lambda m: any(c.startswith("xr1:y:") for c in m.custom_ids()),
+        lambda m: any(c.startswith("x2e") for c in m.custom_ids()) and with_intent(it.SetZone)(m),
         channel_id=dm_id(fake),
         after=mark,
     )
     iid, outcome = await click(world, zone_q, button(zone_q, "Other…"))
     assert outcome == "modal"
     await fake.wait_for_callback(iid)
-    sub = await fake.inject_modal_submit(iid, {"answer": "America/New_York"})
-    assert await bot.handled(sub) == "checkin"
-    assert "America/New\\_York" in fake.message(zone_q.id).content  # escaped Markdown
+    mark = fake.mark()
+    sub = await fake.inject_modal_submit(iid, {"text": "America/New_York"})
+    assert await bot.handled(sub) == "applied"
     assert fake.message(zone_q.id).components == []
+    said = await fake.wait_for_message(channel_id=dm_id(fake), after=mark)
+    assert "America/New\\_York" in said.embeds[0]["description"]  # escaped Markdown
 
 
 async def test_someone_elses_checkin_buttons_are_refused(world: World) -> None:
+    from bot.core.actions import NOT_YOURS_CHECKIN
+
     fake = world.fake
     bot = await world.bot()
     clock_of(bot.engine)
@@ -277,10 +296,29 @@ async def test_someone_elses_checkin_buttons_are_refused(world: World) -> None:
     assert cb.message is not None and not cb.ephemeral
     mallory = fake.add_user("mallory")
     fake.add_member(fake.guild_id, mallory)
-    item = next(c for c in cb.custom_ids() if c.startswith("xr1:i:"))
-    jid = await fake.inject_forged_component(cb.message.id, item, user_id=mallory)
-    assert await bot.handled(jid) == "not-owner"
+    (custom_id, _), *_ = ids_of(cb.message, it.ManageCheckIn)
+    menu = cb.message.find_component(custom_id)
+    assert menu is not None
+    jid = await fake.inject_forged_component(
+        cb.message.id,
+        custom_id,
+        user_id=mallory,
+        component_type=3,
+        values=[menu["options"][0]["value"]],
+    )
+    # A check-in picked from a list is owner-checked like one named in an id.
+    assert await bot.handled(jid) == "refused"
+    refusal = await fake.wait_for_callback(jid)
+    assert refusal.ephemeral and text_of(refusal) == NOT_YOURS_CHECKIN
     assert fake.message(cb.message.id).custom_ids() == cb.message.custom_ids()
+    forged = codec.encode(it.RescheduleCheckIn(checkin=int(menu["options"][0]["value"])))
+    kid = await fake.inject_forged_component(cb.message.id, forged, user_id=mallory)
+    assert await bot.handled(kid) == "unknown"  # not a component of that message
+    rows = await bot.engine.db.run(lambda s: list(s.scalars(select(CheckIn))))
+    assert {r.state for r in rows} == {"pending"}
+    user = person(mallory)
+    reply = await bot.engine.act(user, it.ManageCheckIn(action="cancel", checkin=rows[0].id))
+    assert reply.outcome == "refused" and NOT_YOURS_CHECKIN in reply.text()
 
 
 # ------------------------------------------------------------------ the sender
@@ -294,9 +332,9 @@ async def test_the_same_key_twice_posts_one_message(world: World) -> None:
         7, 1, 3, "Write to **two** supervisors @everyone", FIXED_NOW, "UTC", texts.PROMPT_CHOICES
     )
     user = person(fake.user_id)
-    first = await sender.send(user, notification(message), "ci7o1")
+    first = await sender.send(user, presenters.notification(message), "ci7o1")
     mark = fake.mark()
-    second = await sender.send(user, notification(message), "ci7o1")
+    second = await sender.send(user, presenters.notification(message), "ci7o1")
     assert isinstance(first, Delivered) and first == second
     await fake.wait_for(kind="nonce_hit", after=mark)
     posted = [m for m in fake.messages[dm_id(fake)] if m.payload.get("nonce") == "ci7o1"]
@@ -323,7 +361,7 @@ async def test_closed_dms_fail_after_bounded_retries_and_show_in_the_list(world:
     iid = await fake.inject_command("advise checkins")
     await bot.handled(iid)
     cb = await fake.wait_for_callback(iid)
-    text = cb.embeds[0]["description"]
+    text = text_of(cb)
     assert "could not be delivered" in text and DMS_CLOSED_REASON in text
 
 
@@ -334,7 +372,7 @@ async def test_a_429_is_retry_after_not_a_failure(world: World) -> None:
     message = CheckInPrompt(8, 1, 3, "Apply", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
     await bot.client.create_dm(discord.Object(fake.user_id))  # the DM exists already
     fake.rate_limit_messages(1, retry_after=60.0)
-    result = await sender.send(person(fake.user_id), notification(message), "ci8o1")
+    result = await sender.send(person(fake.user_id), presenters.notification(message), "ci8o1")
     assert isinstance(result, RetryAfter) and result.seconds == pytest.approx(60.0, abs=1)
 
 
@@ -388,45 +426,33 @@ def _http(cls: type[discord.HTTPException], status: int, code: int = 0, **header
 async def test_send_errors_map_to_send_results(exc: BaseException, expected: object) -> None:
     sender = DiscordCheckInSender(_Failing(exc))  # type: ignore[arg-type]
     message = CheckInPrompt(1, 1, 1, "x", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
-    assert await sender.send(person(5), notification(message), "k") == expected
+    assert await sender.send(person(5), presenters.notification(message), "k") == expected
 
 
 async def test_a_bad_request_is_a_bug_and_raises() -> None:
     sender = DiscordCheckInSender(_Failing(_http(discord.HTTPException, 400, 50035)))  # type: ignore[arg-type]
     message = CheckInPrompt(1, 1, 1, "x", FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
     with pytest.raises(discord.HTTPException):
-        await sender.send(person(5), notification(message), "k")
+        await sender.send(person(5), presenters.notification(message), "k")
 
 
-def test_parse_when() -> None:
-    assert parse_when("10") == ev.When(WhenKind.IN_DAYS, days=10)
-    assert parse_when(" in 3 days ") == ev.When(WhenKind.IN_DAYS, days=3)
-    assert parse_when("Weekly") == ev.When(WhenKind.WEEKLY)
-    assert parse_when("2026-05-04 9:30") == ev.When(WhenKind.DATE, on="2026-05-04 09:30")
-    assert parse_when("2026-05-04") == ev.When(WhenKind.DATE, on="2026-05-04")
-    assert parse_when("soon") is None
-
-
-def test_long_lists_page_and_stay_within_limits() -> None:
+def test_long_lists_and_reminders_stay_within_limits() -> None:
+    """Eleven long check-ins and a huge reminder: every message fits Discord's limits."""
     views = tuple(
         CheckInView(i, i, "step " * 100, "every 7 days", "failed", None, "open", "closed DMs")
         for i in range(1, 12)
     )
     lst = CheckInList(views, "Europe/Berlin", "21:00-08:00", texts.LIST_ACTIONS)
-    first = render_checkin_list(lst, 99)
-    last = render_checkin_list(lst, 99, page=2)
-    for out in (first, last):
-        assert len(out.embeds[0].description or "") <= 4096
-        assert max(getattr(c, "row", 0) for c in out.components) <= 4
-        assert all(len(c.custom_id) <= 100 for c in out.components)
-        out.kwargs()  # discord.py accepts the view
-    assert [c.label for c in first.components][-1] == "Next ▶"
-    assert "◀ Previous" in [c.label for c in last.components]
-    prompt = render_prompt(
-        CheckInPrompt(10**11, 10**6, 1, "x" * 5000, FIXED_NOW, "UTC", texts.PROMPT_CHOICES), 99
-    )
-    assert len(prompt.embeds[0].description or "") <= 4096
-    prompt.kwargs()
+    prompt = CheckInPrompt(10**11, 10**6, 1, "x" * 5000, FIXED_NOW, "UTC", texts.PROMPT_CHOICES)
+    for message in (lst, prompt):
+        out = render(presenters.present([message]))
+        assert out
+        for m in out:
+            assert len(m.embeds) <= 10 and len(m.rows) <= 5
+            assert all(len(e.description or "") <= 4096 for e in m.embeds)
+            m.kwargs()  # discord.py accepts the view
+        shown = "\n".join(str(e.to_dict()) for m in out for e in m.embeds)
+        assert shown.count("step step") >= (11 if message is lst else 0)
 
 
 async def test_missed_checkins_come_as_one_catch_up_and_can_be_snoozed(world: World) -> None:
@@ -441,21 +467,20 @@ async def test_missed_checkins_come_as_one_catch_up_and_can_be_snoozed(world: Wo
     mark = fake.mark()
     await worker.drain()
     dm = dm_id(fake)
-    note = await fake.wait_for_message(
-        lambda m: any(c.startswith("xr1:u:") for c in m.custom_ids()), channel_id=dm, after=mark
-    )
+    note = await fake.wait_for_message(with_intent(it.CatchUp), channel_id=dm, after=mark)
     assert note.request is not None and note.request["enforce_nonce"] is True
     bot_posts = [m for m in fake.messages[dm] if m.author_id == fake.bot_id and m.id >= note.id]
     assert len(bot_posts) == 1
-    snooze = next(c for c in note.custom_ids() if c.endswith(":snooze_day:"))
-    menu = note.find_component(snooze)
-    assert menu is not None
-    values = [o["value"] for o in menu["options"]]
-    _, outcome = await click(world, note, snooze, values=values)
-    assert outcome == "checkin"
-    assert fake.message(note.id).components == []
-    rows = await bot.engine.db.run(lambda s: list(s.scalars(select(CheckIn))))
-    assert {r.state for r in rows if r.kind != "catchup"} == {"pending"}
+    snoozes = [(c, i) for c, i in ids_of(note, it.CatchUp) if i.action == texts.SNOOZE_DAY]
+    assert snoozes and all(i.checkin for _, i in snoozes)
+    (custom_id, intent), *_ = snoozes
+    _, outcome = await click(world, note, custom_id)
+    assert outcome == "applied"
+    # Applied without a receipt: the note keeps its text and loses its buttons (the other
+    # missed check-ins stay in /advise checkins).
+    assert fake.message(note.id).components == [] and fake.message(note.id).embeds
+    rows = await bot.engine.db.run(lambda s: {r.id: r.state for r in s.scalars(select(CheckIn))})
+    assert rows[intent.checkin] == "pending"
 
 
 async def test_change_by_modal_and_other_time_zone(world: World) -> None:
@@ -467,21 +492,26 @@ async def test_change_by_modal_and_other_time_zone(world: World) -> None:
     await bot.handled(iid)
     cb = await fake.wait_for_callback(iid)
     assert cb.message is not None
-    change = next(c for c in cb.custom_ids() if c.endswith(":change:"))
-    jid, outcome = await click(world, cb.message, change)
+    change = {i.action: c for c, i in ids_of(cb.message, it.ManageCheckIn)}[texts.CHANGE]
+    menu = cb.message.find_component(change)
+    assert menu is not None
+    mark = fake.mark()
+    _, outcome = await click(world, cb.message, change, values=[menu["options"][0]["value"]])
+    assert outcome == "shown"
+    ask = await fake.wait_for_message(with_intent(it.RescheduleCheckIn), after=mark)
+    jid, outcome = await click(world, ask, button(ask, "Other time…"))
     assert outcome == "modal"
     assert (await fake.wait_for_callback(jid)).type == CB_MODAL
-    sub = await fake.inject_modal_submit(jid, {"answer": "fortnightly"})
-    assert await bot.handled(sub) == "changed"
-    updated = fake.message(cb.message.id)
-    assert updated.content.startswith("Changed") and "every two weeks" in str(updated.embeds)
-
-    zone_q = render_timezone_question(
-        TimezoneQuestion("Which time zone are you in?", "UTC", ("Europe/Berlin",)), fake.user_id
-    )
-    assert [type(c).__name__ for c in zone_q.components] == ["SelectSpec", "ButtonSpec"]
-    other = ComponentId(Kind.ZONE_OTHER, fake.user_id, ref="tz").encode()
-    assert other in [c.custom_id for c in zone_q.components]
+    mark = fake.mark()
+    sub = await fake.inject_modal_submit(jid, {"text": "fortnightly"})
+    assert await bot.handled(sub) == "applied"
+    assert fake.message(ask.id).components == []
+    changed = await fake.wait_for_message(channel_id=ask.channel_id, after=mark)
+    assert text_of(changed).startswith("Changed")
+    listing = [
+        m for m in fake.all_messages() if m.id >= changed.id and "every two weeks" in text_of(m)
+    ]
+    assert listing
 
 
 async def test_an_older_reminder_is_stale_and_changes_nothing(world: World) -> None:
@@ -493,33 +523,32 @@ async def test_an_older_reminder_is_stale_and_changes_nothing(world: World) -> N
     dm = dm_id(fake)
     mark = fake.mark()
     await deliver_next(bot, worker)
-    old = await fake.wait_for_message(
-        titled("Check-in: how is it going?"), channel_id=dm, after=mark
-    )
-    old_done = button(old, "Done")
+    old = await fake.wait_for_message(with_intent(it.ReplyCheckIn), channel_id=dm, after=mark)
+    (old_id, old_intent), *_ = ids_of(old, it.ReplyCheckIn)
     mark = fake.mark()
     await deliver_next(bot, worker)  # a week later: the next cycle of the same check-in
     await fake.wait_for_message(
-        lambda m: (
-            decode(m.custom_ids()[0] if m.custom_ids() else "") is not None
-            and decode(m.custom_ids()[0]).consultation_id == decode(old_done).consultation_id
-        ),  # type: ignore[union-attr]
+        lambda m: any(
+            i.checkin == old_intent.checkin and i.occurrence > old_intent.occurrence
+            for _, i in ids_of(m, it.ReplyCheckIn)
+        ),
         channel_id=dm,
         after=mark,
     )
-    _, outcome = await click(world, old, old_done)
+    mark = fake.mark()
+    _, outcome = await click(world, old, old_id, values=[texts.CheckInChoice.DONE])
     assert outcome == "stale"
-    stale = fake.message(old.id)
-    assert stale.content.startswith("That is an older check-in") and stale.components == []
+    assert fake.message(old.id).components == []
+    said = await fake.wait_for_message(channel_id=dm, after=mark)
+    assert text_of(said).startswith("That is an older check-in")
 
 
 def test_revisit_offer_is_a_select_of_questions() -> None:
     offer = RevisitOffer(
         12, "Shall we look again?", (ChoiceOption("money", "How important is money?"),)
     )
-    out = render_revisit(offer, 99)
-    (menu,) = out.components
-    assert isinstance(menu, SelectSpec) and [o.value for o in menu.options] == ["money"]
-    target = decode(menu.custom_id)
-    assert target is not None and (target.kind, target.consultation_id) == (Kind.REVISIT, 12)
+    (out,) = render(presenters.present([offer]))
+    ((button_,),) = out.rows  # one option: one button carrying its value
+    assert isinstance(button_, Button) and button_.label == "How important is money?"
+    assert codec.decode(button_.custom_id) == it.Revisit(consultation=12, value="money")
     out.kwargs()

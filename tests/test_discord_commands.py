@@ -28,6 +28,7 @@ from tests.discord_harness import (
     discord_settings,
     make_runtime,
     question_title,
+    text_of,
 )
 from tests.fakes.discord_fake import FakeCallback, FakeDiscord
 
@@ -94,7 +95,7 @@ async def test_admin_commands_need_manage_server(world: World) -> None:
         world, "advise-admin playbook", {"playbook": "tiny2"}, user_id=fake.owner_id
     )
     assert outcome == "admin" and reply.ephemeral
-    assert reply.content == "✅ New consultations here now use the playbook tiny2."
+    assert text_of(reply) == "New consultations here now use the playbook tiny2."
     mod = fake.add_user("mod")
     role = fake.add_role(fake.guild_id, "mods", permissions=P_MANAGE_GUILD)
     fake.add_member(fake.guild_id, mod, roles=(role,))
@@ -104,16 +105,15 @@ async def test_admin_commands_need_manage_server(world: World) -> None:
         {"cadence_days": 14, "timezone": "Mars/Olympus"},
         user_id=mod,
     )
-    assert outcome == "admin" and (reply.content or "").startswith("⚠️ That is not a time zone")
+    assert outcome == "admin" and text_of(reply).startswith("That is not a time zone")
     outcome, reply = await run(
         world,
         "advise-admin checkins",
         {"cadence_days": 14, "timezone": "Europe/Berlin", "quiet_hours": "22:00-07:30"},
         user_id=mod,
     )
-    assert reply.content == (
-        "✅ Check-in defaults here: cadence days 14, quiet hours 22:00-07:30, "
-        "timezone Europe/Berlin."
+    assert text_of(reply) == (
+        "Check-in defaults here: cadence days 14, quiet hours 22:00-07:30, timezone Europe/Berlin."
     )
     outcome, reply = await run(world, "advise-admin show", user_id=mod)
     assert reply.embeds[0]["title"] == "Crossroads settings here"
@@ -128,7 +128,7 @@ async def test_admin_commands_need_manage_server(world: World) -> None:
     sent = await fake.wait_for_message(
         channel_id=int(fake.dm_channel_for(fake.user_id)["id"]), after=mark
     )
-    assert sent.embeds[0]["title"] == "Second tiny playbook"
+    assert sent.embeds[0]["title"] == "Second tiny playbook"  # its intro
     # In a DM there is no server: the bot-wide default applies to a new playbook choice.
     outcome, reply = await run(world, "advise status", dm=True)
     assert reply.embeds[0]["title"] == "Second tiny playbook"
@@ -138,12 +138,12 @@ async def test_dm_commands_work_directly_and_forget_asks_first(world: World) -> 
     fake = world.fake
     await world.bot()
     outcome, first = await run(world, "advise start", dm=True)
-    assert outcome == "shown" and not first.ephemeral
+    assert outcome == "applied" and not first.ephemeral
     assert first.message is not None
     assert question_title(first) == "What are you?"
 
     outcome, status = await run(world, "advise status", dm=True)
-    assert not status.ephemeral and "0 of 4 questions answered" in status.embeds[0]["description"]
+    assert not status.ephemeral and "0 of 4 questions answered" in text_of(status)
     outcome, status = await run(world, "advise status")  # in the server: only for you
     assert status.ephemeral
 
@@ -158,27 +158,34 @@ async def test_dm_commands_work_directly_and_forget_asks_first(world: World) -> 
 
     outcome, ask = await run(world, "advise forget", dm=True)
     assert ask.message is not None
+    mark = fake.mark()
     keep = await fake.inject_component(ask.message.id, button(ask, "Keep it"))
-    assert await world.bots[-1].handled(keep) == "kept"
-    assert fake.message(ask.message.id).content == "Nothing was deleted."
-    assert fake.message(ask.message.id).components == []
+    assert await world.bots[-1].handled(keep) == "applied"
+    assert fake.message(ask.message.id).components == []  # answered: no more buttons
+    kept = await fake.wait_for_message(channel_id=ask.message.channel_id, after=mark)
+    assert text_of(kept) == "Nothing was deleted."
     outcome, status = await run(world, "advise status", dm=True)
     assert status.embeds  # still there
 
     outcome, ask = await run(world, "advise forget")
     assert ask.ephemeral and ask.message is not None
     yes = await fake.inject_component(ask.message.id, button(ask, "Delete my data"))
-    assert await world.bots[-1].handled(yes) == "forgot"
-    assert "everything I kept about you is deleted" in fake.message(ask.message.id).content
+    assert await world.bots[-1].handled(yes) == "applied"
+    assert fake.message(ask.message.id).components == []
+    deleted = [
+        m for m in fake.all_messages() if "everything I kept about you is deleted" in text_of(m)
+    ]
+    assert len(deleted) == 1 and deleted[0].ephemeral  # where the question was: only for you
     outcome, status = await run(world, "advise status", dm=True)
-    assert status.content == "You have no consultation in progress. Use /advise start to begin one."
+    assert text_of(status).startswith("You have no consultation in progress.")
     outcome, resume = await run(world, "advise resume")  # nothing to move to DMs
-    assert outcome == "shown" and resume.ephemeral
+    assert outcome == "not_found" and resume.ephemeral
 
     # The old question message now belongs to a deleted consultation.
     old = await fake.inject_component(first.message.id, button(first, "Student"))
-    assert await world.bots[-1].handled(old) == "stale"
-    assert fake.message(first.message.id).components == []
+    assert await world.bots[-1].handled(old) == "not_found"
+    gone = await fake.wait_for_callback(old)
+    assert gone.ephemeral and "no longer exists" in text_of(gone)
     assert_no_pings(fake)
 
 
@@ -191,11 +198,12 @@ async def test_restart_and_back_from_a_server_continue_in_dms(world: World) -> N
     outcome, pointer = await run(world, "advise restart")
     assert outcome == "dm" and pointer.ephemeral
     again = await fake.wait_for_message(channel_id=dm, after=mark)
-    assert again.content == "Starting again from the first question."
+    assert again.embeds[0]["description"] == "Starting again from the first question."
+    mark = fake.mark()
     outcome, _ = await run(world, "advise back")
     assert outcome == "dm"
-    notice = await fake.wait_for_message(channel_id=dm, after=mark + 1)
-    assert "first question" in notice.content
+    notice = await fake.wait_for_message(channel_id=dm, after=mark)
+    assert "first question" in text_of(notice)
 
 
 async def test_dev_guild_sync(fake: FakeDiscord, settings: Settings, sqlite_url: str) -> None:
@@ -233,7 +241,7 @@ async def test_shards_split_across_processes_on_one_database(world: World) -> No
     for guild, channel in channel_of.items():
         iid = await fake.inject_command("advise status", channel_id=channel)
         owner = procs[(guild >> 22) % 2]
-        assert await owner.handled(iid) == "shown"
+        assert await owner.handled(iid) == "not_found"  # no consultation yet, but answered
         assert int(iid) not in procs[1 - (guild >> 22) % 2].outcomes
     # The consultation started through one process is the same row for the other.
     mark = fake.mark()
@@ -243,7 +251,7 @@ async def test_shards_split_across_processes_on_one_database(world: World) -> No
         channel_id=int(fake.dm_channel_for(fake.user_id)["id"]), after=mark
     )
     click = await fake.inject_component(dm.id, button(dm, "Worker"))  # DMs go to shard 0
-    assert await procs[0].handled(click) == "answered"
+    assert await procs[0].handled(click) == "applied"
 
 
 def test_shard_settings_are_checked(settings: Settings) -> None:

@@ -257,7 +257,7 @@ async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, ti
         await tiny.run(ev.Answer(ref, value))
     notes = await chat.command(OWNER, "resume", "Anything else?")
     refused = await chat.type_into(notes, "Type your answer", "x" * 150, user=OWNER)
-    assert refused == "That is 150 characters; please keep it under 100."
+    assert refused == "That is 150 characters; please keep it to 100 or fewer."
     await chat.settle()
     assert chat.interactive(notes)  # still waiting for an answer
     assert len(await answers(tiny, ref)) == 4

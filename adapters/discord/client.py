@@ -16,11 +16,10 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from adapters.discord.cards import NO_MENTIONS
 from adapters.discord.commands import AdviseTree
-from adapters.discord.consult import Consultations
-from adapters.discord.render import NO_MENTIONS
+from adapters.discord.inbound import Flows, IntentItem
 from adapters.discord.respond import DEFER_AFTER
-from adapters.discord.router import Router
 from adapters.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -53,9 +52,8 @@ class CrossroadsClient(discord.AutoShardedClient):
         self.observers: list[Callable[[discord.Interaction, str], None]] = []
         self.sync_commands = sync_commands
         self.dev_guild_id = dev_guild_id
-        self.consultations = Consultations(rt, defer_after=defer_after, on_done=self._handled)
-        self.router = Router(self.consultations)
-        self.tree = AdviseTree(self, self.consultations)
+        self.flows = Flows(rt.engine, defer_after=defer_after, on_done=self._handled)
+        self.tree = AdviseTree(self, self.flows)
 
     def _handled(self, interaction: discord.Interaction, outcome: str) -> None:
         """An interaction was fully answered: tell observers (tests, metrics) and listeners."""
@@ -66,9 +64,10 @@ class CrossroadsClient(discord.AutoShardedClient):
     async def setup_hook(self) -> None:
         """Before connecting: fix the shard count, sync the commands.
 
-        Nothing needs registering for components to survive a restart: the router reads
-        everything from the custom_id.
+        Components survive a restart through one dynamic item: it reads everything from
+        the custom_id.
         """
+        self.add_dynamic_items(IntentItem)
         if self.shard_count is None and DiscordWebSocket.DEFAULT_GATEWAY != DISCORD_GATEWAY:
             # Without a count discord.py would connect to the URL /gateway/bot names, not to
             # the configured gateway (a proxy, a test fake): ask for the count only.
@@ -85,9 +84,5 @@ class CrossroadsClient(discord.AutoShardedClient):
             log.info("synced %d global commands", len(synced))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Components and modal submits go to the router (commands go to the tree)."""
-        if interaction.type in (
-            discord.InteractionType.component,
-            discord.InteractionType.modal_submit,
-        ):
-            await self.router.dispatch(interaction)
+        """Modal submits, and clicks no dynamic item claims (commands go to the tree)."""
+        await self.flows.unclaimed(interaction)

@@ -15,12 +15,11 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 
-from adapters.discord.consult import Consultations
+from adapters.discord.inbound import Flows
 from adapters.discord.tenancy import PLATFORM, server_of
 from bot import events as ev
-from bot.digest import clip
 from bot.engine import Engine
-from bot.messages import Notice, Text
+from bot.ui.budgets import clip
 
 F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_MANAGE_SERVER = (
@@ -41,7 +40,7 @@ def _playbook_choices(engine: Engine) -> Callable[[F], F]:
     )
 
 
-def build_advise(flows: Consultations) -> app_commands.Group:
+def build_advise(flows: Flows) -> app_commands.Group:
     """``/advise``: usable in servers and in the bot's DMs."""
     engine = flows.engine
     group = app_commands.Group(
@@ -115,7 +114,7 @@ def build_advise(flows: Consultations) -> app_commands.Group:
     return group
 
 
-def build_admin(flows: Consultations) -> app_commands.Group:
+def build_admin(flows: Flows) -> app_commands.Group:
     """``/advise-admin``: server settings, for members with Manage Server only."""
     engine = flows.engine
     group = app_commands.Group(
@@ -133,7 +132,7 @@ def build_admin(flows: Consultations) -> app_commands.Group:
     @_playbook_choices(engine)
     @manage
     async def set_playbook(interaction: discord.Interaction, playbook: str) -> None:
-        async def action(tenant: str) -> Notice | Text:
+        async def action(tenant: str) -> Any:
             return await engine.set_tenant_playbook(PLATFORM, tenant, playbook)
 
         await flows.admin(interaction, action)
@@ -151,7 +150,7 @@ def build_admin(flows: Consultations) -> app_commands.Group:
         timezone: app_commands.Range[str, 1, 64] | None = None,
         quiet_hours: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
-        async def action(tenant: str) -> Notice | Text:
+        async def action(tenant: str) -> Any:
             return await engine.set_tenant_checkin_defaults(
                 PLATFORM,
                 tenant,
@@ -165,7 +164,7 @@ def build_admin(flows: Consultations) -> app_commands.Group:
     @group.command(name="show", description="What is set for this server")
     @manage
     async def show(interaction: discord.Interaction) -> None:
-        async def action(tenant: str) -> Notice | Text:
+        async def action(tenant: str) -> Any:
             return await engine.tenant_overview(PLATFORM, tenant)
 
         await flows.admin(interaction, action)
@@ -176,7 +175,7 @@ def build_admin(flows: Consultations) -> app_commands.Group:
 class AdviseTree(app_commands.CommandTree):
     """The command tree, answering failed checks and errors instead of staying silent."""
 
-    def __init__(self, client: discord.Client, flows: Consultations) -> None:
+    def __init__(self, client: discord.Client, flows: Flows) -> None:
         super().__init__(client)
         self.flows = flows
         self.add_command(build_advise(flows))

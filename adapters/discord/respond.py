@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from adapters.discord.render import NO_MENTIONS, Outgoing, Update
+from adapters.discord.cards import NO_MENTIONS, Outgoing
 from adapters.runtime import Turns
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,27 @@ SORRY = (
 
 
 @dataclass
-class Reply:
-    """What an interaction gets: an update of the clicked message and/or new messages."""
+class Delivery:
+    """What an interaction gets: a new state of the clicked message and/or new messages.
 
-    update: Update | None = None
+    ``update``: what the clicked message becomes (a receipt); ``close``: the clicked
+    message keeps its text but loses its components (it was used, or it is stale).
+    """
+
+    update: Outgoing | None = None
+    close: bool = False
     messages: list[Outgoing] = field(default_factory=list)
     ephemeral: bool = False
-    outcome: str = ""  # a short word for logs and tests ("answered", "stale", ...)
+    outcome: str = ""  # a short word for logs and tests ("applied", "stale", "dm", ...)
+
+    @property
+    def edits(self) -> bool:
+        return self.update is not None or self.close
+
+    def edit_kwargs(self) -> dict[str, object]:
+        if self.update is not None:
+            return self.update.edit_kwargs()
+        return {"view": None, "allowed_mentions": NO_MENTIONS}
 
 
 def budget(interaction: discord.Interaction, defer_after: float) -> float:
@@ -49,11 +63,11 @@ def budget(interaction: discord.Interaction, defer_after: float) -> float:
 
 async def respond(
     interaction: discord.Interaction,
-    work: Callable[[], Awaitable[Reply]],
+    work: Callable[[], Awaitable[Delivery]],
     *,
     ephemeral: bool,
     defer_after: float = DEFER_AFTER,
-) -> Reply:
+) -> Delivery:
     """Run ``work`` and deliver its Reply, deferring first if it runs past the budget.
 
     ``ephemeral`` is how a command's deferred "thinking" reply is shown (it cannot change
@@ -65,11 +79,11 @@ async def respond(
 
 async def _respond(
     interaction: discord.Interaction,
-    work: Callable[[], Awaitable[Reply]],
+    work: Callable[[], Awaitable[Delivery]],
     *,
     ephemeral: bool,
     defer_after: float,
-) -> Reply:
+) -> Delivery:
     task = asyncio.ensure_future(work())
     wait = budget(interaction, defer_after)
     if wait > 0:
@@ -81,7 +95,7 @@ async def _respond(
         reply = await task
     except Exception:
         log.exception("handling interaction %s failed", interaction.id)
-        reply = Reply(messages=[Outgoing(SORRY)], ephemeral=True, outcome="error")
+        reply = Delivery(messages=[Outgoing(SORRY)], ephemeral=True, outcome="error")
     try:
         await deliver(interaction, reply, deferred=deferred)
     except discord.HTTPException as exc:
@@ -107,7 +121,7 @@ async def _defer(interaction: discord.Interaction, ephemeral: bool) -> bool:
     return True
 
 
-async def deliver(interaction: discord.Interaction, reply: Reply, *, deferred: bool) -> None:
+async def deliver(interaction: discord.Interaction, reply: Delivery, *, deferred: bool) -> None:
     """Send ``reply``: first through the interaction response, the rest as followups."""
     pending = list(reply.messages)
     is_component = interaction.type in (
@@ -115,8 +129,8 @@ async def deliver(interaction: discord.Interaction, reply: Reply, *, deferred: b
         discord.InteractionType.modal_submit,
     )
     if not deferred and not interaction.response.is_done():
-        if reply.update is not None and is_component:
-            await interaction.response.edit_message(**reply.update.kwargs())
+        if reply.edits and is_component:
+            await interaction.response.edit_message(**reply.edit_kwargs())
         elif pending:
             first = pending.pop(0)
             await interaction.response.send_message(**first.kwargs(), ephemeral=reply.ephemeral)
@@ -126,7 +140,7 @@ async def deliver(interaction: discord.Interaction, reply: Reply, *, deferred: b
             await interaction.response.send_message(
                 NOTHING_TO_SHOW, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
-    elif reply.update is not None and is_component:
-        await interaction.edit_original_response(**reply.update.kwargs())
+    elif reply.edits and is_component:
+        await interaction.edit_original_response(**reply.edit_kwargs())
     for message in pending:
         await interaction.followup.send(**message.kwargs(), ephemeral=reply.ephemeral)
