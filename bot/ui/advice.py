@@ -15,9 +15,9 @@ from bot.advice.compose import first_sentence, mid_sentence
 from bot.advice.model import Advice, PathView, RiskItem
 from bot.messages import PlanItemView
 from bot.ui import intents as it
+from bot.ui.blocks import action, actions, bullets, fields, pack, prose, steps
 from bot.ui.budgets import ACTIONS_MAX, INTERACTIVE_MAX, ITEM_MAX, TITLE_MAX, clip, units
 from bot.ui.cards import Card, Section
-from bot.ui.presenters import action, actions, bullets, fields, pack, prose, steps
 
 
 def _items(items: Iterable[str], heading: str = "") -> list[Section]:
