@@ -125,24 +125,20 @@ async def test_full_consultation(
         assert "&lt;@U0BOSS&gt; &amp; &lt;!channel&gt;" in shown and "<@" not in shown
         assert "<!channel>" not in shown and "<https" not in shown
 
-        # the recommendation: the finishing text, then its two cards within Slack's limits
+        # the advice: the finishing text, then the composed advice within Slack's limits
         n_posts += 2
         card = await drv.posted(n_posts)
-        assert texts(card).startswith("Best fit for you")
-        n_posts += 1
-        others = await drv.posted(n_posts)
-        for message in (card, others):
-            assert message.blocks[0]["type"] == "header"
-            assert len(message.blocks) <= 50
-            for block in message.blocks:
-                if block["type"] == "section":
-                    assert len(block["text"]["text"]) <= 3000
-        assert "Why, for you" in texts(card) and "Your plan" in texts(others)
-        assert "&lt;@U0BOSS&gt;" in texts(others) and "<@U0BOSS>" not in texts(others)
+        assert texts(card).startswith("Tiny test playbook") and "In short" in texts(card)
+        assert card.blocks[0]["type"] == "header"
+        assert len(card.blocks) <= 50
+        for block in card.blocks:
+            if block["type"] == "section":
+                assert len(block["text"]["text"]) <= 3000
+        assert "Your next steps" in texts(card) and "Every route I considered" in texts(card)
         n_posts += 1  # then the check-in offer (tests/test_slack_checkins.py)
         assert "Shall I check in" in texts(await drv.posted(n_posts))
 
-        await click(drv, others, find_element(others, text="More on 2. Keep studying"))
+        await click(drv, card, find_element(card, text="2. Keep studying"))
         n_posts += 1
         detail = await drv.posted(n_posts)
         assert detail.blocks[0]["text"]["text"].endswith("Keep studying")
