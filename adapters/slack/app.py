@@ -62,8 +62,9 @@ from bot.engine import UnknownPlaybook
 from bot.store.database import StoreUnavailable
 from bot.ui import codec
 from bot.ui import intents as it
+from bot.ui.blocks import notice
 from bot.ui.budgets import clip
-from bot.ui.cards import Card, Prose, Tone, notice
+from bot.ui.cards import Card, Prose, Tone
 from bot.validation import whole_number
 
 log = logging.getLogger(__name__)

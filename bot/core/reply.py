@@ -35,10 +35,6 @@ class Reply:
     finished: bool = False  # the cards hold a finished recommendation
     awaiting: str = ""  # what the core now waits for (a question id, "confirm:forget", "")
 
-    @property
-    def ok(self) -> bool:
-        return self.outcome in (Outcome.APPLIED, Outcome.SHOWN, Outcome.CONFIRM)
-
     def text(self) -> str:
         """Every card as plain text (tests, and plain-text fallbacks)."""
         return "\n\n".join(c.plain() for c in self.cards)

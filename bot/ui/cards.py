@@ -200,8 +200,3 @@ def section_texts(s: Section) -> list[str]:
         case Context():
             return [s.text]
     return []
-
-
-def notice(text: str, tone: Tone = Tone.INFO) -> Card:
-    """The one-paragraph card most replies are."""
-    return Card(tone=tone, sections=(Prose(text=text),))

@@ -8,7 +8,6 @@ here (``bot/ui/budgets.py``), never by cutting in an adapter.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from bot.checkins import texts as checkin_texts
 from bot.core.reply import Reply
@@ -513,10 +512,6 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
                 out.append(reschedule(m))
         skip_plan = False
     return out
-
-
-def when_local(local: datetime | None) -> str:
-    return f"{local:{WHEN_FMT}}" if local is not None else ""
 
 
 def reply(res: Result) -> Reply:
