@@ -69,18 +69,20 @@ async def trial(url: str, n: int, db_timeout: float) -> dict[str, tuple[float, s
         via = parsed.set(port=proxy.port).render_as_string(hide_password=False)
         eng = await engine_on(via, db_timeout)
         user = ev.UserRef("bench", "t", f"p{n}")
-        q = first_question((await eng.run(ev.Start(user))).messages)
+        q = first_question((await eng.run(ev.Start(user=user))).messages)
         proxy.partition()
-        took, res = await timed(eng, ev.Answer(user, q.choices[0].id if q.choices else "x"))
+        took, res = await timed(
+            eng, ev.Answer(user=user, value=q.choices[0].id if q.choices else "x")
+        )
         out["partition, pooled connection"] = (took, kind(res))
         await eng.db.dispose()
         eng2 = Engine(Database(via, timeout=db_timeout), eng.playbooks, eng.settings)
-        took, res = await timed(eng2, ev.Start(ev.UserRef("bench", "t", f"q{n}")))
+        took, res = await timed(eng2, ev.Start(user=ev.UserRef("bench", "t", f"q{n}")))
         out["partition, must connect"] = (took, kind(res))
         await eng2.db.dispose()
     eng = await engine_on(url, db_timeout)
     user = ev.UserRef("bench", "t", f"r{n}")
-    q = first_question((await eng.run(ev.Start(user))).messages)
+    q = first_question((await eng.run(ev.Start(user=user))).messages)
     admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(
@@ -90,7 +92,7 @@ async def trial(url: str, n: int, db_timeout: float) -> dict[str, tuple[float, s
             )
         )
     await admin.dispose()
-    took, res = await timed(eng, ev.Answer(user, q.choices[0].id if q.choices else "x"))
+    took, res = await timed(eng, ev.Answer(user=user, value=q.choices[0].id if q.choices else "x"))
     out["server restart (pg_terminate_backend)"] = (took, kind(res))
     await eng.db.dispose()
     return out

@@ -115,7 +115,7 @@ async def consult_until(
         user = ev.UserRef("bench", "t", f"{name}-{round_no}")
         round_no += 1
         t0 = time.perf_counter()
-        out = await engine.run(ev.Start(user))
+        out = await engine.run(ev.Start(user=user))
         samples.starts.append((time.perf_counter() - t0) * 1000)
         while (q := next_question(out)) is not None:
             if gap is not None:
@@ -127,7 +127,15 @@ async def consult_until(
                 return
             value = pick(q, rng)
             t0 = time.perf_counter()
-            out = await engine.run(ev.Answer(user, value, q.question_id, q.consultation_id, q.step))
+            out = await engine.run(
+                ev.Answer(
+                    user=user,
+                    value=value,
+                    question_id=q.question_id,
+                    consultation_id=q.consultation_id,
+                    step=q.step,
+                )
+            )
             took = (time.perf_counter() - t0) * 1000
             if unavailable(out):
                 samples.unavailable += 1

@@ -16,7 +16,7 @@ class UserRef:
     user_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Start:
     """Begin (or continue) a consultation.
 
@@ -29,7 +29,7 @@ class Start:
     origin_tenant: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Answer:
     """An answer to ``question_id``; ``step``/``consultation_id`` come from a component."""
 
@@ -40,12 +40,12 @@ class Answer:
     step: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Back:
     user: UserRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Edit:
     """Go back to one earlier question by id or by its 1-based position."""
 
@@ -53,29 +53,29 @@ class Edit:
     question: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Restart:
     user: UserRef
     playbook_id: str | None = None
     origin_tenant: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resume:
     user: UserRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Cancel:
     user: UserRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShowStatus:
     user: UserRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShowPath:
     """The full detail of one path of the latest recommendation."""
 
@@ -83,12 +83,12 @@ class ShowPath:
     path_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Export:
     user: UserRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Forget:
     """Delete everything about the person; without ``confirmed`` the core asks first."""
 
@@ -96,7 +96,7 @@ class Forget:
     confirmed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class When:
     """When check-ins come: ``kind`` is a messages.WhenKind value; ``days`` goes with
     in_days, ``on`` with date ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM", the person's local time).
@@ -107,7 +107,7 @@ class When:
     on: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleCheckIns:
     """Check-ins for plan items (all open items of the latest plan when none are given).
 
@@ -126,32 +126,32 @@ class ScheduleCheckIns:
     server_tenant: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListCheckIns:
     user: UserRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SnoozeCheckIn:
     user: UserRef
     checkin_id: int
     days: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeCheckIn:
     user: UserRef
     checkin_id: int
     when: When
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelCheckIn:
     user: UserRef
     checkin_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AnswerCheckIn:
     """A click on a check-in DM: ``answer`` is a messages.CheckInChoice value."""
 
@@ -161,7 +161,7 @@ class AnswerCheckIn:
     answer: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SetTimezone:
     """The person's IANA zone; ``from_platform`` (Slack users.info) never overrides theirs."""
 
@@ -170,7 +170,7 @@ class SetTimezone:
     from_platform: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SetQuietHours:
     """ "HH:MM-HH:MM" (local, may wrap midnight), "off", or "default" (the server's)."""
 
@@ -178,7 +178,7 @@ class SetQuietHours:
     quiet_hours: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Typed:
     """A line or message the person typed (console, a DM): the core decides what it is.
 
@@ -192,7 +192,7 @@ class Typed:
     playbook_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Decline:
     """No to a confirmation (``action``: what was asked, e.g. "forget")."""
 

@@ -42,10 +42,10 @@ async def eng(db_url: str, settings: Settings) -> AsyncIterator[Engine]:
 
 
 async def finish(eng: Engine) -> tuple[Card, ...]:
-    await eng.handle(ev.Start(BOB, "advice-test"))
+    await eng.handle(ev.Start(user=BOB, playbook_id="advice-test"))
     reply = None
     for value in ANSWERS:
-        reply = await eng.handle(ev.Answer(BOB, value))
+        reply = await eng.handle(ev.Answer(user=BOB, value=value))
     assert reply is not None and reply.finished
     return reply.cards
 
@@ -102,7 +102,7 @@ async def test_the_plan_is_stored_in_date_order_with_the_calendar_step(eng: Engi
 
 async def test_showing_it_again_gives_the_same_text(eng: Engine) -> None:
     first = await finish(eng)
-    again = await eng.handle(ev.Resume(BOB))
+    again = await eng.handle(ev.Resume(user=BOB))
     shown = plain(again.cards)
     assert "My advice:" in shown
     # The same advice; the first time it came after a "finished" line and before the offer.
@@ -111,7 +111,9 @@ async def test_showing_it_again_gives_the_same_text(eng: Engine) -> None:
 
 async def test_details_open_for_every_ranked_path(eng: Engine) -> None:
     await finish(eng)
-    res = await eng.run(ev.ShowPath(BOB, "masters_first"))  # ranked fourth, beyond the card
+    res = await eng.run(
+        ev.ShowPath(user=BOB, path_id="masters_first")
+    )  # ranked fourth, beyond the card
     (detail,) = res.messages
     assert isinstance(detail, PathDetail) and detail.view is not None
     cards = presenters.present(res.messages)
@@ -153,7 +155,7 @@ def test_a_version_1_snapshot_still_loads_and_shows() -> None:
 
 async def test_the_export_holds_the_advice_as_it_was_shown(eng: Engine) -> None:
     await finish(eng)
-    (export,) = (await eng.run(ev.Export(BOB))).messages
+    (export,) = (await eng.run(ev.Export(user=BOB))).messages
     text = export.content  # type: ignore[union-attr]
     assert "My advice: a PhD in ML for your own field." in text
     assert "- **Another master's first**: Skip it, unless" in text

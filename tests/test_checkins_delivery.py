@@ -66,10 +66,10 @@ async def all_rows(db: Database) -> list[CheckIn]:
 
 
 async def finish_and_schedule(engine: Engine, when: ev.When, user: ev.UserRef = ANN) -> None:
-    await engine.run(ev.Start(user))
+    await engine.run(ev.Start(user=user))
     for value in TINY_ANSWERS:
-        await engine.run(ev.Answer(user, value))
-    await engine.run(ev.ScheduleCheckIns(user, when))
+        await engine.run(ev.Answer(user=user, value=value))
+    await engine.run(ev.ScheduleCheckIns(user=user, when=when))
 
 
 # ------------------------------------------------------------------ the basic promise
@@ -95,7 +95,7 @@ async def test_restart_with_reminders_pending_delivers_them_once_after_restart(
     clock = FakeClock(FIXED_NOW)
     first = await make_engine(db_url, tiny)
     first.clock = clock
-    await finish_and_schedule(first, ev.When("in_days", days=1))  # Tue 3 Mar 10:00
+    await finish_and_schedule(first, ev.When(kind="in_days", days=1))  # Tue 3 Mar 10:00
     await first.db.dispose()  # the bot goes down with 4 reminders pending
 
     clock.advance(days=1, hours=3)  # back up at 13:00, within the 12 h grace
@@ -118,9 +118,11 @@ async def test_restart_with_reminders_pending_delivers_them_once_after_restart(
 async def test_downtime_beyond_the_grace_marks_missed_and_sends_one_catch_up(
     eng: Engine,
 ) -> None:
-    await finish_and_schedule(eng, ev.When("in_days", days=1))
+    await finish_and_schedule(eng, ev.When(kind="in_days", days=1))
     items = [r.plan_item_id for r in await all_rows(eng.db)]
-    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly"), plan_item_ids=(items[0],)))
+    await eng.run(
+        ev.ScheduleCheckIns(user=ANN, when=ev.When(kind="weekly"), plan_item_ids=(items[0],))
+    )
     clock_of(eng).advance(days=8)  # down for a week: every check-in is far past its time
     sender = RecordingSender()
     report = await worker_for(eng, sender).drain()
@@ -141,7 +143,7 @@ async def test_downtime_beyond_the_grace_marks_missed_and_sends_one_catch_up(
     assert (await worker_for(eng, sender).drain()).claimed == 0  # no flood, no second note
     # "Ask me tomorrow" on a missed one makes it pending again.
     missed = next(r for r in rows.values() if r.state == "missed")
-    await eng.run(ev.SnoozeCheckIn(ANN, missed.id, 1))
+    await eng.run(ev.SnoozeCheckIn(user=ANN, checkin_id=missed.id, days=1))
     clock_of(eng).advance(days=1)
     await worker_for(eng, sender).drain()
     assert isinstance(sender.sends[-1].message, CheckInPrompt)
@@ -154,8 +156,8 @@ async def test_downtime_beyond_the_grace_marks_missed_and_sends_one_catch_up(
 async def test_quiet_hours_hold_a_reminder_that_came_due_while_down_until_morning(
     eng: Engine,
 ) -> None:
-    await finish_and_schedule(eng, ev.When("date", on="2026-03-10 20:30"))
-    await eng.run(ev.SetTimezone(ANN, "Europe/Berlin"))  # 20:30 CET = 19:30Z
+    await finish_and_schedule(eng, ev.When(kind="date", on="2026-03-10 20:30"))
+    await eng.run(ev.SetTimezone(user=ANN, timezone="Europe/Berlin"))  # 20:30 CET = 19:30Z
     clock_of(eng).now = datetime(2026, 3, 10, 21, 0, tzinfo=UTC)  # back at 22:00 Berlin
     sender = RecordingSender()
     report = await worker_for(eng, sender).drain()
@@ -195,8 +197,8 @@ async def test_weekly_check_ins_are_delivered_at_local_time_across_dst(
     eng: Engine, zone: str, start: datetime, expected: list[tuple[int, int, int]]
 ) -> None:
     clock_of(eng).now = start
-    await eng.run(ev.SetTimezone(ANN, zone))
-    await finish_and_schedule(eng, ev.When("weekly"))
+    await eng.run(ev.SetTimezone(user=ANN, timezone=zone))
+    await finish_and_schedule(eng, ev.When(kind="weekly"))
     sender = RecordingSender()
     for month, day, hour in expected:
         due = datetime(2026, month, day, hour, tzinfo=UTC)
@@ -276,11 +278,13 @@ async def test_closed_dms_are_retried_with_backoff_then_failed_with_the_reason(
     assert (row.state, row.last_error) == ("failed", "Your DMs are closed to me.")
     clock_of(eng).advance(days=30)
     assert (await worker_for(eng, sender).drain()).claimed == 0  # bounded: no more tries
-    listing = ((await eng.run(ev.ListCheckIns(ANN))).messages)[0]
+    listing = ((await eng.run(ev.ListCheckIns(user=ANN))).messages)[0]
     assert isinstance(listing, CheckInList)
     (view,) = listing.items
     assert (view.state, view.last_error) == ("failed", "Your DMs are closed to me.")
-    await eng.run(ev.SnoozeCheckIn(ANN, view.checkin_id, 1))  # the person retries it
+    await eng.run(
+        ev.SnoozeCheckIn(user=ANN, checkin_id=view.checkin_id, days=1)
+    )  # the person retries it
     (row,) = await all_rows(eng.db)
     assert (row.state, row.failures, row.last_error) == ("pending", 0, None)
 
@@ -309,7 +313,7 @@ async def test_forget_while_a_reminder_is_in_flight_deletes_it_for_good(eng: Eng
     w = worker_for(eng, RecordingSender())
     batch = await eng.db.run(w._claim_unit, FIXED_NOW, 10, DrainReport())
     assert len(batch.items) == 2
-    await eng.run(ev.Forget(ANN, confirmed=True))  # while the sends are on their way
+    await eng.run(ev.Forget(user=ANN, confirmed=True))  # while the sends are on their way
     report = DrainReport()
     await w._send_all(batch.items, report)
     assert (report.superseded, report.delivered) == (2, 0)
@@ -371,7 +375,7 @@ async def test_the_scheduler_wakes_at_the_next_due_time(sqlite_url: str, tiny: S
     try:
         await service.start()
         assert service.scheduler.next_wake() is None  # nothing pending
-        await finish_and_schedule(engine, ev.When("in_days", days=2))
+        await finish_and_schedule(engine, ev.When(kind="in_days", days=2))
         (first, *_) = sorted(r.due_at for r in await all_rows(engine.db))
         assert service.scheduler.next_wake() == first
         job = service.scheduler.scheduler.get_job(POLL_JOB)

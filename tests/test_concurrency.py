@@ -33,7 +33,7 @@ async def test_concurrent_answers_to_one_step_apply_once(
     one = await make_engine(db_url, cfg, inline=False)
     two = await make_engine(db_url, cfg, inline=False)
     user = ev.UserRef("slack", "T1", "U1")
-    out = (await one.run(ev.Start(user))).messages
+    out = (await one.run(ev.Start(user=user))).messages
     q = next(m for m in out if isinstance(m, Question))
 
     # Hold the two racing reads until both have happened. SQLite units run in each
@@ -58,8 +58,24 @@ async def test_concurrent_answers_to_one_step_apply_once(
     monkeypatch.setattr(repository, "current_state", held)
     values = ("student", "student") if same_value else ("student", "worker")
     results = await asyncio.gather(
-        one.run(ev.Answer(user, values[0], q.question_id, q.consultation_id, q.step)),
-        two.run(ev.Answer(user, values[1], q.question_id, q.consultation_id, q.step)),
+        one.run(
+            ev.Answer(
+                user=user,
+                value=values[0],
+                question_id=q.question_id,
+                consultation_id=q.consultation_id,
+                step=q.step,
+            )
+        ),
+        two.run(
+            ev.Answer(
+                user=user,
+                value=values[1],
+                question_id=q.question_id,
+                consultation_id=q.consultation_id,
+                step=q.step,
+            )
+        ),
     )
     monkeypatch.setattr(repository, "current_state", real)
 
@@ -85,8 +101,16 @@ async def test_many_duplicate_clicks_in_flight(db_url: str, settings: Settings) 
     cfg = settings.model_copy(update={"default_playbook": "tiny"})
     engines: list[Engine] = [await make_engine(db_url, cfg, inline=False) for _ in range(10)]
     user = ev.UserRef("discord", "G", "42")
-    q = next(m for m in (await engines[0].run(ev.Start(user))).messages if isinstance(m, Question))
-    click = ev.Answer(user, "worker", q.question_id, q.consultation_id, q.step)
+    q = next(
+        m for m in (await engines[0].run(ev.Start(user=user))).messages if isinstance(m, Question)
+    )
+    click = ev.Answer(
+        user=user,
+        value="worker",
+        question_id=q.question_id,
+        consultation_id=q.consultation_id,
+        step=q.step,
+    )
     results = await asyncio.gather(*(e.run(click) for e in engines))
     assert [r.outcome for r in results].count(Outcome.APPLIED) == 1
     losers = [r for r in results if r.outcome != Outcome.APPLIED]

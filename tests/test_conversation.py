@@ -34,7 +34,7 @@ async def eng(db_url: str, settings: Settings) -> AsyncIterator[Engine]:
 
 
 async def say(engine: Engine, text: str, user: ev.UserRef = ANN) -> Reply:
-    return await engine.handle(ev.Typed(user, text))
+    return await engine.handle(ev.Typed(user=user, text=text))
 
 
 async def answers(engine: Engine) -> dict[str, object]:

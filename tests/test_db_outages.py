@@ -94,24 +94,29 @@ async def test_partition_mid_consultation_gives_the_notice_and_writes_nothing(
 ) -> None:
     eng = await engine_on(through(pg_url, proxy), settings)
     try:
-        assert question(await turn(eng, ev.Start(ALICE))).question_id == "role"
-        assert question(await turn(eng, ev.Answer(ALICE, "student"))).question_id == "thesis"
+        assert question(await turn(eng, ev.Start(user=ALICE))).question_id == "role"
+        assert (
+            question(await turn(eng, ev.Answer(user=ALICE, value="student"))).question_id
+            == "thesis"
+        )
         eng.db.timeout = TIMEOUT
         proxy.partition()
         async with asyncio.timeout(NO_HANG):
-            out = await turn(eng, ev.Answer(ALICE, "yes"))
+            out = await turn(eng, ev.Answer(user=ALICE, value="yes"))
         assert cannot_be_reached(out), out
         # Nothing half-written: the server has the first answer only, the step unchanged.
         assert await committed(pg_url) == (1, ["thesis"])
         # Every later turn also ends with the notice (the pool does not pile up waiters).
         async with asyncio.timeout(NO_HANG):
-            outs = await asyncio.gather(*(turn(eng, ev.Answer(ALICE, "yes")) for _ in range(3)))
+            outs = await asyncio.gather(
+                *(turn(eng, ev.Answer(user=ALICE, value="yes")) for _ in range(3))
+            )
         assert all(cannot_be_reached(o) for o in outs), outs
         proxy.heal()
         eng.db.timeout = ROOMY
         # Trying again once the network is back simply works.
         async with asyncio.timeout(NO_HANG):
-            out = await turn(eng, ev.Answer(ALICE, "yes"))
+            out = await turn(eng, ev.Answer(user=ALICE, value="yes"))
         assert question(out).question_id == "skills"
         assert await committed(pg_url) == (2, ["skills"])
     finally:
@@ -127,7 +132,7 @@ async def test_partition_before_connecting_gives_the_notice(
     proxy.partition()
     try:
         async with asyncio.timeout(NO_HANG):
-            out = await turn(eng, ev.Start(ALICE))
+            out = await turn(eng, ev.Start(user=ALICE))
         assert cannot_be_reached(out), out
         assert await committed(pg_url) == (0, [])
     finally:
@@ -157,17 +162,20 @@ async def test_dead_pooled_connections_are_replaced_without_a_false_outage(
     bob = ev.UserRef("console", "local", "bob")
     try:
         # Two people at once, so the pool holds more than one connection.
-        for out in await asyncio.gather(turn(eng, ev.Start(ALICE)), turn(eng, ev.Start(bob))):
+        for out in await asyncio.gather(
+            turn(eng, ev.Start(user=ALICE)), turn(eng, ev.Start(user=bob))
+        ):
             assert question(out).question_id == "role"
         assert await terminate_backends(pg_url) >= 1
         # Every next turn succeeds: nobody is told the server cannot be reached.
         a, b = await asyncio.gather(
-            turn(eng, ev.Answer(ALICE, "student")), turn(eng, ev.Answer(bob, "worker"))
+            turn(eng, ev.Answer(user=ALICE, value="student")),
+            turn(eng, ev.Answer(user=bob, value="worker")),
         )
         assert question(a).question_id == "thesis"
         assert question(b).question_id == "skills"
         assert await terminate_backends(pg_url) >= 1
-        assert question(await turn(eng, ev.Answer(ALICE, "yes"))).question_id == "skills"
+        assert question(await turn(eng, ev.Answer(user=ALICE, value="yes"))).question_id == "skills"
         assert await committed(pg_url) == (3, ["skills", "skills"])
     finally:
         await eng.db.dispose()

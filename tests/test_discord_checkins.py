@@ -118,10 +118,10 @@ async def deliver_next(bot: Bot, worker: DeliveryWorker) -> None:
 async def schedule_directly(bot: Bot, user_id: int, when: ev.When) -> None:
     """A finished consultation with check-ins, through the core (no clicks needed)."""
     user = person(user_id)
-    await bot.engine.run(ev.Start(user, "tiny"))
+    await bot.engine.run(ev.Start(user=user, playbook_id="tiny"))
     for value in TINY_ANSWERS:
-        await bot.engine.run(ev.Answer(user, value))
-    await bot.engine.run(ev.ScheduleCheckIns(user, when))
+        await bot.engine.run(ev.Answer(user=user, value=value))
+    await bot.engine.run(ev.ScheduleCheckIns(user=user, when=when))
 
 
 async def consult_to_offer(world: World) -> FakeMessage:
@@ -289,7 +289,7 @@ async def test_someone_elses_checkin_buttons_are_refused(world: World) -> None:
     fake = world.fake
     bot = await world.bot()
     clock_of(bot.engine)
-    await schedule_directly(bot, fake.user_id, ev.When(WhenKind.IN_DAYS, days=1))
+    await schedule_directly(bot, fake.user_id, ev.When(kind=WhenKind.IN_DAYS, days=1))
     iid = await fake.inject_command("advise checkins", dm=True)
     cb = await fake.wait_for_callback(iid)
     await bot.handled(iid)
@@ -347,7 +347,7 @@ async def test_closed_dms_fail_after_bounded_retries_and_show_in_the_list(world:
     fake = world.fake
     bot = await world.bot()
     clock_of(bot.engine)
-    await schedule_directly(bot, fake.user_id, ev.When(WhenKind.IN_DAYS, days=1))
+    await schedule_directly(bot, fake.user_id, ev.When(kind=WhenKind.IN_DAYS, days=1))
     fake.fail_messages_to_user(fake.user_id)
     sender = DiscordCheckInSender(bot.client)
     worker = worker_for(bot, sender)
@@ -459,7 +459,7 @@ async def test_missed_checkins_come_as_one_catch_up_and_can_be_snoozed(world: Wo
     fake = world.fake
     bot = await world.bot()
     clock = clock_of(bot.engine)
-    await schedule_directly(bot, fake.user_id, ev.When(WhenKind.IN_DAYS, days=1))
+    await schedule_directly(bot, fake.user_id, ev.When(kind=WhenKind.IN_DAYS, days=1))
     worker = worker_for(bot, DiscordCheckInSender(bot.client))
     nxt = await worker.next_wake()
     assert nxt is not None
@@ -487,7 +487,7 @@ async def test_change_by_modal_and_other_time_zone(world: World) -> None:
     fake = world.fake
     bot = await world.bot()
     clock_of(bot.engine)
-    await schedule_directly(bot, fake.user_id, ev.When(WhenKind.IN_DAYS, days=1))
+    await schedule_directly(bot, fake.user_id, ev.When(kind=WhenKind.IN_DAYS, days=1))
     iid = await fake.inject_command("advise checkins", dm=True)
     await bot.handled(iid)
     cb = await fake.wait_for_callback(iid)
@@ -518,7 +518,7 @@ async def test_an_older_reminder_is_stale_and_changes_nothing(world: World) -> N
     fake = world.fake
     bot = await world.bot()
     clock_of(bot.engine)
-    await schedule_directly(bot, fake.user_id, ev.When(WhenKind.WEEKLY))
+    await schedule_directly(bot, fake.user_id, ev.When(kind=WhenKind.WEEKLY))
     worker = worker_for(bot, DiscordCheckInSender(bot.client))
     dm = dm_id(fake)
     mark = fake.mark()

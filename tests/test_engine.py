@@ -51,12 +51,12 @@ async def count(engine: Engine, model: type, *where: object) -> int:
 async def answer_all(engine: Engine, user: ev.UserRef, values: list) -> list:
     out: list = []
     for v in values:
-        out = (await engine.run(ev.Answer(user, v))).messages
+        out = (await engine.run(ev.Answer(user=user, value=v))).messages
     return out
 
 
 async def test_full_consultation_produces_ranked_advice_and_plan(eng: Engine) -> None:
-    out = (await eng.run(ev.Start(ALICE))).messages
+    out = (await eng.run(ev.Start(user=ALICE))).messages
     assert isinstance(out[0], Text) and "quick questions" in out[0].text
     q = question(out)
     assert (q.question_id, q.position, q.choices[0].label) == ("role", 1, "Student")
@@ -79,55 +79,55 @@ async def test_full_consultation_produces_ranked_advice_and_plan(eng: Engine) ->
 
 
 async def test_invalid_answers_reask_and_store_nothing(eng: Engine) -> None:
-    await eng.run(ev.Start(ALICE))
+    await eng.run(ev.Start(user=ALICE))
     cases = ["7", "", "banana", "x" * 20_000, ["student"]]
     for bad in cases:
-        q = question((await eng.run(ev.Answer(ALICE, bad))).messages)
+        q = question((await eng.run(ev.Answer(user=ALICE, value=bad))).messages)
         assert q.question_id == "role" and q.error, bad
     assert "options" in q.error
     await answer_all(eng, ALICE, ["1", "no"])
-    q = question((await eng.run(ev.Answer(ALICE, "1, 9"))).messages)
+    q = question((await eng.run(ev.Answer(user=ALICE, value="1, 9"))).messages)
     assert q.question_id == "skills" and "1 to 3" in q.error
-    await eng.run(ev.Answer(ALICE, "coding, writing"))
+    await eng.run(ev.Answer(user=ALICE, value="coding, writing"))
     for bad in ["0", "6", "lots", "3.5"]:
-        q = question((await eng.run(ev.Answer(ALICE, bad))).messages)
+        q = question((await eng.run(ev.Answer(user=ALICE, value=bad))).messages)
         assert q.question_id == "money" and "1 to 5" in q.error
-    await eng.run(ev.Answer(ALICE, "4"))
-    q = question((await eng.run(ev.Answer(ALICE, "y" * 101))).messages)
+    await eng.run(ev.Answer(user=ALICE, value="4"))
+    q = question((await eng.run(ev.Answer(user=ALICE, value="y" * 101))).messages)
     assert q.question_id == "notes" and "101 characters" in q.error
     assert await count(eng, AnswerRecord) == 4  # role, thesis, skills, money; nothing invalid
 
 
 async def test_free_text_is_cleaned_of_control_characters(eng: Engine) -> None:
-    await eng.run(ev.Start(ALICE))
+    await eng.run(ev.Start(user=ALICE))
     out = await answer_all(eng, ALICE, ["1", "1", "1", "3", "hi\x1b[31m there\u202e\x00"])
     rec = next(m for m in out if isinstance(m, Recommendation))
     assert rec.notes == ("You noted (notes): hi[31m there",)
 
 
 async def test_back_edit_and_rerank_keep_other_answers(eng: Engine) -> None:
-    await eng.run(ev.Start(ALICE))
+    await eng.run(ev.Start(user=ALICE))
     await answer_all(eng, ALICE, ["student", "yes"])
-    q = question((await eng.run(ev.Back(ALICE))).messages)
+    q = question((await eng.run(ev.Back(user=ALICE))).messages)
     assert (q.question_id, q.current) == ("thesis", "yes")
-    q = question((await eng.run(ev.Back(ALICE))).messages)
+    q = question((await eng.run(ev.Back(user=ALICE))).messages)
     assert q.question_id == "role"
-    out = (await eng.run(ev.Back(ALICE))).messages
+    out = (await eng.run(ev.Back(user=ALICE))).messages
     assert isinstance(out[0], Notice) and "first question" in out[0].text
     # Answering the first question again goes on to the first unanswered one.
-    q = question((await eng.run(ev.Answer(ALICE, "student"))).messages)
+    q = question((await eng.run(ev.Answer(user=ALICE, value="student"))).messages)
     assert q.question_id == "skills"
     out = await answer_all(eng, ALICE, ["1", "1", "skip"])
     first = next(m for m in out if isinstance(m, Recommendation))
     assert first.top.path_id == "study"
     # Edit pay to 5: the ranking is recomputed from the new answers.
-    q = question((await eng.run(ev.Edit(ALICE, "money"))).messages)
+    q = question((await eng.run(ev.Edit(user=ALICE, question="money"))).messages)
     assert q.current == 1
-    out = (await eng.run(ev.Answer(ALICE, "5"))).messages
+    out = (await eng.run(ev.Answer(user=ALICE, value="5"))).messages
     second = next(m for m in out if isinstance(m, Recommendation))
     assert second.top.path_id == "job"
     status = next(
-        m for m in (await eng.run(ev.ShowStatus(ALICE))).messages if isinstance(m, Status)
+        m for m in (await eng.run(ev.ShowStatus(user=ALICE))).messages if isinstance(m, Status)
     )
     assert [a.answer for a in status.answers] == [
         "Student",
@@ -142,19 +142,25 @@ async def test_back_edit_and_rerank_keep_other_answers(eng: Engine) -> None:
 
 
 async def test_edit_hiding_a_conditional_question_ignores_its_answer(eng: Engine) -> None:
-    await eng.run(ev.Start(ALICE))
+    await eng.run(ev.Start(user=ALICE))
     await answer_all(eng, ALICE, ["student", "yes", "1", "1", "skip"])
-    await eng.run(ev.Edit(ALICE, "1"))
-    out = (await eng.run(ev.Answer(ALICE, "worker"))).messages
+    await eng.run(ev.Edit(user=ALICE, question="1"))
+    out = (await eng.run(ev.Answer(user=ALICE, value="worker"))).messages
     rec = next(m for m in out if isinstance(m, Recommendation))
     assert all("thesis" not in r for p in rec.paths for r in p.reasons)
-    out = (await eng.run(ev.Edit(ALICE, "nope"))).messages
+    out = (await eng.run(ev.Edit(user=ALICE, question="nope"))).messages
     assert isinstance(out[0], Notice) and "1. your role" in out[0].text
 
 
 async def test_stale_and_duplicate_clicks_apply_once(eng: Engine) -> None:
-    q = question((await eng.run(ev.Start(ALICE))).messages)
-    click = ev.Answer(ALICE, "student", q.question_id, q.consultation_id, q.step)
+    q = question((await eng.run(ev.Start(user=ALICE))).messages)
+    click = ev.Answer(
+        user=ALICE,
+        value="student",
+        question_id=q.question_id,
+        consultation_id=q.consultation_id,
+        step=q.step,
+    )
     first = (await eng.run(click)).messages
     again = (await eng.run(click)).messages
     assert question(first).question_id == "thesis"
@@ -164,12 +170,12 @@ async def test_stale_and_duplicate_clicks_apply_once(eng: Engine) -> None:
 
 
 async def test_one_active_consultation_per_user_and_playbook(eng: Engine) -> None:
-    await eng.run(ev.Start(ALICE))
-    await eng.run(ev.Answer(ALICE, "1"))
-    out = (await eng.run(ev.Start(ALICE))).messages
+    await eng.run(ev.Start(user=ALICE))
+    await eng.run(ev.Answer(user=ALICE, value="1"))
+    out = (await eng.run(ev.Start(user=ALICE))).messages
     assert isinstance(out[0], Notice) and "already have" in out[0].text
     assert question(out).question_id == "thesis"
-    out = (await eng.run(ev.Restart(ALICE))).messages
+    out = (await eng.run(ev.Restart(user=ALICE))).messages
     assert question(out).question_id == "role"
     assert await count(eng, Consultation, Consultation.status == "active") == 1
     assert await count(eng, Consultation, Consultation.status == "cancelled") == 1
@@ -180,11 +186,11 @@ async def test_progress_survives_a_new_engine_on_the_same_database(
 ) -> None:
     cfg = settings.model_copy(update={"default_playbook": "tiny"})
     first = await make_engine(db_url, cfg)
-    await first.run(ev.Start(BOB))
+    await first.run(ev.Start(user=BOB))
     await answer_all(first, BOB, ["worker", "maths"])
     await first.db.dispose()  # "crash": nothing kept in memory
     second = await make_engine(db_url, cfg)
-    out = (await second.run(ev.Resume(BOB))).messages
+    out = (await second.run(ev.Resume(user=BOB))).messages
     assert isinstance(out[0], Notice) and "Welcome back" in out[0].text
     assert question(out).question_id == "money"
     await second.db.dispose()
@@ -199,56 +205,61 @@ async def test_consultation_keeps_its_playbook_version(
 
     cfg = settings.model_copy(update={"default_playbook": "tiny"})
     old = await make_engine(db_url, cfg)
-    await old.run(ev.Start(ALICE))
+    await old.run(ev.Start(user=ALICE))
     await old.db.dispose()
     text = (TEST_PLAYBOOKS / "tiny.yaml").read_text()
     v2 = text.replace("version: 1", "version: 2").replace("What are you?", "Who are you now?")
     (tmp_path / "tiny.yaml").write_text(v2)
     new = Engine(Database(db_url), PlaybookRegistry([load_playbook(tmp_path / "tiny.yaml")]), cfg)
     await new.prepare()
-    out = (await new.run(ev.Resume(ALICE))).messages
+    out = (await new.run(ev.Resume(user=ALICE))).messages
     assert question(out).prompt == "What are you?"  # still version 1
-    await new.run(ev.Restart(ALICE))
-    out = (await new.run(ev.Resume(ALICE))).messages
+    await new.run(ev.Restart(user=ALICE))
+    out = (await new.run(ev.Resume(user=ALICE))).messages
     assert question(out).prompt == "Who are you now?"
     await new.db.dispose()
 
 
 async def test_unknown_playbook_and_commands_without_consultation(eng: Engine) -> None:
-    out = (await eng.run(ev.Start(ALICE, "no-such-thing"))).messages
+    out = (await eng.run(ev.Start(user=ALICE, playbook_id="no-such-thing"))).messages
     assert isinstance(out[0], Notice) and "Available: tiny" in out[0].text
-    for event in (ev.Back(ALICE), ev.Resume(ALICE), ev.ShowStatus(ALICE), ev.Answer(ALICE, "1")):
+    for event in (
+        ev.Back(user=ALICE),
+        ev.Resume(user=ALICE),
+        ev.ShowStatus(user=ALICE),
+        ev.Answer(user=ALICE, value="1"),
+    ):
         out = (await eng.run(event)).messages
         assert isinstance(out[0], Notice) and "no consultation" in out[0].text
 
 
 async def test_path_details_export_and_forget(eng: Engine) -> None:
-    await eng.run(ev.Start(ALICE))
+    await eng.run(ev.Start(user=ALICE))
     await answer_all(eng, ALICE, ["student", "yes", "1,3", "2", "Needs <b>visa</b> *help*"])
-    detail = ((await eng.run(ev.ShowPath(ALICE, "study"))).messages)[0]
+    detail = ((await eng.run(ev.ShowPath(user=ALICE, path_id="study"))).messages)[0]
     assert isinstance(detail, PathDetail)
     assert detail.path.next_steps[0].text == "Write to two supervisors."
-    export = ((await eng.run(ev.Export(ALICE))).messages)[0]
+    export = ((await eng.run(ev.Export(user=ALICE))).messages)[0]
     assert isinstance(export, ExportFile) and export.filename.endswith(".md")
     assert "- your role: Student" in export.content
     assert "Needs \\<b\\>visa\\</b\\> \\*help\\*" in export.content  # user text is inert
     assert "Keep studying" in export.content and "Write to two supervisors." in export.content
-    ask = ((await eng.run(ev.Forget(ALICE))).messages)[0]
+    ask = ((await eng.run(ev.Forget(user=ALICE))).messages)[0]
     assert isinstance(ask, Confirm) and await count(eng, User) == 1
-    await eng.run(ev.Forget(ALICE, confirmed=True))
+    await eng.run(ev.Forget(user=ALICE, confirmed=True))
     for model in (User, Consultation, AnswerRecord, PlanItem, RecommendationSnapshot):
         assert await count(eng, model) == 0, model
-    assert isinstance(((await eng.run(ev.Export(ALICE))).messages)[0], Notice)
+    assert isinstance(((await eng.run(ev.Export(user=ALICE))).messages)[0], Notice)
 
 
 async def test_forget_touches_only_that_person(eng: Engine) -> None:
     for user in (ALICE, BOB):
-        await eng.run(ev.Start(user))
+        await eng.run(ev.Start(user=user))
         await answer_all(eng, user, ["worker", "1", "3"])
-    await eng.run(ev.Forget(ALICE, confirmed=True))
+    await eng.run(ev.Forget(user=ALICE, confirmed=True))
     assert await count(eng, User) == 1
     assert await count(eng, AnswerRecord) == 3
-    assert question((await eng.run(ev.Resume(BOB))).messages).question_id == "notes"
+    assert question((await eng.run(ev.Resume(user=BOB))).messages).question_id == "notes"
 
 
 async def test_tenant_default_playbook(db_url: str, settings: Settings) -> None:
@@ -256,15 +267,15 @@ async def test_tenant_default_playbook(db_url: str, settings: Settings) -> None:
         db_url, settings.model_copy(update={"default_playbook": "tiny"}), "tiny", "tiny2"
     )
     await eng.set_tenant_playbook("discord", "guild-1", "tiny2")
-    out = (await eng.run(ev.Start(BOB))).messages
+    out = (await eng.run(ev.Start(user=BOB))).messages
     assert isinstance(out[0], Text) and out[0].title == "Second tiny playbook"
-    out = (await eng.run(ev.Start(ALICE))).messages  # another tenant keeps the global default
+    out = (await eng.run(ev.Start(user=ALICE))).messages  # another tenant keeps the global default
     assert isinstance(out[0], Text) and out[0].title == "Tiny test playbook"
     await eng.db.dispose()
 
 
 async def test_database_outage_is_a_polite_notice(eng: Engine, tmp_path) -> None:
-    await eng.run(ev.Start(ALICE))
+    await eng.run(ev.Start(user=ALICE))
     saved = eng.db
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
@@ -273,11 +284,11 @@ async def test_database_outage_is_a_polite_notice(eng: Engine, tmp_path) -> None
         if saved.is_sqlite
         else "postgresql+asyncpg://postgres@127.0.0.1:1/test"
     )
-    out = (await eng.run(ev.Answer(ALICE, "1"))).messages
+    out = (await eng.run(ev.Answer(user=ALICE, value="1"))).messages
     assert isinstance(out[0], Notice) and "Nothing you already told me is lost" in out[0].text
     await eng.db.dispose()
     eng.db = saved  # back up: the consultation is where it was
-    assert question((await eng.run(ev.Resume(ALICE))).messages).question_id == "role"
+    assert question((await eng.run(ev.Resume(user=ALICE))).messages).question_id == "role"
 
 
 async def test_admin_checkin_defaults_are_validated_and_merged(eng: Engine) -> None:
@@ -303,10 +314,10 @@ async def test_sqlite_lock_held_by_another_process_does_not_block_the_loop(
     import sqlite3
 
     eng = await make_engine(sqlite_url, settings.model_copy(update={"default_playbook": "tiny"}))
-    await eng.run(ev.Start(ALICE))
+    await eng.run(ev.Start(user=ALICE))
     other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # holds the write lock, as a second process would
-    turn = asyncio.create_task(eng.run(ev.Answer(ALICE, "1")))
+    turn = asyncio.create_task(eng.run(ev.Answer(user=ALICE, value="1")))
     ticks = 0
     while ticks < 20:  # the loop keeps running while the turn waits for the lock
         await asyncio.sleep(0)
@@ -347,11 +358,11 @@ async def test_origin_server_default_playbook_applies_and_survives_restart(
     await eng.set_tenant_playbook("discord", "guild-9", "tiny2")
     assert await eng.tenant_default_playbook("discord", "guild-9") == "tiny2"
     assert await eng.tenant_default_playbook("discord", "guild-other") == "tiny"
-    out = (await eng.run(ev.Start(person, origin_tenant="guild-9"))).messages
+    out = (await eng.run(ev.Start(user=person, origin_tenant="guild-9"))).messages
     assert isinstance(out[0], Text) and out[0].title == "Second tiny playbook"
-    out = (await eng.run(ev.Restart(person))).messages
+    out = (await eng.run(ev.Restart(user=person))).messages
     assert any(isinstance(m, Text) and m.title == "Second tiny playbook" for m in out)
     other = ev.UserRef("discord", "dm", "78")
-    out = (await eng.run(ev.Start(other))).messages  # from a DM: the bot-wide default
+    out = (await eng.run(ev.Start(user=other))).messages  # from a DM: the bot-wide default
     assert isinstance(out[0], Text) and out[0].title == "Tiny test playbook"
     await eng.db.dispose()

@@ -148,10 +148,10 @@ def events(known: list[int]) -> st.SearchStrategy[ev.InEvent]:
 
 
 async def _finish(engine: Engine, user: ev.UserRef) -> None:
-    await engine.run(ev.Start(user))
+    await engine.run(ev.Start(user=user))
     for value in TINY:
-        await engine.run(ev.Answer(user, value))
-    await engine.run(ev.ScheduleCheckIns(user, ev.When(WhenKind.WEEKLY)))
+        await engine.run(ev.Answer(user=user, value=value))
+    await engine.run(ev.ScheduleCheckIns(user=user, when=ev.When(kind=WhenKind.WEEKLY)))
 
 
 def _rows_of(s: Any, uid: int) -> list[tuple[Any, ...]]:

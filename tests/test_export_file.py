@@ -38,12 +38,12 @@ async def test_export_shows_current_answers_then_the_changes(
     engine = await make_engine(sqlite_url, settings.model_copy(update={"default_playbook": "tiny"}))
     ann = ev.UserRef("console", "local", "ann")
     try:
-        await engine.run(ev.Start(ann))
+        await engine.run(ev.Start(user=ann))
         for value in ["worker", ["code"], "2"]:
-            await engine.run(ev.Answer(ann, value))
-        await engine.run(ev.Edit(ann, "money"))
-        await engine.run(ev.Answer(ann, "5"))
-        export = ((await engine.run(ev.Export(ann))).messages)[0]
+            await engine.run(ev.Answer(user=ann, value=value))
+        await engine.run(ev.Edit(user=ann, question="money"))
+        await engine.run(ev.Answer(user=ann, value="5"))
+        export = ((await engine.run(ev.Export(user=ann))).messages)[0]
         assert isinstance(export, ExportFile)
         md = export.content
         current = md[md.index("### Current answers") : md.index("### Earlier answers")]

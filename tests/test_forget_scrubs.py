@@ -30,13 +30,13 @@ async def test_forget_overwrites_rows_and_empties_the_wal(
     )
     try:
         for user in (ANN, KEEP):
-            await engine.run(ev.Start(user))
+            await engine.run(ev.Start(user=user))
             for value in ["student", "yes", ["code"], "5", f"my secret {MARK} " * 20]:
-                await engine.run(ev.Answer(user, value if user == ANN else "1"))
-        await engine.run(ev.Back(ANN))
-        await engine.run(ev.Answer(ANN, f"changed {MARK}"))  # history holds both texts
+                await engine.run(ev.Answer(user=user, value=value if user == ANN else "1"))
+        await engine.run(ev.Back(user=ANN))
+        await engine.run(ev.Answer(user=ANN, value=f"changed {MARK}"))  # history holds both texts
         assert copies(db_file) > 0
-        await engine.run(ev.Forget(ANN, confirmed=True))
+        await engine.run(ev.Forget(user=ANN, confirmed=True))
         assert copies(db_file) == 0  # while the process still runs
         assert await engine.has_open_consultation(KEEP)
     finally:

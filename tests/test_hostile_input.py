@@ -52,10 +52,10 @@ async def test_typed_checkin_commands_refuse_odd_numbers(engine: Engine) -> None
         "/checkin 1 snooze " + HUGE,
         "/remind ²",
     ):
-        reply = await engine.handle(ev.Typed(ALICE, line))
+        reply = await engine.handle(ev.Typed(user=ALICE, text=line))
         assert reply.outcome == Outcome.INVALID, line
     # A plain number is still a check-in number (this one is not Alice's: none is).
-    reply = await engine.handle(ev.Typed(ALICE, "/checkin 3 cancel"))
+    reply = await engine.handle(ev.Typed(user=ALICE, text="/checkin 3 cancel"))
     assert reply.outcome == Outcome.NOT_FOUND and "no check-in with that number" in reply.text()
 
 
@@ -118,12 +118,12 @@ async def test_engine_answers_a_refused_value_politely(
 
     engine = await make_engine(db_url, settings.model_copy(update={"default_playbook": "tiny"}))
     try:
-        await engine.run(ev.Start(ALICE))
+        await engine.run(ev.Start(user=ALICE))
         monkeypatch.setattr(bot.engine, "event_problem", lambda event: None)
         for event in (
-            ev.CancelCheckIn(ALICE, 10**20),
-            ev.Answer(ALICE, "1", consultation_id=10**20),
-            ev.Start(ev.UserRef("console", "local", "a\ud800b")),
+            ev.CancelCheckIn(user=ALICE, checkin_id=10**20),
+            ev.Answer(user=ALICE, value="1", consultation_id=10**20),
+            ev.Start(user=ev.UserRef("console", "local", "a\ud800b")),
         ):
             out = (await engine.run(event)).messages
             assert isinstance(out[0], Notice) and out[0].level == Level.WARNING, out

@@ -160,7 +160,7 @@ def _finished(out: list[Any]) -> tuple[Recommendation, Plan] | None:
 
 
 async def consult(engine: Engine, user: ev.UserRef, playbook: str, answers: dict[str, Any]) -> Run:
-    out = (await engine.run(ev.Start(user, playbook))).messages
+    out = (await engine.run(ev.Start(user=user, playbook_id=playbook))).messages
     asked: list[str] = []
     for _ in range(40):
         done = _finished(out)
@@ -171,15 +171,17 @@ async def consult(engine: Engine, user: ev.UserRef, playbook: str, answers: dict
         asked.append(q.question_id)
         value = answers.get(q.question_id, "skip" if q.optional else None)
         assert value is not None, f"persona has no answer for {q.question_id}"
-        out = (await engine.run(ev.Answer(user, value, question_id=q.question_id))).messages
+        out = (
+            await engine.run(ev.Answer(user=user, value=value, question_id=q.question_id))
+        ).messages
     raise AssertionError("the consultation did not finish")
 
 
 async def change_answer(engine: Engine, user: ev.UserRef, question: str, value: Any) -> Run:
-    out = (await engine.run(ev.Edit(user, question))).messages
+    out = (await engine.run(ev.Edit(user=user, question=question))).messages
     q = next(m for m in out if isinstance(m, Question))
     assert q.question_id == question
-    out = (await engine.run(ev.Answer(user, value, question_id=question))).messages
+    out = (await engine.run(ev.Answer(user=user, value=value, question_id=question))).messages
     done = _finished(out)
     assert done, f"changing {question} did not lead straight back to a recommendation: {out}"
     return Run(*done, [question])

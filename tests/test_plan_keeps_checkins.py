@@ -28,21 +28,21 @@ def plan_of(out: list) -> Plan:
 
 
 async def checkins(engine: Engine) -> dict[str, tuple[int, str]]:
-    out = (await engine.run(ev.ListCheckIns(ANN))).messages
+    out = (await engine.run(ev.ListCheckIns(user=ANN))).messages
     lst = next(m for m in out if isinstance(m, CheckInList))
     return {c.action: (c.checkin_id, c.state) for c in lst.items}
 
 
 async def test_back_then_the_same_answer_keeps_every_checkin(eng: Engine) -> None:
-    await eng.run(ev.Start(ANN))
+    await eng.run(ev.Start(user=ANN))
     for value in ANSWERS:
-        out = (await eng.run(ev.Answer(ANN, value))).messages
+        out = (await eng.run(ev.Answer(user=ANN, value=value))).messages
     first_plan = plan_of(out)
-    await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+    await eng.run(ev.ScheduleCheckIns(user=ANN, when=ev.When(kind="weekly")))
     before = await checkins(eng)
     assert len(before) == len(first_plan.items) >= 2
-    await eng.run(ev.Back(ANN))
-    out = (await eng.run(ev.Answer(ANN, "skip"))).messages  # the same answer again
+    await eng.run(ev.Back(user=ANN))
+    out = (await eng.run(ev.Answer(user=ANN, value="skip"))).messages  # the same answer again
     assert [i.id for i in plan_of(out).items] == [i.id for i in first_plan.items]
     assert not [m for m in out if isinstance(m, Notice) and "cancelled" in m.text]
     assert await checkins(eng) == before
@@ -55,13 +55,13 @@ async def test_a_changed_plan_names_the_checkins_it_cancels(
         db_url, settings.model_copy(update={"default_playbook": "steps"}), "steps"
     )
     try:
-        await eng.run(ev.Start(ANN))
-        out = (await eng.run(ev.Answer(ANN, "student"))).messages
+        await eng.run(ev.Start(user=ANN))
+        out = (await eng.run(ev.Answer(user=ANN, value="student"))).messages
         assert {i.action for i in plan_of(out).items} >= {"Update your CV.", "Ask your supervisor."}
-        await eng.run(ev.ScheduleCheckIns(ANN, ev.When("weekly")))
+        await eng.run(ev.ScheduleCheckIns(user=ANN, when=ev.When(kind="weekly")))
         before = await checkins(eng)
-        await eng.run(ev.Back(ANN))
-        out = (await eng.run(ev.Answer(ANN, "worker"))).messages
+        await eng.run(ev.Back(user=ANN))
+        out = (await eng.run(ev.Answer(user=ANN, value="worker"))).messages
         assert {i.action for i in plan_of(out).items} >= {"Update your CV.", "Ask your manager."}
         warning = next(m for m in out if isinstance(m, Notice) and "cancelled" in m.text)
         assert warning.level == Level.WARNING

@@ -214,7 +214,7 @@ async def chat(
 
 
 async def answers(engine: Engine, ref: ev.UserRef) -> list[str]:
-    [status] = (await engine.run(ev.ShowStatus(ref))).messages
+    [status] = (await engine.run(ev.ShowStatus(user=ref))).messages
     assert isinstance(status, Status)
     return [a.answer for a in status.answers]
 
@@ -254,7 +254,7 @@ async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, ti
     await chat.command(OWNER, "start", "What are you?")
     ref = chat.ref(OWNER)
     for value in ("student", "yes", ["code"], "4"):
-        await tiny.run(ev.Answer(ref, value))
+        await tiny.run(ev.Answer(user=ref, value=value))
     notes = await chat.command(OWNER, "resume", "Anything else?")
     refused = await chat.type_into(notes, "Type your answer", "x" * 150, user=OWNER)
     assert refused == "That is 150 characters; please keep it to 100 or fewer."
@@ -272,7 +272,7 @@ async def test_someone_else_s_text_box_is_refused_in_the_form(
     await chat.command(OWNER, "start", "What are you?")
     ref = chat.ref(OWNER)
     for value in ("student", "yes", ["code"], "4"):
-        await tiny.run(ev.Answer(ref, value))
+        await tiny.run(ev.Answer(user=ref, value=value))
     notes = await chat.command(OWNER, "resume", "Anything else?")
     refused = await chat.type_into(notes, "Type your answer", "mine now", user=OTHER)
     assert refused is not None and "belong to someone else" in refused

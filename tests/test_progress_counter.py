@@ -40,12 +40,18 @@ async def test_the_total_never_grows_while_answering(
     try:
         for variant in range(4):
             user = ev.UserRef("console", "local", f"u{variant}")
-            out = (await engine.run(ev.Start(user))).messages
+            out = (await engine.run(ev.Start(user=user))).messages
             seen: list[tuple[int, int]] = []
             while (qs := [m for m in out if isinstance(m, Question)]) and len(seen) < 100:
                 q = qs[-1]
                 seen.append((q.position, q.total))
-                answer = ev.Answer(user, pick(q, variant), q.question_id, q.consultation_id, q.step)
+                answer = ev.Answer(
+                    user=user,
+                    value=pick(q, variant),
+                    question_id=q.question_id,
+                    consultation_id=q.consultation_id,
+                    step=q.step,
+                )
                 out = (await engine.run(answer)).messages
             totals = [t for _, t in seen]
             assert totals == sorted(totals, reverse=True), (playbook, variant, seen)

@@ -372,9 +372,9 @@ def test_slash_command_text() -> None:
         assert parse(word).command == word and word in it_commands()
     assert parse("reminders").command == "checkins"
     assert setting_event(parse("timezone Europe/Berlin"), user) == ev.SetTimezone(
-        user, "Europe/Berlin"
+        user=user, timezone="Europe/Berlin"
     )
-    assert setting_event(parse("quiet off"), user) == ev.SetQuietHours(user, "off")
+    assert setting_event(parse("quiet off"), user) == ev.SetQuietHours(user=user, quiet_hours="off")
     assert parse("quiet").kind is Kind.INVALID
     assert parse("help").kind is Kind.HELP
     assert parse("settings").kind is Kind.SETTINGS

@@ -102,9 +102,9 @@ async def finish(drv: SlackDriver, engine: Engine) -> FakeMessage:
     assert ack.status == 200
     call = await drv.fake.wait_for_call("chat.postMessage")
     ref = ev.UserRef("slack", str(call.team_id), USER)
-    await engine.run(ev.Start(ref))
+    await engine.run(ev.Start(user=ref))
     for value in ANSWERS:
-        await engine.run(ev.Answer(ref, value))
+        await engine.run(ev.Answer(user=ref, value=value))
     await drv.command("resume", user_id=USER)
     [notes] = await dm_with(drv.fake, "Anything else?")
     await click(drv, notes, find_element(notes, text="Type your answer"))

@@ -177,7 +177,7 @@ async def test_full_consultation(
         assert "deleted" in texts(done) and not has_buttons(confirm)
         ref = UserRef("slack", fake.team.id, USER)
         assert not await tiny.has_open_consultation(ref)
-        [nothing] = (await tiny.run(Export(ref))).messages
+        [nothing] = (await tiny.run(Export(user=ref))).messages
         assert isinstance(nothing, Notice) and "no data" in nothing.text
 
         # a press on a question of the deleted consultation is answered politely
@@ -247,7 +247,7 @@ async def test_choices_past_100_options_are_paginated_and_answered(
             await drv.posted(5)  # "that is everything", then the recommendation
             assert await drv.service.drain()
         ref = UserRef("slack", fake.team.id, USER)
-        [status] = (await engine.run(ShowStatus(ref))).messages
+        [status] = (await engine.run(ShowStatus(user=ref))).messages
         assert isinstance(status, Status) and status.state == "completed"
         assert [a.answer for a in status.answers] == ["City 120", "Topic 5, Topic 150, Topic 249"]
     finally:

@@ -190,9 +190,11 @@ class ConsoleSession:
 
     async def open_consultation(self) -> None:
         if self.playbook_id is None and await self.engine.has_open_consultation(self.user):
-            self.show(await self.engine.handle(ev.Resume(self.user)))
+            self.show(await self.engine.handle(ev.Resume(user=self.user)))
         else:
-            self.show(await self.engine.handle(ev.Start(self.user, self.playbook_id)))
+            self.show(
+                await self.engine.handle(ev.Start(user=self.user, playbook_id=self.playbook_id))
+            )
 
     def repeat_question(self) -> None:
         """After input we could not even read, show the question still waiting for an answer."""
@@ -230,12 +232,14 @@ class ConsoleSession:
         if stripped.lower() in QUIT:
             return False
         if word.lower() == "/export" and arg.strip():
-            self.show(await self.engine.handle(ev.Export(self.user)), export_to=arg.strip())
+            self.show(await self.engine.handle(ev.Export(user=self.user)), export_to=arg.strip())
             return True
-        reply = await self.engine.handle(ev.Typed(self.user, line, self.playbook_id))
+        reply = await self.engine.handle(
+            ev.Typed(user=self.user, text=line, playbook_id=self.playbook_id)
+        )
         if reply.outcome == Outcome.NOT_FOUND and not stripped.startswith("/") and stripped:
             # A plain line with no consultation begins one (the terminal's convenience).
-            reply = await self.engine.handle(ev.Start(self.user, self.playbook_id))
+            reply = await self.engine.handle(ev.Start(user=self.user, playbook_id=self.playbook_id))
         self.show(reply)
         if word.lower() in ("/help", "help"):
             self.say(CONSOLE_HELP)

@@ -55,7 +55,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
     @_playbook_choices(engine)
     async def start(interaction: discord.Interaction, playbook: str | None = None) -> None:
         async def event(user: ev.UserRef) -> ev.InEvent:
-            return ev.Start(user, playbook, origin_tenant=server_of(interaction))
+            return ev.Start(user=user, playbook_id=playbook, origin_tenant=server_of(interaction))
 
         await flows.command(interaction, event, hand_off=True)
 
@@ -76,7 +76,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
 
     async def restart(interaction: discord.Interaction) -> None:
         async def event(user: ev.UserRef) -> ev.InEvent:
-            return ev.Restart(user, origin_tenant=server_of(interaction))
+            return ev.Restart(user=user, origin_tenant=server_of(interaction))
 
         await flows.command(interaction, event, hand_off=True)
 
@@ -93,7 +93,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
         interaction: discord.Interaction, zone: app_commands.Range[str, 1, 64]
     ) -> None:
         async def event(user: ev.UserRef) -> ev.InEvent:
-            return ev.SetTimezone(user, zone)
+            return ev.SetTimezone(user=user, timezone=zone)
 
         await flows.command(interaction, event, hand_off=False)
 
@@ -103,7 +103,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
         interaction: discord.Interaction, hours: app_commands.Range[str, 1, 20]
     ) -> None:
         async def event(user: ev.UserRef) -> ev.InEvent:
-            return ev.SetQuietHours(user, hours)
+            return ev.SetQuietHours(user=user, quiet_hours=hours)
 
         await flows.command(interaction, event, hand_off=False)
 

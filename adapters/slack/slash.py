@@ -125,9 +125,9 @@ def parse(text: str) -> Parsed:
 def setting_event(parsed: Parsed, user: ev.UserRef) -> ev.InEvent | None:
     """The core event for the person's own settings (time zone, quiet hours)."""
     if parsed.kind is Kind.TIMEZONE and parsed.timezone:
-        return ev.SetTimezone(user, parsed.timezone)
+        return ev.SetTimezone(user=user, timezone=parsed.timezone)
     if parsed.kind is Kind.QUIET and parsed.quiet_hours:
-        return ev.SetQuietHours(user, parsed.quiet_hours)
+        return ev.SetQuietHours(user=user, quiet_hours=parsed.quiet_hours)
     return None
 
 

@@ -112,20 +112,40 @@ def to_events(
     match intent:
         case it.AnswerQuestion():
             value = _answer_value(intent, click)
-            return [ev.Answer(user, value, None, intent.consultation, intent.step)]
+            return [
+                ev.Answer(
+                    user=user,
+                    value=value,
+                    question_id=None,
+                    consultation_id=intent.consultation,
+                    step=intent.step,
+                )
+            ]
         case it.SkipQuestion():
-            return [ev.Answer(user, "", None, intent.consultation, intent.step)]
+            return [
+                ev.Answer(
+                    user=user,
+                    value="",
+                    question_id=None,
+                    consultation_id=intent.consultation,
+                    step=intent.step,
+                )
+            ]
         case it.OpenPath():
-            return [ev.ShowPath(user, intent.path)]
+            return [ev.ShowPath(user=user, path_id=intent.path)]
         case it.Revisit():
             target = click.single(intent.value)
-            return [ev.Edit(user, target)] if target else _invalid("Pick a question to revisit.")
+            return (
+                [ev.Edit(user=user, question=target)]
+                if target
+                else _invalid("Pick a question to revisit.")
+            )
         case it.Command():
             return _command(user, intent.name, playbook_id)
         case it.ConfirmAction():
             if intent.action == "forget" and intent.yes:
-                return [ev.Forget(user, confirmed=True)]
-            return [ev.Decline(user, intent.action)]
+                return [ev.Forget(user=user, confirmed=True)]
+            return [ev.Decline(user=user, action=intent.action)]
         case it.ChooseCheckIns():
             typed = intent.when in (WhenKind.IN_DAYS, WhenKind.DATE)
             when = parse_when(click.single(intent.value) if typed else intent.when)
@@ -133,8 +153,8 @@ def to_events(
                 return _invalid(f"I did not understand that time. Try {WHEN_USAGE}.")
             return [
                 ev.ScheduleCheckIns(
-                    user,
-                    None if isinstance(when, NoCheckIns) else when,
+                    user=user,
+                    when=None if isinstance(when, NoCheckIns) else when,
                     consultation_id=intent.consultation,
                     platform_timezone=click.platform_timezone,
                     server_tenant=click.server_tenant,
@@ -142,7 +162,14 @@ def to_events(
             ]
         case it.ReplyCheckIn():
             answer = click.single(intent.value)
-            return [ev.AnswerCheckIn(user, intent.checkin, intent.occurrence, answer)]
+            return [
+                ev.AnswerCheckIn(
+                    user=user,
+                    checkin_id=intent.checkin,
+                    occurrence=intent.occurrence,
+                    answer=answer,
+                )
+            ]
         case it.ManageCheckIn() | it.CatchUp():
             ids = _picked_ids(click, intent.checkin)
             if ids is None:
@@ -153,26 +180,26 @@ def to_events(
             if when is None:
                 return _invalid(f"I did not understand that time. Try {WHEN_USAGE}.")
             if isinstance(when, NoCheckIns):
-                return [ev.CancelCheckIn(user, intent.checkin)]
-            return [ev.ChangeCheckIn(user, intent.checkin, when)]
+                return [ev.CancelCheckIn(user=user, checkin_id=intent.checkin)]
+            return [ev.ChangeCheckIn(user=user, checkin_id=intent.checkin, when=when)]
         case it.SetZone():
             zone = click.single(intent.value).strip()
             if not zone:
                 return _invalid("Type a time zone such as Europe/Berlin.")
-            return [ev.SetTimezone(user, zone)]
+            return [ev.SetTimezone(user=user, timezone=zone)]
     return _invalid("I do not know that button any more; please use the latest message.")
 
 
 def _command(user: ev.UserRef, name: str, playbook_id: str | None) -> list[ev.InEvent] | Result:
     events: dict[str, ev.InEvent] = {
-        "start": ev.Start(user, playbook_id),
-        "resume": ev.Resume(user),
-        "status": ev.ShowStatus(user),
-        "back": ev.Back(user),
-        "restart": ev.Restart(user, playbook_id),
-        "checkins": ev.ListCheckIns(user),
-        "export": ev.Export(user),
-        "forget": ev.Forget(user),
+        "start": ev.Start(user=user, playbook_id=playbook_id),
+        "resume": ev.Resume(user=user),
+        "status": ev.ShowStatus(user=user),
+        "back": ev.Back(user=user),
+        "restart": ev.Restart(user=user, playbook_id=playbook_id),
+        "checkins": ev.ListCheckIns(user=user),
+        "export": ev.Export(user=user),
+        "forget": ev.Forget(user=user),
     }
     event = events.get(name)
     return [event] if event is not None else _invalid("I do not know that command.")
@@ -182,11 +209,11 @@ def _manage(user: ev.UserRef, action: str, ids: Sequence[int]) -> list[ev.InEven
     out: list[ev.InEvent] = []
     for checkin_id in ids:
         if action == "snooze_day":
-            out.append(ev.SnoozeCheckIn(user, checkin_id, 1))
+            out.append(ev.SnoozeCheckIn(user=user, checkin_id=checkin_id, days=1))
         elif action == "snooze_week":
-            out.append(ev.SnoozeCheckIn(user, checkin_id, 7))
+            out.append(ev.SnoozeCheckIn(user=user, checkin_id=checkin_id, days=7))
         elif action == "cancel":
-            out.append(ev.CancelCheckIn(user, checkin_id))
+            out.append(ev.CancelCheckIn(user=user, checkin_id=checkin_id))
         elif action == "change":
             return result(Outcome.SHOWN, RescheduleQuestion(checkin_id))
         else:

@@ -26,15 +26,15 @@ def parse_when(text: str) -> ev.When | NoCheckIns | None:
     if word in NONE_WORDS:
         return NO
     if word in DIRECT:
-        return ev.When(word)
+        return ev.When(kind=word)
     if match := _DAYS.fullmatch(word):
-        return ev.When(WhenKind.IN_DAYS, days=int(match[1]))
+        return ev.When(kind=WhenKind.IN_DAYS, days=int(match[1]))
     if match := _DATE.fullmatch(word):
         hour_minute = ""
         if match[2]:
             hour, minute = match[2].split(":")
             hour_minute = f" {int(hour):02d}:{minute}"
-        return ev.When(WhenKind.DATE, on=match[1] + hour_minute)
+        return ev.When(kind=WhenKind.DATE, on=match[1] + hour_minute)
     return None
 
 

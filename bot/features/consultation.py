@@ -194,7 +194,7 @@ class Consultations:
             except IntegrityError:
                 # Two starts raced and the other one created the consultation: use that one.
                 log.info("start raced with another start (attempt %d)", attempt + 1)
-        return await self.ctx.db.run(self._resume, ev.Resume(event.user), now)
+        return await self.ctx.db.run(self._resume, ev.Resume(user=event.user), now)
 
     def default_playbook_id(self, s: Session, user: ev.UserRef, origin: str | None) -> str:
         chosen = repo.tenant_default_playbook(s, user.platform, origin or user.tenant)

@@ -152,7 +152,7 @@ class Conversation:
         if waiting.awaiting.startswith("confirm:"):
             await self.ctx.db.run(self._clear, waiting.uid)
             if waiting.awaiting == "confirm:forget" and low.lstrip("/") in YES:
-                return await self.run(ev.Forget(user, confirmed=True), now)
+                return await self.run(ev.Forget(user=user, confirmed=True), now)
             return result(Outcome.APPLIED, Notice("Nothing was deleted."))
         word, _, arg = low.partition(" ")
         slash = word.startswith("/")
@@ -171,7 +171,9 @@ class Conversation:
                 return answered
         if waiting.status == "active":
             keep = text == "" and waiting.current is not None
-            return await self.run(ev.Answer(user, waiting.current if keep else text), now)
+            return await self.run(
+                ev.Answer(user=user, value=waiting.current if keep else text), now
+            )
         if waiting.status == "completed":
             return result(Outcome.INVALID, Notice(COMPLETE))
         return result(Outcome.NOT_FOUND, Notice(NO_CONSULTATION))
@@ -188,7 +190,9 @@ class Conversation:
                 choice = CheckInChoice(ids[number - 1])
         if choice is None:
             return None
-        answer = ev.AnswerCheckIn(user, int(checkin), int(occurrence), choice)
+        answer = ev.AnswerCheckIn(
+            user=user, checkin_id=int(checkin), occurrence=int(occurrence), answer=choice
+        )
         res = await self.run(answer, now)
         res.messages += await self.ctx.db.run(self._advance, waiting.uid, int(checkin))
         return res
@@ -214,15 +218,15 @@ class Conversation:
     ) -> Result | None:
         """The command's result; None when ``name`` is not a command."""
         simple: dict[str, ev.InEvent] = {
-            "start": ev.Start(user, arg or playbook_id),
-            "resume": ev.Resume(user),
-            "back": ev.Back(user),
-            "status": ev.ShowStatus(user),
-            "restart": ev.Restart(user, arg or playbook_id),
-            "forget": ev.Forget(user),
-            "export": ev.Export(user),
-            "checkins": ev.ListCheckIns(user),
-            "cancel": ev.Cancel(user),
+            "start": ev.Start(user=user, playbook_id=arg or playbook_id),
+            "resume": ev.Resume(user=user),
+            "back": ev.Back(user=user),
+            "status": ev.ShowStatus(user=user),
+            "restart": ev.Restart(user=user, playbook_id=arg or playbook_id),
+            "forget": ev.Forget(user=user),
+            "export": ev.Export(user=user),
+            "checkins": ev.ListCheckIns(user=user),
+            "cancel": ev.Cancel(user=user),
         }
         if name in simple:
             return await self.run(simple[name], now)
@@ -232,13 +236,13 @@ class Conversation:
                 later = Notice("Fine: you can answer it later from your check-ins.")
                 nxt = await self.ctx.db.run(self._advance, waiting.uid, skipped)
                 return result(Outcome.APPLIED, later, *nxt)
-            return await self.run(ev.Answer(user, "skip"), now)
+            return await self.run(ev.Answer(user=user, value="skip"), now)
         if name == "help":
             return result(Outcome.SHOWN, Text(HELP, title=HELP_TITLE))
         if name == "edit":
             if not arg:
                 return _fail("Which question? For example edit 2 (status lists them).")
-            return await self.run(ev.Edit(user, arg), now)
+            return await self.run(ev.Edit(user=user, question=arg), now)
         if name == "details":
             return await self._details(user, arg, waiting, now)
         if name == "remind":
@@ -246,18 +250,18 @@ class Conversation:
             if when is None:
                 return _fail(f"I did not understand that. Use remind {WHEN_USAGE}.")
             plan = None if isinstance(when, NoCheckIns) else when
-            return await self.run(ev.ScheduleCheckIns(user, plan), now)
+            return await self.run(ev.ScheduleCheckIns(user=user, when=plan), now)
         if name == "checkin":
             return await self._checkin_command(user, arg, now)
         if name == "timezone":
             original = raw.split(maxsplit=1)[1].strip() if " " in raw.strip() else ""
             if not original:
                 return _fail("Which time zone? For example timezone Europe/Berlin.")
-            return await self.run(ev.SetTimezone(user, original), now)
+            return await self.run(ev.SetTimezone(user=user, timezone=original), now)
         if name == "quiet":
             if not arg:
                 return _fail("Quiet hours look like quiet 21:00-08:00 (or off, or default).")
-            return await self.run(ev.SetQuietHours(user, arg), now)
+            return await self.run(ev.SetQuietHours(user=user, quiet_hours=arg), now)
         return None
 
     async def _details(
@@ -269,7 +273,7 @@ class Conversation:
         if number is None or not 1 <= number <= len(waiting.path_ids):
             count = len(waiting.path_ids)
             return _fail(f"Give a route number from the recommendation, from 1 to {count}.")
-        return await self.run(ev.ShowPath(user, waiting.path_ids[number - 1]), now)
+        return await self.run(ev.ShowPath(user=user, path_id=waiting.path_ids[number - 1]), now)
 
     async def _checkin_command(self, user: ev.UserRef, arg: str, now: datetime) -> Result:
         usage = "Use checkin N snooze [days], checkin N change WHEN or checkin N cancel."
@@ -284,14 +288,14 @@ class Conversation:
             days = whole_number(rest.strip() or "1")
             if days is None:
                 return _fail("Snooze takes a number of days, e.g. checkin 3 snooze 7.")
-            return await self.run(ev.SnoozeCheckIn(user, number, days), now)
+            return await self.run(ev.SnoozeCheckIn(user=user, checkin_id=number, days=days), now)
         if verb == "cancel":
-            return await self.run(ev.CancelCheckIn(user, number), now)
+            return await self.run(ev.CancelCheckIn(user=user, checkin_id=number), now)
         if verb == "change":
             when = parse_when(rest)
             if when is None:
                 return _fail(f"I did not understand that time. Use {WHEN_USAGE}.")
             if isinstance(when, NoCheckIns):
-                return await self.run(ev.CancelCheckIn(user, number), now)
-            return await self.run(ev.ChangeCheckIn(user, number, when), now)
+                return await self.run(ev.CancelCheckIn(user=user, checkin_id=number), now)
+            return await self.run(ev.ChangeCheckIn(user=user, checkin_id=number, when=when), now)
         return _fail(usage)
