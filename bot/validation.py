@@ -14,11 +14,12 @@ from bot.messages import QuestionKind
 from bot.playbook.schema import PlaybookQuestion, Wording
 
 SKIP_WORDS = frozenset({"skip", "-", "none", "n/a"})
-# Control characters (except tab and newline), bidi controls, and lone surrogates (never
-# text: only a broken decoder makes them, and no database can store them). Zero-width
-# joiners and non-joiners stay: they are part of emoji and of Indic and Persian writing.
+# Control characters (except tab, newline and carriage return, which clean_text turns into
+# a newline), bidi controls, and lone surrogates (never text: only a broken decoder makes
+# them, and no database can store them). Zero-width joiners and non-joiners stay: they are
+# part of emoji and of Indic and Persian writing.
 _CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _SPLIT = re.compile(r"[,;\s]+")
 # The schema's default wording (bot/playbook/schema.py, owned by the playbook format) says

@@ -1,0 +1,414 @@
+"""The what-if and decision-map claims, checked against an exhaustive search.
+
+For every possible set of answers to two small playbooks, an independent scorer written
+here (the playbook's sums, nothing from bot.advice) re-ranks the paths under every single
+changed answer. The advice's claims must agree with it exactly:
+
+* "If your answer to X were Y, Z would come first" (ranking.what_would_change): Z comes
+  first after that change, and no cheaper single change (a scale moved by fewer steps, a
+  choice nearer in the list, then an earlier question) puts another path first; when none
+  does, the advice says so.
+* The composed what-if (whatif.family_flip): the smallest change that puts a route of a
+  different family first, or the "nothing would" sentence when there is no such change.
+* The decision map: each decisive answer of the undecided key question leads to the path
+  the search finds first for it, grouped in the order of the choices; the route kept open
+  is the one whose worst rank across those answers is best.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.advice import compose, whatif
+from bot.advice.ranking import rank, what_would_change
+from bot.messages import QuestionKind
+from bot.playbook.conditions import evaluate
+from bot.playbook.loader import load_playbook, parse_playbook
+from bot.playbook.schema import Playbook, PlaybookQuestion
+
+TODAY = date(2026, 3, 2)
+
+# Four paths in three families (two share one); ties at equal scores; a scale whose nearest
+# flip is one step UP (second in the "nearest first" list); a path that wins on a fact no
+# what-if may change.
+WHATIF_YAML = """
+id: whatif-test
+version: 1
+title: What-if test
+intro: Hi.
+families:
+  - {id: study, label: "more study"}
+  - {id: work, label: "a job"}
+  - {id: gap, label: "a gap year"}
+questions:
+  - id: track
+    kind: single_choice
+    short: track
+    prompt: Which track?
+    key: true
+    undecided: [open]
+    choices:
+      - {id: a, label: Track A}
+      - {id: b, label: Track B}
+      - {id: c, label: Track C}
+      - {id: open, label: Not sure}
+  - id: effort
+    kind: scale
+    short: effort
+    prompt: How much effort?
+    scale_min: 1
+    scale_max: 5
+  - id: tools
+    kind: multi_choice
+    short: tools
+    prompt: Which tools?
+    min_choices: 1
+    max_choices: 2
+    choices:
+      - {id: x, label: Tool X}
+      - {id: y, label: Tool Y}
+      - {id: z, label: Tool Z}
+  - id: locked
+    kind: single_choice
+    short: locked
+    prompt: Locked in?
+    what_if: false
+    choices:
+      - {id: "yes", label: "Yes"}
+      - {id: "no", label: "No"}
+criteria:
+  - id: effort
+    label: Effort
+    weight: {question: effort, value: 2}
+  - id: flat
+    label: Flat
+    weight: {value: 1}
+paths:
+  - id: alpha
+    title: Alpha
+    summary: The alpha route.
+    family: study
+    ratings: {effort: 1}
+    adjust:
+      - {when: {q: track, is: a}, score: 1.0, because: Track A suits it}
+      - {when: {q: tools, has: x}, score: 0.5, because: Tool X helps}
+  - id: beta
+    title: Beta
+    summary: The beta route.
+    family: study
+    base: 0.5
+    ratings: {effort: -1, flat: 0.5}
+    adjust:
+      - {when: {q: track, in: [c, open]}, score: 1.0, because: Track C suits it}
+  - id: gamma
+    title: Gamma
+    summary: The gamma route.
+    family: work
+    ratings: {flat: 1}
+    adjust:
+      - {when: {q: tools, has_any: [y, z]}, score: 0.75, because: Tools Y and Z help}
+      - {when: {q: locked, is: "yes"}, score: 5, because: You are locked in}
+  - id: delta
+    title: Delta
+    summary: The delta route.
+    family: gap
+    when: {q: locked, is: "no"}
+    base: 1.0
+    adjust:
+      - {when: {q: track, is: b}, score: 0.5, because: Track B suits it}
+"""
+WHATIF = parse_playbook(WHATIF_YAML, "whatif-test")
+TINY = load_playbook(Path(__file__).parent / "playbooks" / "tiny.yaml")
+
+
+# ------------------------------------------------------------------ the independent search
+
+
+def _effective(pb: Playbook, answers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        q.id: answers[q.id] for q in pb.questions if evaluate(q.when, answers) and q.id in answers
+    }
+
+
+def _weight(pb: Playbook, crit_id: str, answers: dict[str, Any]) -> float:
+    crit = next(c for c in pb.criteria if c.id == crit_id)
+    if not crit.weight.question:
+        return crit.weight.value
+    q = pb.question(crit.weight.question)
+    assert q is not None
+    value = answers.get(q.id)
+    if not isinstance(value, int):
+        return crit.weight.value / 2
+    return crit.weight.value * (value - q.scale_min) / (q.scale_max - q.scale_min)
+
+
+def search_order(pb: Playbook, answers: dict[str, Any]) -> list[str]:
+    """Every applicable path, best first; equal scores keep the playbook's order."""
+    current = _effective(pb, answers)
+    scored = []
+    for i, path in enumerate(pb.paths):
+        if not evaluate(path.when, current):
+            continue
+        total = path.base
+        total += sum(_weight(pb, c, current) * r for c, r in path.ratings.items())
+        total += sum(a.score for a in path.adjust if evaluate(a.when, current))
+        scored.append((-round(total, 4), i, path.id))
+    return [pid for _, _, pid in sorted(scored)]
+
+
+def search_top(pb: Playbook, answers: dict[str, Any]) -> str | None:
+    order = search_order(pb, answers)
+    return order[0] if order else None
+
+
+def cost(q: PlaybookQuestion, alternative: Any, current: Any, position: int) -> int:
+    """Scale answers cost the steps moved; choices cost their place in the nearest-first list."""
+    if q.kind == QuestionKind.SCALE:
+        return abs(alternative - current)
+    return position
+
+
+def family(pb: Playbook, pid: str) -> str:
+    path = pb.path(pid)
+    assert path is not None
+    return path.family or f"path:{pid}"
+
+
+def every_answer_set(pb: Playbook) -> Iterator[dict[str, Any]]:
+    """Every combination of answers the engine could store (free text left out)."""
+    domains: list[list[Any]] = []
+    for q in pb.questions:
+        if q.kind == QuestionKind.SINGLE_CHOICE:
+            domains.append(list(q.choice_ids))
+        elif q.kind == QuestionKind.SCALE:
+            domains.append(list(range(q.scale_min, q.scale_max + 1)))
+        elif q.kind == QuestionKind.MULTI_CHOICE:
+            top = q.max_choices or len(q.choices)
+            sets = [
+                list(combo)
+                for n in range(max(q.min_choices, 1), top + 1)
+                for combo in itertools.combinations(q.choice_ids, n)
+            ]
+            domains.append(sets)
+        else:
+            domains.append([None])
+    for values in itertools.product(*domains):
+        answers = {q.id: v for q, v in zip(pb.questions, values, strict=True) if v is not None}
+        yield _effective(pb, answers)
+
+
+def unique_answer_sets(pb: Playbook) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for answers in every_answer_set(pb):
+        seen.setdefault(repr(sorted(answers.items())), answers)
+    return list(seen.values())
+
+
+def visible(pb: Playbook, answers: dict[str, Any]) -> list[PlaybookQuestion]:
+    return [q for q in pb.questions if evaluate(q.when, answers)]
+
+
+def smallest_flip(
+    pb: Playbook, answers: dict[str, Any]
+) -> tuple[PlaybookQuestion, Any, str] | None:
+    """The cheapest single change (cost, then question order) that puts another path first."""
+    top = search_top(pb, answers)
+    best: tuple[int, int, PlaybookQuestion, Any, str] | None = None
+    for index, q in enumerate(visible(pb, answers)):
+        if q.id not in answers or q.kind == QuestionKind.FREE_TEXT or not q.what_if:
+            continue
+        for position, alt in enumerate(q.alternatives(answers[q.id]), start=1):
+            new_top = search_top(pb, {**answers, q.id: alt})
+            if new_top is None or new_top == top:
+                continue
+            key = (cost(q, alt, answers[q.id], position), index)
+            if best is None or key < best[:2]:
+                best = (*key, q, alt, new_top)
+    return None if best is None else best[2:]
+
+
+def smallest_family_flip(
+    pb: Playbook, answers: dict[str, Any], also_not: tuple[str, ...] = (), skip: str = ""
+) -> tuple[PlaybookQuestion, Any, str] | None:
+    """The cheapest single change that puts a path of another family first."""
+    top = search_top(pb, answers)
+    assert top is not None
+    same = {family(pb, top), *(family(pb, p) for p in also_not)}
+    best: tuple[int, int, PlaybookQuestion, Any, str] | None = None
+    for index, q in enumerate(visible(pb, answers)):
+        if (
+            q.id not in answers
+            or q.kind == QuestionKind.FREE_TEXT
+            or not q.what_if
+            or q.role is not None
+            or q.id == skip
+        ):
+            continue
+        for position, alt in enumerate(q.alternatives(answers[q.id]), start=1):
+            new_top = search_top(pb, {**answers, q.id: alt})
+            if new_top is None or family(pb, new_top) in same:
+                continue
+            key = (cost(q, alt, answers[q.id], position), index)
+            if best is None or key < best[:2]:
+                best = (*key, q, alt, new_top)
+    return None if best is None else best[2:]
+
+
+# ------------------------------------------------------------------------------ the claims
+
+
+@pytest.mark.parametrize("pb", [TINY, WHATIF], ids=["tiny", "whatif"])
+def test_the_ranking_and_its_what_if_agree_with_an_exhaustive_search(pb: Playbook) -> None:
+    fallback = 0
+    for answers in unique_answer_sets(pb):
+        ranking = rank(pb, answers, TODAY)
+        expected_order = search_order(pb, answers)
+        shown = [p.path_id for p in ranking.paths]
+        assert shown == expected_order[: pb.max_paths_shown], answers
+
+        claim = what_would_change(pb, answers)
+        flip = smallest_flip(pb, answers)
+        if flip is None:
+            fallback += 1
+            assert claim.startswith("No single different answer would change the top path"), (
+                answers,
+                claim,
+            )
+            continue
+        q, alt, new_top = flip
+        title = pb.path(new_top).title  # type: ignore[union-attr]
+        assert claim == (
+            f"If your answer to “{q.label}” were “{q.describe(alt)}” instead of "
+            f"“{q.describe(answers[q.id])}”, {title} would come first."
+        ), answers
+    if pb is WHATIF:
+        assert fallback > 0, "the 'no single different answer' case must be reached"
+
+
+def test_a_scale_is_costed_by_the_steps_moved_not_by_its_place_in_the_list() -> None:
+    # Effort 2: one step up (second in the nearest-first list, after 1) puts Alpha first,
+    # and so does adding Tool X (first in its list); the one-step scale change is smaller.
+    answers = {"track": "a", "effort": 2, "tools": ["y"], "locked": "no"}
+    assert search_top(WHATIF, answers) == "gamma"
+    assert search_top(WHATIF, {**answers, "tools": ["x", "y"]}) == "alpha"
+    claim = what_would_change(WHATIF, answers)
+    flip = smallest_flip(WHATIF, answers)
+    assert flip is not None
+    q, alt, _ = flip
+    assert (q.id, alt) == ("effort", 3)
+    assert claim.startswith(f"If your answer to “{q.label}” were “{q.describe(3)}” instead"), claim
+    assert claim.endswith("Alpha would come first."), claim
+
+
+def test_equal_scores_keep_the_playbooks_order_in_the_what_if() -> None:
+    # Pay does not matter (1 of 5): both paths score 0, and the first in the playbook leads.
+    answers = {"role": "worker", "skills": ["code"], "money": 1}
+    assert search_order(TINY, answers) == ["study", "job"]
+    assert rank(TINY, answers, TODAY).paths[0].path_id == "study"
+    claim = what_would_change(TINY, answers)
+    assert claim.endswith("Get a job would come first."), claim
+    money = TINY.question("money")
+    assert money is not None
+    assert f"were “{money.describe(2)}” instead of “{money.describe(1)}”" in claim, claim
+
+
+@pytest.mark.parametrize("pb", [WHATIF], ids=["whatif"])
+def test_the_family_what_if_is_the_smallest_change_to_another_family(pb: Playbook) -> None:
+    reached_none = 0
+    for answers in unique_answer_sets(pb):
+        got = whatif.family_flip(pb, answers)
+        want = smallest_family_flip(pb, answers)
+        if want is None:
+            reached_none += 1
+            assert got is None, answers
+            continue
+        assert got is not None, answers
+        assert (got.question.id, got.value, got.top) == (want[0].id, want[1], want[2]), answers
+        # And the claim is true: re-ranking with that one change puts that path first.
+        assert search_top(pb, {**answers, got.question.id: got.value}) == got.top
+    assert reached_none > 0
+
+
+def test_the_composed_advice_claims_hold_for_every_answer_set() -> None:
+    pb = WHATIF
+    saw_cases = saw_none = saw_flip = 0
+    for answers in unique_answer_sets(pb):
+        advice = compose.compose(pb, answers, TODAY)
+        assert advice is not None
+        order = search_order(pb, answers)
+        assert [v.path_id for v in advice.paths] == order, answers
+        cases = advice.cases
+        if cases:
+            saw_cases += 1
+            q = pb.question(advice.deciding_question)
+            assert q is not None and answers.get(q.id) in q.undecided
+            decisive = [c for c in q.choice_ids if c not in q.undecided]
+            # Answers grouped by the path they lead to, each group and the groups in the
+            # order of the choices.
+            firsts = [decisive.index(case.answers[0]) for case in cases]
+            assert firsts == sorted(firsts), answers
+            for case in cases:
+                idx = [decisive.index(a) for a in case.answers]
+                assert idx == sorted(idx), answers
+            covered = sorted(a for case in cases for a in case.answers)
+            assert covered == sorted(decisive), answers
+            for case in cases:
+                for a in case.answers:
+                    assert search_top(pb, {**answers, q.id: a}) == case.path_id, (answers, a)
+            assert advice.keep_open == expected_keep_open(pb, answers, q)
+        lead = advice.keep_open if cases and advice.keep_open else order[0]
+        skip = advice.deciding_question if cases else ""
+        want = smallest_family_flip(pb, answers, also_not=(lead,), skip=skip)
+        got = advice.what_if
+        if want is None:
+            saw_none += 1
+            assert got.question_id in ("", None) and got.path_id in ("", None), answers
+        else:
+            saw_flip += 1
+            assert (got.question_id, got.answer, got.path_id) == (want[0].id, want[1], want[2]), (
+                answers
+            )
+    assert saw_cases and saw_none and saw_flip
+
+
+def expected_keep_open(pb: Playbook, answers: dict[str, Any], q: PlaybookQuestion) -> str:
+    now = search_order(pb, answers)
+    rankings = [
+        search_order(pb, {**answers, q.id: c}) for c in q.choice_ids if c not in q.undecided
+    ]
+    candidates = [p for p in now if all(p in r for r in rankings)]
+
+    def worst(pid: str) -> tuple[int, int, int]:
+        ranks = [r.index(pid) for r in rankings]
+        return (max(ranks), sum(ranks), now.index(pid))
+
+    if now[0] in candidates and worst(now[0])[0] <= 1:
+        return now[0]
+    return min(candidates, key=worst) if candidates else now[0]
+
+
+def test_decision_map_groups_answers_by_the_path_the_search_puts_first() -> None:
+    pb = WHATIF
+    q = pb.question("track")
+    assert q is not None
+    several = 0
+    for answers in unique_answer_sets(pb):
+        if answers["track"] != "open":
+            continue
+        branches = whatif.decision_map(pb, answers, q)
+        expected: dict[str, list[str]] = {}
+        for cid in q.choice_ids:
+            if cid in q.undecided:
+                continue
+            expected.setdefault(search_top(pb, {**answers, "track": cid}) or "", []).append(cid)
+        assert [(b.path_id, list(b.answers)) for b in branches] == list(expected.items())
+        for b in branches:
+            assert list(b.order) == search_order(pb, {**answers, "track": b.answers[0]})
+        several += len(branches) > 1
+    assert several > 0
