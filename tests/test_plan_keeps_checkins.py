@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import events as ev
+from bot.checkins.delivery import DeliveryConfig, DeliveryWorker
 from bot.engine import Engine
-from bot.messages import CheckInList, Level, Notice, Plan
+from bot.messages import CheckInList, CheckInPrompt, Level, Notice, Plan
 from bot.settings import Settings
-from tests.conftest import make_engine
+from tests.checkin_doubles import FakeClock, RecordingSender
+from tests.conftest import FIXED_NOW, make_engine
 
 ANN = ev.UserRef("discord", "guild-1", "ann")
 ANSWERS = ["student", "yes", ["code", "maths"], "5", "skip"]
@@ -71,3 +73,45 @@ async def test_a_changed_plan_names_the_checkins_it_cancels(
         assert after == {k: v for k, v in before.items() if k != "Ask your supervisor."}
     finally:
         await eng.db.dispose()
+
+
+async def test_steps_the_person_has_answered_stay_once_when_the_advice_is_redone(
+    eng: Engine,
+) -> None:
+    clock = FakeClock(FIXED_NOW)
+    eng.clock = clock
+    await eng.run(ev.Start(user=ANN))
+    for value in ANSWERS:
+        out = (await eng.run(ev.Answer(user=ANN, value=value))).messages
+    first = plan_of(out)
+    await eng.run(ev.ScheduleCheckIns(user=ANN, when=ev.When(kind="in_days", days=1)))
+    clock.advance(days=1)
+    sender = RecordingSender()
+    worker = DeliveryWorker(
+        eng.db,
+        DeliveryConfig.from_settings(eng.settings),
+        {"discord": sender},
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    await worker.drain()
+    prompts = {
+        s.message.action: s.message for s in sender.sends if isinstance(s.message, CheckInPrompt)
+    }
+    for action, answer in (("Update your CV.", "done"), ("Apply to five roles.", "in_progress")):
+        p = prompts[action]
+        await eng.run(
+            ev.AnswerCheckIn(
+                user=ANN, checkin_id=p.checkin_id, occurrence=p.occurrence, answer=answer
+            )
+        )
+    await eng.run(ev.Back(user=ANN))
+    out = (await eng.run(ev.Answer(user=ANN, value="skip"))).messages  # the advice again
+    again = plan_of(out)
+    actions = [i.action for i in again.items]
+    assert sorted(actions) == sorted(i.action for i in first.items)  # nothing twice
+    by_action = {i.action: i for i in again.items}
+    assert by_action["Update your CV."].status == "done"
+    assert by_action["Apply to five roles."].status == "in_progress"
+    ids = {i.action: i.id for i in first.items}
+    assert {a: i.id for a, i in by_action.items()} == ids  # the same rows, not new ones
