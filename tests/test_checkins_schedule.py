@@ -67,11 +67,24 @@ def test_next_cycle_after_the_change_is_in_local_time_both_ways() -> None:
 
 
 def test_next_cycle_skips_cycles_missed_during_a_long_outage() -> None:
+    # Weekly on Mondays at 10:00 Berlin from Mon 5 Jan 2026; the bot is down until Tue
+    # 1 Jun 2027. The missed Mondays are skipped: the next one is Mon 7 Jun 2027, 74 weeks
+    # after the anchor (written out here, not computed with the helpers under test).
     after = utc(2027, 6, 1, 12)
-    cycle, local = next_cycle(date(2026, 1, 5), time(10), 7, 0, after, BERLIN)
-    assert to_utc(local, BERLIN) > after
-    assert to_utc(nominal(date(2026, 1, 5), time(10), cycle - 1, 7), BERLIN) <= after
-    assert local.weekday() == date(2026, 1, 5).weekday()
+    assert next_cycle(date(2026, 1, 5), time(10), 7, 0, after, BERLIN) == (
+        74,
+        datetime(2027, 6, 7, 10),
+    )
+    # Exactly at cycle 73's instant (Mon 31 May 2027, 10:00 CEST = 08:00Z) it counts as
+    # sent: the next one is still a week later.
+    assert next_cycle(date(2026, 1, 5), time(10), 7, 0, utc(2027, 5, 31, 8), BERLIN) == (
+        74,
+        datetime(2027, 6, 7, 10),
+    )
+    assert next_cycle(date(2026, 1, 5), time(10), 7, 0, utc(2027, 5, 31, 7, 59), BERLIN) == (
+        73,
+        datetime(2027, 5, 31, 10),
+    )
 
 
 def test_a_wall_time_in_the_spring_gap_moves_forward_by_the_gap() -> None:
@@ -255,4 +268,10 @@ def test_idempotency_keys_fit_discords_nonce_and_differ_per_delivery() -> None:
     keys = {idempotency_key(i, o, "a1b2c3d4") for i in (1, 2, 36**12) for o in (1, 2, 10**6)}
     assert len(keys) == 9
     assert max(len(k) for k in keys) <= 25
-    assert idempotency_key(5, 1, "a1b2c3d4") == idempotency_key(5, 1, "a1b2c3d4")
+    # Written out: the id and the occurrence in base 36, then as much of the row's salt as
+    # fits in Discord's 25-character nonce. A re-send after a crash carries the same key
+    # because every part of it is stored; another person's row (another salt) never does.
+    assert idempotency_key(5, 1, "a1b2c3d4") == "5.1.a1b2c3d4"
+    assert idempotency_key(35, 36, "zz") == "z.10.zz"
+    assert idempotency_key(36**12, 10**6, "a1b2c3d4e5f6a7b8") == "1000000000000.lfls.a1b2c3"
+    assert idempotency_key(5, 1, "a1b2c3d4") != idempotency_key(5, 1, "e5f6a7b8")

@@ -117,10 +117,17 @@ async def test_many_duplicate_clicks_in_flight(db_url: str, settings: Settings) 
     # Every other click is told, politely, that the question was already answered, and is
     # shown where the consultation now is.
     assert len(losers) == 9 and {r.outcome for r in losers} == {Outcome.STALE}
+    winner = next(r for r in results if r.outcome == Outcome.APPLIED)
+    winner_next = next(m for m in winner.messages if isinstance(m, Question))
+    assert winner_next.question_id != q.question_id
     for r in losers:
         notice, *rest = r.messages
         assert isinstance(notice, Notice) and "already answered" in notice.text
-        assert any(isinstance(m, Question) and m.question_id != q.question_id for m in rest)
+        # ...and shown exactly the question the winner moved on to, at the same step.
+        shown = [m for m in rest if isinstance(m, Question)]
+        assert [(m.question_id, m.step) for m in shown] == [
+            (winner_next.question_id, winner_next.step)
+        ]
     total = await engines[0].db.run(
         lambda s: s.scalar(select(func.count()).select_from(AnswerRecord))
     )
