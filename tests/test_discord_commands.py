@@ -165,7 +165,9 @@ async def test_dm_commands_work_directly_and_forget_asks_first(world: World) -> 
     kept = await fake.wait_for_message(channel_id=ask.message.channel_id, after=mark)
     assert text_of(kept) == "Nothing was deleted."
     outcome, status = await run(world, "advise status", dm=True)
-    assert status.embeds  # still there
+    # Kept: the same consultation is still there, at the same place.
+    assert status.embeds[0]["title"] == "Tiny test playbook"
+    assert "Active: 0 of 4 questions answered." in text_of(status)
 
     outcome, ask = await run(world, "advise forget")
     assert ask.ephemeral and ask.message is not None
