@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import events as ev
+from bot.core.reply import Outcome
 from bot.engine import Engine
 from bot.messages import (
     Confirm,
@@ -366,3 +367,59 @@ async def test_origin_server_default_playbook_applies_and_survives_restart(
     out = (await eng.run(ev.Start(user=other))).messages  # from a DM: the bot-wide default
     assert isinstance(out[0], Text) and out[0].title == "Tiny test playbook"
     await eng.db.dispose()
+
+
+# ------------------------------------------------------------------ cancel (ev.Cancel)
+
+CANCEL_ANN = ev.UserRef("console", "local", "ann")
+NOTHING_IN_PROGRESS = "You have no consultation in progress. Use /start to begin one."
+
+
+async def test_cancel_closes_the_consultation_and_keeps_its_answers(eng: Engine) -> None:
+    await eng.run(ev.Start(user=CANCEL_ANN))
+    await eng.run(ev.Answer(user=CANCEL_ANN, value="worker"))
+
+    closed = await eng.run(ev.Cancel(user=CANCEL_ANN))
+    assert closed.outcome == Outcome.APPLIED
+    assert closed.messages == [
+        Notice(
+            "Consultation closed. Your answers stay saved until you ask me to forget you; "
+            "/start begins a new one."
+        )
+    ]
+    # Closed: nothing is in progress, an answer goes nowhere, a second cancel changes nothing.
+    for event in (
+        ev.ShowStatus(user=CANCEL_ANN),
+        ev.Answer(user=CANCEL_ANN, value="code"),
+        ev.Cancel(user=CANCEL_ANN),
+    ):
+        reply = await eng.run(event)
+        assert (reply.outcome, reply.messages) == (Outcome.NOT_FOUND, [Notice(NOTHING_IN_PROGRESS)])
+
+    # Start begins a new consultation from the first question ...
+    again = await eng.run(ev.Start(user=CANCEL_ANN))
+    first = next(m for m in again.messages if isinstance(m, Question))
+    assert (first.question_id, first.step) == ("role", 1)
+    # ... and the cancelled one's answer is still in the person's data, marked cancelled.
+    export = next(m for m in (await eng.run(ev.Export(user=CANCEL_ANN))).messages)
+    assert isinstance(export, ExportFile)
+    assert "(consultation 1, cancelled)" in export.content
+    assert "- your role: Worker" in export.content
+    assert "(consultation 2, active)" in export.content
+
+
+async def test_cancel_with_nothing_to_cancel_says_so(eng: Engine) -> None:
+    reply = await eng.run(ev.Cancel(user=CANCEL_ANN))
+    assert (reply.outcome, reply.messages) == (Outcome.NOT_FOUND, [Notice(NOTHING_IN_PROGRESS)])
+
+
+async def test_typed_cancel_is_the_same_event(eng: Engine) -> None:
+    await eng.run(ev.Start(user=CANCEL_ANN))
+    # Without a slash "cancel" is an answer to the question (not a bare command word) ...
+    bare = await eng.run(ev.Typed(user=CANCEL_ANN, text="cancel"))
+    assert bare.outcome == Outcome.INVALID
+    assert (await eng.run(ev.ShowStatus(user=CANCEL_ANN))).outcome == Outcome.SHOWN
+    # ... with one it closes the consultation.
+    reply = await eng.run(ev.Typed(user=CANCEL_ANN, text="/cancel"))
+    assert reply.outcome == Outcome.APPLIED
+    assert (await eng.run(ev.ShowStatus(user=CANCEL_ANN))).outcome == Outcome.NOT_FOUND

@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, bindparam, delete, insert, literal_column, or_, select, update
+from sqlalchemy import (
+    Insert,
+    and_,
+    bindparam,
+    column,
+    delete,
+    insert,
+    literal_column,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -484,8 +496,32 @@ def user_consultations(session: Session, uid: int) -> list[Consultation]:
     )
 
 
+# slack_sdk's installation rows (migration 0002): the row of a person who installed the app
+# holds their own user token and scopes. Those are theirs, so forgetting them deletes it; the
+# workspace's bot token lives on in slack_bots, which the app uses (bot-only installs), so
+# the workspace keeps working for everyone else.
+_slack_installations = table(
+    "slack_installations", column("enterprise_id"), column("team_id"), column("user_id")
+)
+
+
 def delete_user(session: Session, uid: int) -> None:
-    """Every row that belongs to a person goes with them (FKs cascade on both databases)."""
+    """Every row that belongs to a person goes with them (FKs cascade on both databases),
+    and on Slack the installation rows that carry their user token."""
+    who = session.execute(
+        select(User.platform, User.tenant, User.platform_user_id).where(User.id == uid)
+    ).first()
+    if who is not None and who.platform == "slack":
+        inst = _slack_installations.c
+        session.execute(
+            delete(_slack_installations).where(
+                inst.user_id == who.platform_user_id,
+                or_(
+                    inst.team_id == who.tenant,
+                    and_(inst.team_id.is_(None), inst.enterprise_id == who.tenant),
+                ),
+            )
+        )
     session.execute(delete(User).where(User.id == uid))
 
 
