@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +40,6 @@ class Run:
     raw: bytes
     out: str
     err: str
-    seconds: float
 
 
 class Console:
@@ -72,7 +70,6 @@ class Console:
         env: dict[str, str] | None = None,
     ) -> Run:
         stdin = b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines)
-        started = time.monotonic()
         done = subprocess.run(
             [str(CROSSROADS), "console", "--user", user, *args],
             input=stdin,
@@ -87,7 +84,6 @@ class Console:
             done.stdout,
             done.stdout.decode("utf-8", "replace"),
             done.stderr.decode("utf-8", "replace"),
-            time.monotonic() - started,
         )
         assert "Traceback" not in run.out + run.err, run.out + run.err
         return run
