@@ -450,14 +450,6 @@ def next_wake(
     return min(found) if found else None
 
 
-def count_pending_due(session: Session, now: datetime) -> int:
-    return int(
-        session.execute(
-            select(func.count()).where(_c.c.state == "pending", _c.c.due_at <= now)
-        ).scalar_one()
-    )
-
-
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
