@@ -2,3 +2,224 @@
 replies and the store queries behind them, each checked as the person would see it."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot import events as ev
+from bot.core.reply import Outcome, Reply
+from bot.core.when import WHEN_USAGE
+from bot.engine import Engine
+from bot.features.conversation import HELP, HELP_TITLE
+from bot.settings import Settings
+from bot.store.models import CheckIn, User
+from tests.checkin_doubles import FakeClock, RecordingSender
+from tests.conftest import FIXED_NOW, make_engine
+from tests.test_checkins_engine import deliver
+
+ANN = ev.UserRef("discord", "dm", "ann")
+CHECKIN_USAGE = "Use checkin N snooze [days], checkin N change WHEN or checkin N cancel."
+
+
+@pytest.fixture
+async def eng(sqlite_url: str, settings: Settings) -> AsyncIterator[Engine]:
+    engine = await make_engine(sqlite_url, settings.model_copy(update={"default_playbook": "tiny"}))
+    engine.clock = FakeClock(FIXED_NOW)
+    yield engine
+    await engine.db.dispose()
+
+
+async def say(engine: Engine, text: str, user: ev.UserRef = ANN) -> Reply:
+    return await engine.handle(ev.Typed(user=user, text=text))
+
+
+async def refused(engine: Engine, text: str) -> str:
+    reply = await say(engine, text)
+    assert reply.outcome == Outcome.INVALID, (text, reply)
+    return reply.text()
+
+
+async def finished(engine: Engine) -> None:
+    await say(engine, "start")
+    for line in ("worker", "1", "4", "skip"):
+        reply = await say(engine, line)
+    assert reply.finished
+
+
+async def checkins(engine: Engine) -> list[CheckIn]:
+    return await engine.db.run(lambda s: list(s.scalars(select(CheckIn).order_by(CheckIn.id))))
+
+
+# ------------------------------------------------------------------ typed commands
+
+
+async def test_help_lists_what_can_be_typed(eng: Engine) -> None:
+    for line in ("help", "/help", "HELP"):
+        reply = await say(eng, line)
+        assert reply.outcome == Outcome.SHOWN
+        assert HELP in reply.text() and HELP_TITLE in reply.text()
+
+
+async def test_an_unknown_slash_command_is_named_back_at_most_30_characters(eng: Engine) -> None:
+    text = await refused(eng, "/frobnicate now")
+    assert text == "I do not know the command /frobnicate. Type help for the list."
+    long = "/" + "x" * 60
+    text = await refused(eng, long)
+    assert f"the command /{'x' * 29}. Type help" in text
+    # An unknown word without a slash is not a command: with no consultation it is small talk.
+    reply = await say(eng, "frobnicate")
+    assert reply.outcome == Outcome.NOT_FOUND and "Type start to begin one" in reply.text()
+
+
+async def test_commands_that_need_an_argument_say_which(eng: Engine) -> None:
+    await say(eng, "start")
+    assert await refused(eng, "edit") == "Which question? For example edit 2 (status lists them)."
+    assert await refused(eng, "details 1") == (
+        "There is no recommendation yet: finish the questions first."
+    )
+    assert await refused(eng, "remind whenever") == (
+        f"I did not understand that. Use remind {WHEN_USAGE}."
+    )
+    assert await refused(eng, "timezone") == "Which time zone? For example timezone Europe/Berlin."
+    assert await refused(eng, "timezone   ") == (
+        "Which time zone? For example timezone Europe/Berlin."
+    )
+    assert await refused(eng, "quiet") == (
+        "Quiet hours look like quiet 21:00-08:00 (or off, or default)."
+    )
+    # Still at the first question: none of these was taken as an answer.
+    assert (await say(eng, "resume")).awaiting == "role"
+
+
+async def test_timezone_and_quiet_hours_are_stored_as_typed(eng: Engine) -> None:
+    await say(eng, "start")
+    reply = await say(eng, "Timezone America/New_York")
+    assert reply.outcome == Outcome.APPLIED, reply
+    reply = await say(eng, "/quiet 22:30-07:00")
+    assert reply.outcome == Outcome.APPLIED, reply
+    row = await eng.db.run(lambda s: s.scalars(select(User)).one())
+    assert (row.timezone, row.quiet_start, row.quiet_end) == ("America/New_York", "22:30", "07:00")
+
+
+async def test_each_simple_command_word_does_its_own_thing(eng: Engine) -> None:
+    assert (await say(eng, "status")).outcome == Outcome.NOT_FOUND
+    assert (await say(eng, "resume")).outcome == Outcome.NOT_FOUND
+    assert (await say(eng, "checkins")).outcome in (Outcome.SHOWN, Outcome.NOT_FOUND)
+    start = await say(eng, "start")
+    assert start.outcome == Outcome.APPLIED and start.awaiting == "role"
+    await say(eng, "worker")
+    assert (await say(eng, "resume")).awaiting == "skills"
+    status = await say(eng, "status")
+    assert status.outcome == Outcome.SHOWN and "1 of 4 questions answered" in status.text()
+    assert (await say(eng, "back")).awaiting == "role"
+    await say(eng, "worker")
+    restarted = await say(eng, "restart")
+    assert restarted.outcome == Outcome.APPLIED and restarted.awaiting == "role"
+    export = await say(eng, "export")
+    assert export.outcome == Outcome.SHOWN
+    forget = await say(eng, "forget")
+    assert forget.outcome == Outcome.CONFIRM
+    await say(eng, "no")
+    cancelled = await say(eng, "/cancel")
+    assert cancelled.outcome == Outcome.APPLIED and "Consultation closed" in cancelled.text()
+    assert (await say(eng, "status")).outcome == Outcome.NOT_FOUND
+
+
+async def test_skip_leaves_out_an_optional_question_but_not_a_required_one(eng: Engine) -> None:
+    await say(eng, "start")
+    reply = await say(eng, "skip")
+    assert reply.outcome == Outcome.INVALID and reply.awaiting == "role"
+    for line in ("worker", "1", "4"):
+        await say(eng, line)
+    reply = await say(eng, "/skip")
+    assert reply.finished
+
+
+# ------------------------------------------------------------------ check-ins by number
+
+
+async def test_checkin_commands_snooze_change_and_cancel_one_check_in(eng: Engine) -> None:
+    await finished(eng)
+    await say(eng, "remind weekly")
+    first, second, *_ = await checkins(eng)
+    assert first.due_at is not None
+
+    assert await refused(eng, "checkin") == CHECKIN_USAGE
+    assert await refused(eng, f"checkin {first.id}") == CHECKIN_USAGE
+    assert await refused(eng, "checkin soon snooze") == CHECKIN_USAGE
+    assert await refused(eng, f"checkin {first.id} frobnicate") == CHECKIN_USAGE
+    assert await refused(eng, "checkin 99999999999999999999 snooze") == (
+        "I have no check-in with that number; checkins lists yours."
+    )
+    assert await refused(eng, f"checkin {first.id} snooze soon") == (
+        "Snooze takes a number of days, e.g. checkin 3 snooze 7."
+    )
+    assert await refused(eng, f"checkin {first.id} change whenever") == (
+        f"I did not understand that time. Use {WHEN_USAGE}."
+    )
+    assert [c.due_at for c in await checkins(eng)][:2] == [first.due_at, second.due_at]
+
+    due = first.due_at
+    reply = await say(eng, f"checkin {first.id} snooze")  # a day, by default
+    assert reply.outcome == Outcome.APPLIED, reply
+    after = {c.id: c for c in await checkins(eng)}
+    assert after[first.id].due_at is not None and after[first.id].due_at > due
+    one_day = after[first.id].due_at
+    reply = await say(eng, f"checkin #{first.id} snooze 7")
+    assert reply.outcome == Outcome.APPLIED, reply
+    after = {c.id: c for c in await checkins(eng)}
+    assert after[first.id].due_at is not None
+    assert after[first.id].due_at - one_day >= timedelta(days=6)
+
+    reply = await say(eng, f"checkin {second.id} change 10")
+    assert reply.outcome == Outcome.APPLIED, reply
+    after = {c.id: c for c in await checkins(eng)}
+    assert after[second.id].due_at is not None
+    assert after[second.id].due_at.date() == (FIXED_NOW + timedelta(days=10)).date()
+
+    reply = await say(eng, f"checkin {second.id} change none")  # "none": no more check-ins
+    assert reply.outcome == Outcome.APPLIED, reply
+    reply = await say(eng, f"checkin {first.id} cancel")
+    assert reply.outcome == Outcome.APPLIED, reply
+    states = {c.id: c.state for c in await checkins(eng)}
+    assert states[first.id] != "pending" and states[second.id] != "pending"
+    assert states[first.id] == states[second.id]  # both cancelled, the same way
+
+
+async def test_skip_while_a_check_in_waits_leaves_it_for_later_and_shows_the_next(
+    eng: Engine,
+) -> None:
+    await finished(eng)
+    await say(eng, "remind 1")
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    assert len(prompts) >= 2
+    # "skip" is no bare command word: with the consultation complete it is not understood.
+    assert "This consultation is complete" in await refused(eng, "skip")
+    reply = await say(eng, "/skip")
+    assert reply.outcome == Outcome.APPLIED
+    assert "Fine: you can answer it later from your check-ins." in reply.text()
+    assert f"Next: check-in #{prompts[1].checkin_id} above." in reply.text()
+    # The skipped one is still open; the next one now takes the typed reply.
+    reply = await say(eng, "done")
+    assert "marked it done" in reply.text()
+    states = {c.id: c.state for c in await checkins(eng)}
+    assert states[prompts[1].checkin_id] == "done"
+    assert states[prompts[0].checkin_id] != "done"
+
+
+async def test_a_check_in_reply_by_number_or_word_with_punctuation(eng: Engine) -> None:
+    await finished(eng)
+    await say(eng, "remind 1")
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    assert len(prompts) >= 3
+    reply = await say(eng, "Done!")
+    assert "marked it done" in reply.text()
+    reply = await say(eng, "1")  # the first choice of the check-in prompt: done
+    assert "marked it done" in reply.text()
+    states = {c.id: c.state for c in await checkins(eng)}
+    assert states[prompts[0].checkin_id] == states[prompts[1].checkin_id] == "done"
