@@ -10,12 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from bot import events as ev
+from bot.checkins.delivery import DeliveryConfig, DeliveryWorker
+from bot.core.actions import Click
 from bot.core.reply import Outcome, Reply
 from bot.core.when import WHEN_USAGE
 from bot.engine import Engine
 from bot.features.conversation import HELP, HELP_TITLE
+from bot.messages import CheckInCatchUp
 from bot.settings import Settings
-from bot.store.models import CheckIn, User
+from bot.store.models import CheckIn, Consultation, User
+from bot.ui import intents as it
 from tests.checkin_doubles import FakeClock, RecordingSender
 from tests.conftest import FIXED_NOW, make_engine
 from tests.test_checkins_engine import deliver
@@ -223,3 +227,109 @@ async def test_a_check_in_reply_by_number_or_word_with_punctuation(eng: Engine) 
     assert "marked it done" in reply.text()
     states = {c.id: c.state for c in await checkins(eng)}
     assert states[prompts[0].checkin_id] == states[prompts[1].checkin_id] == "done"
+
+
+# ------------------------------------------------------------------ two people's check-ins
+
+BOB = ev.UserRef("discord", "dm", "bob")
+TINY_ANSWERS = ["student", "yes", ["code", "maths"], "5", "skip"]
+ACTIONS = {
+    "Write to two supervisors.",
+    "Read three papers.",
+    "Update your CV.",
+    "Apply to five roles.",
+}
+
+
+async def scheduled(engine: Engine, user: ev.UserRef, when: ev.When) -> None:
+    await engine.run(ev.Start(user=user))
+    for value in TINY_ANSWERS:
+        await engine.run(ev.Answer(user=user, value=value))
+    await engine.run(ev.ScheduleCheckIns(user=user, when=when))
+
+
+def worker(engine: Engine, sender: RecordingSender) -> DeliveryWorker:
+    clock = engine.clock
+    assert isinstance(clock, FakeClock)
+    return DeliveryWorker(
+        engine.db,
+        DeliveryConfig.from_settings(engine.settings),
+        {sender.platform: sender},
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+async def test_after_a_long_outage_each_person_gets_one_note_of_their_own_missed_steps(
+    eng: Engine,
+) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    await scheduled(eng, BOB, ev.When(kind="weekly"))
+    eng.clock.advance(days=9)  # type: ignore[attr-defined]
+    sender = RecordingSender()
+    await worker(eng, sender).drain()
+    notes = {s.user: s.message for s in sender.sends if isinstance(s.message, CheckInCatchUp)}
+    assert set(notes) == {ANN, BOB}
+    assert len([s for s in sender.sends if s.user == ANN]) == 1  # one note, no flood
+    mine = {c.id: c for c in await checkins(eng)}
+    for user, note in notes.items():
+        owner = await eng.db.run(
+            lambda s, u=user: s.scalar(select(User.id).where(User.platform_user_id == u.user_id))
+        )
+        # Each note lists that person's own check-ins, by their step's words, in id order.
+        assert [i.checkin_id for i in note.items] == sorted(i.checkin_id for i in note.items)
+        assert {mine[i.checkin_id].user_id for i in note.items} == {owner}
+        assert {i.action for i in note.items} == ACTIONS
+    assert {i.repeat_days for i in notes[ANN].items} == {None}
+    assert {i.repeat_days for i in notes[BOB].items} == {7}
+    # Told once: a second round sends nothing more.
+    again = RecordingSender()
+    await worker(eng, again).drain()
+    assert again.sends == []
+
+
+async def test_typed_check_in_replies_follow_the_persons_own_check_ins_in_order(
+    eng: Engine,
+) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    await scheduled(eng, BOB, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    own = {c.id: c.user_id for c in await checkins(eng)}
+    ann_id = await eng.db.run(
+        lambda s: s.scalar(select(User.id).where(User.platform_user_id == "ann"))
+    )
+    ann_prompts = sorted(p.checkin_id for p in prompts if own[p.checkin_id] == ann_id)
+    assert len(ann_prompts) == 4
+    seen = []
+    for _ in ann_prompts:
+        reply = await say(eng, "done")
+        assert "marked it done" in reply.text(), reply
+        states = {c.id: c.state for c in await checkins(eng)}
+        seen.append(next(i for i in ann_prompts if states[i] == "done" and i not in seen))
+    assert seen == ann_prompts  # oldest first, one after the other
+    # All answered: the next "done" is no check-in reply, and Bob's are untouched.
+    assert "This consultation is complete" in await refused(eng, "done")
+    states = {c.id: c.state for c in await checkins(eng)}
+    assert {states[i] for i in own if own[i] != ann_id} == {"sent"}
+
+
+async def test_a_click_on_someone_elses_consultation_is_refused(eng: Engine) -> None:
+    await finished(eng)
+    await eng.run(ev.Start(user=BOB))
+    ids = await eng.db.run(
+        lambda s: dict(
+            s.execute(
+                select(User.platform_user_id, Consultation.id).join(
+                    Consultation, Consultation.user_id == User.id
+                )
+            ).all()
+        )
+    )
+    reply = await eng.act(BOB, it.OpenPath(consultation=ids["ann"], path="job"), Click())
+    assert reply.outcome == Outcome.REFUSED, reply
+    theirs = await eng.act(ANN, it.OpenPath(consultation=ids["bob"], path="job"), Click())
+    assert theirs.outcome == Outcome.REFUSED, theirs
+    mine = await eng.act(ANN, it.OpenPath(consultation=ids["ann"], path="job"), Click())
+    assert mine.outcome == Outcome.SHOWN, mine
+    assert "Get a job" in mine.text()
