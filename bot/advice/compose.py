@@ -108,10 +108,6 @@ class Said:
                 kept.append(s)
         return " ".join(kept)
 
-    def mark(self, text: str) -> None:
-        for s in sentences(text):
-            self._seen.add(_norm(s))
-
 
 def _quoted(labels: list[str]) -> str:
     return " or ".join(f"“{label}”" for label in labels)

@@ -49,10 +49,6 @@ def _negates(window: str) -> bool:
     return bool(_NEGATION.search(_DOUBT.sub(" ", window)))
 
 
-def _negated(text: str, start: int) -> bool:
-    return _negates(_window(text, start))
-
-
 @dataclass(slots=True)
 class CueHits:
     """What free text implied: answers (question id -> value), topics and routes."""
