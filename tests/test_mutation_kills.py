@@ -4,7 +4,7 @@ replies and the store queries behind them, each checked as the person would see 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -333,3 +333,111 @@ async def test_a_click_on_someone_elses_consultation_is_refused(eng: Engine) -> 
     mine = await eng.act(ANN, it.OpenPath(consultation=ids["ann"], path="job"), Click())
     assert mine.outcome == Outcome.SHOWN, mine
     assert "Get a job" in mine.text()
+
+
+# ------------------------------------------------------------------ numbers at their edges
+
+
+async def test_details_takes_every_route_number_from_1_to_the_last(eng: Engine) -> None:
+    await finished(eng)
+    first = await say(eng, "details 1")
+    assert first.outcome == Outcome.SHOWN and "Get a job" in first.text()
+    last = await say(eng, "details 2")
+    assert last.outcome == Outcome.SHOWN and "Keep studying" in last.text()
+    for line in ("details 0", "details 3", "details -1", "details"):
+        assert await refused(eng, line) == (
+            "Give a route number from the recommendation, from 1 to 2."
+        ), line
+
+
+async def test_the_last_check_in_choice_can_be_typed_by_its_number(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    assert len(prompts) == 4
+    reply = await say(eng, "7")  # "Stop these", the 7th and last choice
+    assert reply.outcome == Outcome.APPLIED, reply
+    states = {c.id: c.state for c in await checkins(eng)}
+    assert states[prompts[0].checkin_id] not in ("sent", "pending")
+    reply = await say(eng, "8")  # no such choice: an answer to nothing
+    assert reply.outcome == Outcome.INVALID
+
+
+async def test_a_checkin_number_too_big_to_be_an_id_is_named_as_such(eng: Engine) -> None:
+    await finished(eng)
+    await say(eng, "remind weekly")
+    big = "99999999999999999999"
+    for line in (f"checkin {big}", f"checkin {big} snooze", f"checkin #{big} cancel"):
+        assert await refused(eng, line) == (
+            "I have no check-in with that number; checkins lists yours."
+        ), line
+
+
+async def test_checkin_change_to_a_date_and_time(eng: Engine) -> None:
+    await finished(eng)
+    await say(eng, "remind weekly")
+    first, *_ = await checkins(eng)
+    reply = await say(eng, f"checkin {first.id} change 2026-04-01 09:30")
+    assert reply.outcome == Outcome.APPLIED, reply
+    row = next(c for c in await checkins(eng) if c.id == first.id)
+    assert row.due_at is not None
+    assert row.due_at.replace(tzinfo=None) == datetime(2026, 4, 1, 9, 30)  # UTC person
+
+
+async def test_a_weekly_check_in_waits_for_its_reply_after_the_next_cycle_is_set(
+    eng: Engine,
+) -> None:
+    await scheduled(eng, ANN, ev.When(kind="weekly"))
+    eng.clock.advance(days=7)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    assert prompts
+    rows = {c.id: c for c in await checkins(eng)}
+    assert rows[prompts[0].checkin_id].state == "pending"  # its next cycle is scheduled
+    reply = await say(eng, "done")  # ... and the one that was sent still takes the reply
+    assert "marked it done" in reply.text(), reply
+
+
+async def test_a_check_in_of_someone_else_or_of_nobody_by_its_number(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=3))
+    await scheduled(eng, BOB, ev.When(kind="in_days", days=3))
+    ann_id = await eng.db.run(
+        lambda s: s.scalar(select(User.id).where(User.platform_user_id == "ann"))
+    )
+    rows = await checkins(eng)
+    mine = next(c for c in rows if c.user_id == ann_id)
+    theirs = next(c for c in rows if c.user_id != ann_id)
+    other = await say(eng, f"checkin {theirs.id} snooze")
+    assert other.outcome in (Outcome.REFUSED, Outcome.NOT_FOUND), other
+    nobody = await say(eng, f"checkin {max(c.id for c in rows) + 1} snooze")
+    assert nobody.outcome == Outcome.NOT_FOUND, nobody
+    own = await say(eng, f"checkin {mine.id} snooze")
+    assert own.outcome == Outcome.APPLIED, own
+    after = {c.id: c for c in await checkins(eng)}
+    assert after[theirs.id].due_at == theirs.due_at  # untouched
+
+
+async def test_the_same_user_id_on_another_platform_or_tenant_is_another_person(
+    eng: Engine,
+) -> None:
+    await finished(eng)
+    for other in (
+        ev.UserRef("slack", "dm", "ann"),
+        ev.UserRef("discord", "guild-2", "ann"),
+    ):
+        assert (await eng.run(ev.Export(user=other))).outcome == Outcome.NOT_FOUND
+        assert (await say(eng, "status", user=other)).outcome == Outcome.NOT_FOUND
+    assert (await eng.run(ev.Export(user=ANN))).outcome == Outcome.SHOWN
+
+
+def test_advice_path_of_an_unknown_route_is_none() -> None:
+    from datetime import date
+    from pathlib import Path
+
+    from bot.advice.compose import compose
+    from bot.playbook.loader import load_playbook
+
+    pb = load_playbook(Path(__file__).parent / "playbooks" / "tiny.yaml")
+    advice = compose(pb, {"role": "worker", "skills": ["code"], "money": 4}, date(2026, 3, 2))
+    assert advice is not None
+    assert advice.path("job") is not None and advice.path("job").title == "Get a job"
+    assert advice.path("nope") is None

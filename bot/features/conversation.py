@@ -278,8 +278,9 @@ class Conversation:
     async def _checkin_command(self, user: ev.UserRef, arg: str, now: datetime) -> Result:
         usage = "Use checkin N snooze [days], checkin N change WHEN or checkin N cancel."
         parts = arg.split(maxsplit=2)
-        number = whole_number(parts[0].lstrip("#")) if parts else None
-        if parts and number is None and parts[0].lstrip("#").isascii() and parts[0].isdigit():
+        digits = parts[0].removeprefix("#") if parts else ""
+        number = whole_number(digits)
+        if number is None and digits.isascii() and digits.isdigit():  # too big to be an id
             return _fail("I have no check-in with that number; checkins lists yours.")
         if len(parts) < 2 or number is None:
             return _fail(usage)
