@@ -26,6 +26,7 @@ from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.ui import budgets
 from bot.ui.advice import present_advice
 from bot.ui.cards import Card
+from tests import test_whatif_exhaustive as exhaustive
 
 PLAYBOOKS = {
     name: load_playbook(REPO_ROOT / "config" / "playbooks" / f"{name}.yaml")
@@ -94,12 +95,46 @@ def _check_ranking(pb: Playbook, answers: dict[str, Any]) -> Recommendation:
     assert all(s.due is not None and s.due >= TODAY for s in advice.plan)
     assert 3 <= len(ranking.next_steps) <= pb.max_next_steps
     assert ranking.why_order and all(w.strip() for w in ranking.why_order)
-    assert ranking.what_would_change
+    _check_what_ifs(pb, answers, ranking.what_would_change, advice)
     for d in ranking.dropped:
         title, _, why = d.partition(": ")
         assert title and why.strip(), f"dropped without a reason: {d!r}"
     _check_cards(present_advice(advice, 1))
     return payload_to_recommendation(ranking_to_payload(ranking, answers), 1, 1, pb.title)
+
+
+def _title_for(pb: Playbook, path_id: str, answers: dict[str, Any]) -> str:
+    path = pb.path(path_id)
+    assert path is not None
+    variant = next((v for v in path.variants if evaluate(v.when, answers)), None)
+    return (variant.title if variant is not None else "") or path.title
+
+
+def _check_what_ifs(pb: Playbook, answers: dict[str, Any], claim: str, advice: Any) -> None:
+    """Both what-ifs are the smallest single change that does what they say (an independent
+    re-ranking, tests/test_whatif_exhaustive.py), not merely some non-empty text."""
+    current = exhaustive._effective(pb, answers)
+    flip = exhaustive.smallest_flip(pb, current)
+    if flip is None:
+        assert claim.startswith("No single different answer would change the top path"), claim
+    else:
+        q, alt, new_top = flip
+        title = _title_for(pb, new_top, {**current, q.id: alt})
+        assert claim == (
+            f"If your answer to “{q.label}” were “{q.describe(alt)}” instead of "
+            f"“{q.describe(current[q.id])}”, {title} would come first."
+        )
+    implied = dict(advice.answers)
+    order = exhaustive.search_order(pb, implied)
+    assert [v.path_id for v in advice.paths] == order
+    lead = advice.keep_open if advice.cases and advice.keep_open else order[0]
+    skip = advice.deciding_question if advice.cases else ""
+    want = exhaustive.smallest_family_flip(pb, implied, also_not=(lead,), skip=skip)
+    got = advice.what_if
+    if want is None:
+        assert not got.question_id and not got.path_id, got
+    else:
+        assert (got.question_id, got.answer, got.path_id) == (want[0].id, want[1], want[2])
 
 
 def _check_cards(cards: list[Card]) -> None:

@@ -148,8 +148,20 @@ def _weight(pb: Playbook, crit_id: str, answers: dict[str, Any]) -> float:
     return crit.weight.value * (value - q.scale_min) / (q.scale_max - q.scale_min)
 
 
+_ORDERS: dict[tuple[int, str], list[str]] = {}
+
+
 def search_order(pb: Playbook, answers: dict[str, Any]) -> list[str]:
     """Every applicable path, best first; equal scores keep the playbook's order."""
+    key = (id(pb), repr(sorted(answers.items())))
+    if key not in _ORDERS:
+        if len(_ORDERS) > 100_000:
+            _ORDERS.clear()
+        _ORDERS[key] = _search_order(pb, answers)
+    return list(_ORDERS[key])
+
+
+def _search_order(pb: Playbook, answers: dict[str, Any]) -> list[str]:
     current = _effective(pb, answers)
     scored = []
     for i, path in enumerate(pb.paths):
