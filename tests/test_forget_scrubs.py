@@ -67,7 +67,8 @@ TEAM, OTHER_TEAM = "T0FORGET1", "T0KEEP001"
 SLACK_ANN, SLACK_BOB = "U0ANN0001", "U0BOB0001"
 
 
-def installation(team: str, user: str) -> Installation:
+def installation(team: str, user: str, day: int = 1) -> Installation:
+    """An install; slack_sdk keeps one row per install (team and time), so days differ."""
     return Installation(
         app_id="A0APP0001",
         team_id=team,
@@ -78,7 +79,7 @@ def installation(team: str, user: str) -> Installation:
         user_id=user,
         user_token=f"xoxp-{team}-{user}",
         user_scopes="identity.basic",
-        installed_at=datetime(2026, 3, 1, tzinfo=UTC).timestamp(),
+        installed_at=datetime(2026, 3, day, tzinfo=UTC).timestamp(),
     )
 
 
@@ -101,8 +102,11 @@ async def tokens(engine: Engine) -> set[tuple[str | None, str, str | None]]:
 
 async def test_forget_deletes_the_persons_installation_rows_only(slack_eng: Engine) -> None:
     store, _ = build_stores(slack_eng.db, CLIENT)
-    for team, user in ((TEAM, SLACK_ANN), (TEAM, SLACK_BOB), (OTHER_TEAM, SLACK_ANN)):
-        await store.async_save(installation(team, user))
+    for day, (team, user) in enumerate(
+        ((TEAM, SLACK_ANN), (TEAM, SLACK_BOB), (OTHER_TEAM, SLACK_ANN)), start=1
+    ):
+        await store.async_save(installation(team, user, day))
+    assert len(await tokens(slack_eng)) == 3
     ann = ev.UserRef("slack", TEAM, SLACK_ANN)
     await slack_eng.run(ev.Start(user=ann))
     assert (await slack_eng.run(ev.Forget(user=ann, confirmed=True))).outcome.value == "applied"
@@ -122,26 +126,38 @@ async def test_forget_deletes_the_persons_installation_rows_only(slack_eng: Engi
 
 async def test_forget_of_an_org_wide_installer_deletes_their_org_row(slack_eng: Engine) -> None:
     store, _ = build_stores(slack_eng.db, CLIENT)
-    org = "E0ORG0001"
-    org_row = Installation(
-        app_id="A0APP0001",
-        enterprise_id=org,
-        team_id=None,
-        bot_token="xoxb-org",
-        bot_id="B0BOT0001",
-        bot_user_id="U0BOTUSER",
-        user_id=SLACK_ANN,
-        user_token="xoxp-org-ann",
-        is_enterprise_install=True,
-    )
-    await store.async_save(org_row)
-    await store.async_save(installation(OTHER_TEAM, SLACK_ANN))
-    ann = ev.UserRef(
-        "slack", org, SLACK_ANN
-    )  # an org-wide install has no team: the org is the tenant
+    org, other_org = "E0ORG0001", "E0ORG0002"
+
+    def org_wide(enterprise: str, day: int) -> Installation:
+        return Installation(
+            app_id="A0APP0001",
+            enterprise_id=enterprise,
+            team_id=None,
+            bot_token=f"xoxb-{enterprise}",
+            bot_id="B0BOT0001",
+            bot_user_id="U0BOTUSER",
+            user_id=SLACK_ANN,
+            user_token=f"xoxp-{enterprise}-ann",
+            is_enterprise_install=True,
+            installed_at=datetime(2026, 3, day, tzinfo=UTC).timestamp(),
+        )
+
+    await store.async_save(org_wide(org, 1))
+    await store.async_save(org_wide(other_org, 2))  # another org: another tenant
+    inside = installation("T0INORG01", SLACK_ANN, 3)  # a workspace of the org: its own tenant
+    inside.enterprise_id = org
+    await store.async_save(inside)
+    await store.async_save(installation(OTHER_TEAM, SLACK_ANN, 4))
+    assert len(await tokens(slack_eng)) == 4
+    # An org-wide install has no team: the org is the tenant.
+    ann = ev.UserRef("slack", org, SLACK_ANN)
     await slack_eng.run(ev.Start(user=ann))
     await slack_eng.run(ev.Forget(user=ann, confirmed=True))
-    assert await tokens(slack_eng) == {(OTHER_TEAM, SLACK_ANN, f"xoxp-{OTHER_TEAM}-{SLACK_ANN}")}
+    assert await tokens(slack_eng) == {
+        (None, SLACK_ANN, f"xoxp-{other_org}-ann"),
+        ("T0INORG01", SLACK_ANN, f"xoxp-T0INORG01-{SLACK_ANN}"),
+        (OTHER_TEAM, SLACK_ANN, f"xoxp-{OTHER_TEAM}-{SLACK_ANN}"),
+    }
 
 
 async def test_forget_on_another_platform_leaves_slack_rows_alone(slack_eng: Engine) -> None:

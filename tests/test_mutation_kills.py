@@ -441,3 +441,154 @@ def test_advice_path_of_an_unknown_route_is_none() -> None:
     assert advice is not None
     assert advice.path("job") is not None and advice.path("job").title == "Get a job"
     assert advice.path("nope") is None
+
+
+# ------------------------------------------------------------------ more of what typing does
+
+
+@pytest.fixture
+async def two(sqlite_url: str, settings: Settings) -> AsyncIterator[Engine]:
+    """An engine with two playbooks: tiny (the default) and tiny2."""
+    cfg = settings.model_copy(update={"default_playbook": "tiny"})
+    engine = await make_engine(sqlite_url, cfg, "tiny", "tiny2")
+    engine.clock = FakeClock(FIXED_NOW)
+    yield engine
+    await engine.db.dispose()
+
+
+async def test_start_and_restart_take_a_playbook_by_name(two: Engine) -> None:
+    reply = await say(two, "start tiny2")
+    assert "Second tiny playbook" in reply.text()
+    await say(two, "worker")
+    reply = await say(two, "restart tiny")
+    assert "Tiny test playbook" in reply.text() and reply.awaiting == "role"
+    # The event's own playbook is used when none is typed.
+    other = ev.UserRef("discord", "dm", "cleo")
+    reply = await two.handle(ev.Typed(user=other, text="start", playbook_id="tiny2"))
+    assert "Second tiny playbook" in reply.text()
+
+
+async def test_restart_closes_only_this_persons_consultation_of_that_playbook(
+    two: Engine,
+) -> None:
+    await two.run(ev.Start(user=ANN))
+    await two.run(ev.Answer(user=ANN, value="worker"))
+    await two.run(ev.Start(user=ANN, playbook_id="tiny2"))
+    await two.run(ev.Start(user=BOB))
+    await two.run(ev.Answer(user=BOB, value="student"))
+    await two.run(ev.Restart(user=ANN, playbook_id="tiny2"))
+    rows = await two.db.run(
+        lambda s: s.execute(
+            select(User.platform_user_id, Consultation.playbook_id, Consultation.status)
+            .join(Consultation, Consultation.user_id == User.id)
+            .order_by(Consultation.id)
+        ).all()
+    )
+    assert [tuple(r) for r in rows] == [
+        ("ann", "tiny", "active"),  # another playbook: left alone
+        ("ann", "tiny2", "cancelled"),  # the one restarted
+        ("bob", "tiny", "active"),  # another person: left alone
+        ("ann", "tiny2", "active"),  # the new one
+    ]
+    bob = await say(two, "resume", user=BOB)
+    assert bob.outcome == Outcome.SHOWN and bob.awaiting == "thesis"
+
+
+async def test_refusals_are_warnings_and_resume_and_checkins_are_their_own_commands(
+    eng: Engine,
+) -> None:
+    from bot.messages import CheckInList, Level, Notice
+
+    out = (await eng.run(ev.Typed(user=ANN, text="/frobnicate"))).messages
+    assert [(type(m), m.level) for m in out] == [(Notice, Level.WARNING)]
+    await say(eng, "start")
+    resumed = await say(eng, "resume")
+    assert resumed.outcome == Outcome.SHOWN and resumed.awaiting == "role"
+    listed = (await eng.run(ev.Typed(user=ANN, text="checkins"))).messages
+    assert any(isinstance(m, CheckInList) for m in listed) or any(
+        isinstance(m, Notice) and "check-in" in m.text for m in listed
+    ), listed
+    # Neither word was taken as an answer to the question.
+    assert (await say(eng, "status")).text().count("0 of 4 questions answered") == 1
+
+
+async def test_skip_of_a_check_in_moves_to_the_next_one_not_back_to_it(eng: Engine) -> None:
+    await scheduled(eng, BOB, ev.When(kind="in_days", days=1))  # Bob's ids come first
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    ann_id = await eng.db.run(
+        lambda s: s.scalar(select(User.id).where(User.platform_user_id == "ann"))
+    )
+    owner = {c.id: c.user_id for c in await checkins(eng)}
+    mine = sorted(p.checkin_id for p in prompts if owner[p.checkin_id] == ann_id)
+    assert mine[0] > 4
+    for next_one in (mine[1], mine[2]):
+        out = (await eng.run(ev.Typed(user=ANN, text="/skip"))).messages
+        assert [m.text for m in out] == [
+            "Fine: you can answer it later from your check-ins.",
+            f"Next: check-in #{next_one} above.",
+        ]
+
+
+async def test_skip_of_an_optional_free_text_stores_nothing(eng: Engine) -> None:
+    from bot.store.models import AnswerRecord
+
+    await say(eng, "start")
+    for line in ("worker", "1", "4"):
+        await say(eng, line)
+    assert (await say(eng, "/skip")).finished
+    stored = await eng.db.run(
+        lambda s: dict(s.execute(select(AnswerRecord.question_id, AnswerRecord.value)).all())
+    )
+    assert stored.get("notes") is None
+
+
+def test_multi_word_labels_separated_by_commas_or_semicolons() -> None:
+    from bot.playbook.schema import PlaybookQuestion, Wording
+    from bot.validation import parse_answer
+
+    q = PlaybookQuestion.model_validate(
+        {
+            "id": "q",
+            "kind": "multi_choice",
+            "prompt": "Which?",
+            "choices": [
+                {"id": "ml", "label": "Machine learning"},
+                {"id": "stats", "label": "Applied statistics"},
+                {"id": "hpc", "label": "Big computers"},
+            ],
+        }
+    )
+    w = Wording()
+    assert parse_answer(q, "Machine learning; Big computers", w, 2000) == ["ml", "hpc"]
+    assert parse_answer(q, "Machine learning, Applied statistics", w, 2000) == ["ml", "stats"]
+    assert parse_answer(q, "machine learning", w, 2000) == ["ml"]
+
+
+async def test_the_next_wake_is_the_due_time_with_its_zone(eng: Engine) -> None:
+    from datetime import UTC
+
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=3))
+    wake = await worker(eng, RecordingSender()).next_wake()
+    rows = await checkins(eng)
+    assert wake is not None and wake.tzinfo is not None
+    earliest = min(c.due_at for c in rows if c.due_at is not None)
+    assert wake == (earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC))
+    assert wake > FIXED_NOW
+
+
+async def test_a_new_time_zone_moves_only_that_persons_check_ins(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=3))
+    await scheduled(eng, BOB, ev.When(kind="in_days", days=3))
+    before = {c.id: (c.user_id, c.due_at) for c in await checkins(eng)}
+    ann_id = await eng.db.run(
+        lambda s: s.scalar(select(User.id).where(User.platform_user_id == "ann"))
+    )
+    await eng.run(ev.SetTimezone(user=ANN, timezone="Asia/Tokyo"))
+    after = {c.id: c.due_at for c in await checkins(eng)}
+    for cid, (uid, due) in before.items():
+        if uid == ann_id:
+            assert after[cid] != due, "Ann's check-ins follow her new zone"
+        else:
+            assert after[cid] == due, "Bob's stay where they were"
