@@ -6,6 +6,7 @@ Answers are generated per question kind, in playbook order, and only for questio
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -34,7 +35,11 @@ PLAYBOOKS = {
 }
 TINY = load_playbook(Path(__file__).parent / "playbooks" / "tiny.yaml")
 TODAY = date(2026, 3, 2)
-PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# scripts/mutation.sh runs these once per surviving mutant, and asks for fewer examples.
+EXAMPLES = int(os.environ.get("CROSSROADS_PROPERTY_EXAMPLES", "150"))
+PROFILE = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)),  # no lone surrogates
