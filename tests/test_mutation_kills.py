@@ -592,3 +592,123 @@ async def test_a_new_time_zone_moves_only_that_persons_check_ins(eng: Engine) ->
             assert after[cid] != due, "Ann's check-ins follow her new zone"
         else:
             assert after[cid] == due, "Bob's stay where they were"
+
+
+# ------------------------------------------------------------------ the second mutation batch
+
+
+async def test_enter_on_a_revisited_question_keeps_the_earlier_answer(eng: Engine) -> None:
+    from bot.store.models import AnswerRecord
+
+    await say(eng, "start")
+    await say(eng, "worker")
+    assert (await say(eng, "back")).awaiting == "role"
+    reply = await say(eng, "")  # just Enter: keep "Worker"
+    assert reply.outcome == Outcome.APPLIED and reply.awaiting == "skills"
+    current = await eng.db.run(
+        lambda s: dict(
+            s.execute(
+                select(AnswerRecord.question_id, AnswerRecord.value).where(
+                    AnswerRecord.superseded_at.is_(None)
+                )
+            ).all()
+        )
+    )
+    assert current == {"role": "worker"}
+    # On a question never answered, Enter is no answer at all.
+    empty = await say(eng, "")
+    assert empty.outcome == Outcome.INVALID and empty.awaiting == "skills"
+
+
+async def test_a_typo_too_far_from_every_option_is_asked_again(eng: Engine) -> None:
+    await say(eng, "start")
+    assert (await say(eng, "wrkr")).outcome == Outcome.INVALID  # 0.8 alike: not enough
+    assert (await say(eng, "workr")).awaiting == "skills"  # one letter off: Worker
+
+
+async def test_forget_is_confirmed_by_yes_with_or_without_a_slash(eng: Engine) -> None:
+    await say(eng, "start")
+    await say(eng, "forget")
+    kept = await say(eng, "no thanks")
+    assert kept.outcome == Outcome.APPLIED and kept.text() == "Nothing was deleted."
+    await say(eng, "forget")
+    gone = await say(eng, "/yes")
+    assert "deleted" in gone.text() and gone.outcome == Outcome.APPLIED
+    assert await eng.db.run(lambda s: s.scalar(select(User.id))) is None
+
+
+async def test_a_confirmation_waits_for_that_person_only(eng: Engine) -> None:
+    await say(eng, "start")
+    await say(eng, "forget")  # Ann is asked to confirm ...
+    for other in (ev.UserRef("slack", "dm", "ann"), ev.UserRef("discord", "guild-9", "ann")):
+        await say(eng, "start", user=other)
+        # ... and "yes" from the same user id elsewhere is that other person's answer.
+        reply = await say(eng, "yes", user=other)
+        assert reply.outcome == Outcome.INVALID, reply
+    assert "deleted" in (await say(eng, "yes")).text()
+    left = await eng.db.run(lambda s: sorted(s.scalars(select(User.platform))))
+    assert left == ["discord", "slack"]
+
+
+async def test_remind_none_declines_check_ins(eng: Engine) -> None:
+    await finished(eng)
+    reply = await say(eng, "remind none")
+    assert reply.outcome == Outcome.APPLIED, reply
+    assert await checkins(eng) == []
+
+
+async def test_details_follow_the_latest_recommendation(eng: Engine) -> None:
+    await finished(eng)  # worker, code, pay 4: the job first
+    assert "Get a job" in (await say(eng, "details 1")).text()
+    await say(eng, "edit 3")
+    reply = await say(eng, "1")  # pay does not matter: now studying comes first
+    if not reply.finished:
+        reply = await say(eng, "skip")
+    assert reply.finished
+    first = await say(eng, "details 1")
+    assert first.outcome == Outcome.SHOWN
+    assert "Keep studying" in first.text()
+    assert "Get a job" in (await say(eng, "details 2")).text()
+
+
+async def test_next_wake_follows_due_times_and_other_processes_leases(eng: Engine) -> None:
+    from datetime import UTC
+
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=3))
+    w = worker(eng, RecordingSender())
+    due = min(c.due_at for c in await checkins(eng) if c.due_at is not None)
+    due = due if due.tzinfo else due.replace(tzinfo=UTC)
+    assert await w.next_wake() == due
+
+    async def lease(until: datetime) -> None:
+        def unit(s):  # type: ignore[no-untyped-def]
+            for row in s.scalars(select(CheckIn)):
+                row.lease_until = until
+
+        await eng.db.run(unit)
+
+    # Another process holds them: wake when its lease runs out (even at this very moment).
+    await lease(FIXED_NOW + timedelta(hours=1))
+    assert await w.next_wake() == FIXED_NOW + timedelta(hours=1)
+    await lease(FIXED_NOW)
+    assert await w.next_wake() == FIXED_NOW
+    # An expired lease is free again: wake at the due time.
+    await lease(FIXED_NOW - timedelta(minutes=1))
+    assert await w.next_wake() == due
+    # Once all are sent nothing is left to wake for.
+    eng.clock.advance(days=3)  # type: ignore[attr-defined]
+    await deliver(eng, RecordingSender())
+    assert {c.state for c in await checkins(eng)} == {"sent"}
+    assert await w.next_wake() is None
+
+
+async def test_a_time_zone_change_leaves_answered_check_ins_alone(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    await say(eng, "done")
+    done = prompts[0].checkin_id
+    before = {c.id: c.due_at for c in await checkins(eng)}
+    await eng.run(ev.SetTimezone(user=ANN, timezone="Asia/Tokyo"))
+    after = {c.id: c.due_at for c in await checkins(eng)}
+    assert after[done] == before[done]
