@@ -18,6 +18,13 @@ from tests.conftest import FIXED_NOW
 ALICE = UserRef("console", "local", "alice")
 
 
+@pytest.fixture(autouse=True)
+def fresh_statements() -> None:
+    """Each test builds the one-statement write itself rather than finding it cached by an
+    earlier test in the process (a mutation run forks from a process that already has it)."""
+    repo._ADVANCE_AND_RECORD.clear()
+
+
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     database = Database(db_url)
