@@ -38,7 +38,7 @@ MAX_TITLE = 256
 _GRAMMAR = (
     (re.compile(r"\.\s*;"), "a '.;' join"),
     (re.compile(r"\s[,.;:]"), "a space before punctuation"),
-    (re.compile(r"\.\.(?!\.)"), "a doubled full stop"),
+    (re.compile(r"(?<!\.)\.\.(?!\.)"), "a doubled full stop"),  # an ellipsis is not one
     (re.compile(r"\s{2,}"), "a doubled space"),
 )
 
