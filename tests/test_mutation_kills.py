@@ -712,3 +712,120 @@ async def test_a_time_zone_change_leaves_answered_check_ins_alone(eng: Engine) -
     await eng.run(ev.SetTimezone(user=ANN, timezone="Asia/Tokyo"))
     after = {c.id: c.due_at for c in await checkins(eng)}
     assert after[done] == before[done]
+
+
+# ------------------------------------------------------------------ the check-in list and plan
+
+
+async def listing(engine: Engine, user: ev.UserRef = ANN) -> list:
+    from bot.messages import CheckInList
+
+    out = (await engine.run(ev.ListCheckIns(user=user))).messages
+    found = [m for m in out if isinstance(m, CheckInList)]
+    return list(found[0].items) if found else []
+
+
+async def test_the_check_in_list_is_the_persons_own_in_due_order(eng: Engine) -> None:
+    await scheduled(eng, BOB, ev.When(kind="suggested"))
+    await scheduled(eng, ANN, ev.When(kind="suggested"))
+    items = await listing(eng)
+    # The steps' suggested dates: CV in 3 days, supervisors 7, papers 14, applications 21.
+    assert [i.action for i in items] == [
+        "Update your CV.",
+        "Write to two supervisors.",
+        "Read three papers.",
+        "Apply to five roles.",
+    ]
+    ann_id = await eng.db.run(
+        lambda s: s.scalar(select(User.id).where(User.platform_user_id == "ann"))
+    )
+    owner = {c.id: c.user_id for c in await checkins(eng)}
+    assert {owner[i.checkin_id] for i in items} == {ann_id}
+    # Equal due dates keep the order they were made in.
+    await eng.run(ev.ScheduleCheckIns(user=ANN, when=ev.When(kind="in_days", days=2)))
+    items = await listing(eng)
+    assert [i.checkin_id for i in items] == sorted(i.checkin_id for i in items)
+
+
+async def test_a_catch_up_note_is_not_a_check_in_of_the_list(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=9)  # type: ignore[attr-defined]
+    await worker(eng, RecordingSender()).drain()  # sends the catch-up note
+    kinds = {c.kind for c in await checkins(eng)}
+    assert "catchup" in kinds
+    items = await listing(eng)
+    assert len(items) == 4 and all(i.action for i in items)
+    catchup = next(c.id for c in await checkins(eng) if c.kind == "catchup")
+    reply = await say(eng, f"checkin {catchup} cancel")  # not a check-in of theirs to change
+    assert reply.outcome == Outcome.NOT_FOUND, reply
+
+
+async def test_new_check_ins_replace_the_pending_ones_and_skip_done_steps(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    await deliver(eng, RecordingSender())
+    await say(eng, "done")  # the first step is done
+    done_item = next(c.plan_item_id for c in await checkins(eng) if c.state == "done")
+    await eng.run(ev.ScheduleCheckIns(user=ANN, when=ev.When(kind="weekly")))
+    rows = await checkins(eng)
+    pending = [c for c in rows if c.state == "pending"]
+    assert len(pending) == 3 and done_item not in {c.plan_item_id for c in pending}
+    # Again: still one pending check-in per open step, the earlier ones replaced.
+    await eng.run(ev.ScheduleCheckIns(user=ANN, when=ev.When(kind="fortnightly")))
+    rows = await checkins(eng)
+    pending = [c for c in rows if c.state == "pending"]
+    assert len(pending) == 3 and len({c.plan_item_id for c in pending}) == 3
+    assert {c.interval_days for c in pending} == {14}
+    replaced = [c for c in rows if c.state == "replaced"]
+    assert len(replaced) == 3 and not any(c.claimed_by or c.lease_until for c in replaced)
+    # The sent-and-answered ones are history, not replaced.
+    assert {c.state for c in rows} == {"done", "sent", "pending", "replaced"}
+    from bot.store.models import PlanItem
+
+    done_action = await eng.db.run(
+        lambda s: s.scalar(select(PlanItem.action).where(PlanItem.id == done_item))
+    )
+    actions = {i.action for i in await listing(eng) if i.state == "pending"}
+    assert actions == ACTIONS - {done_action}
+
+
+async def test_snoozing_one_check_in_leaves_the_others_of_its_step(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="weekly"))
+    first = (await checkins(eng))[0]
+    await eng.run(
+        ev.ScheduleCheckIns(
+            user=ANN, when=ev.When(kind="in_days", days=2), plan_item_ids=(first.plan_item_id,)
+        )
+    )
+    mine = [c for c in await checkins(eng) if c.plan_item_id == first.plan_item_id]
+    live = [c for c in mine if c.state == "pending"]
+    assert len(live) == 1
+    await say(eng, f"checkin {live[0].id} snooze 3")
+    again = [c for c in await checkins(eng) if c.plan_item_id == first.plan_item_id]
+    assert [c.state for c in again if c.id == live[0].id] == ["pending"]
+    assert sum(c.state == "pending" for c in again) == 1
+
+
+async def test_the_list_follows_due_dates_not_creation(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="suggested"))
+    first = (await listing(eng))[0]
+    await say(eng, f"checkin {first.checkin_id} snooze 30")  # now the last one due
+    order = [i.checkin_id for i in await listing(eng)]
+    assert order[-1] == first.checkin_id and order != sorted(order)
+
+
+async def test_snoozing_a_missed_check_in_replaces_the_newer_one_of_its_step(
+    eng: Engine,
+) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=9)  # type: ignore[attr-defined]
+    await worker(eng, RecordingSender()).drain()  # all four missed, one catch-up note
+    missed = next(c for c in await checkins(eng) if c.state == "missed")
+    await eng.run(
+        ev.ScheduleCheckIns(
+            user=ANN, when=ev.When(kind="in_days", days=5), plan_item_ids=(missed.plan_item_id,)
+        )
+    )
+    await eng.run(ev.SnoozeCheckIn(user=ANN, checkin_id=missed.id, days=1))
+    of_step = [c for c in await checkins(eng) if c.plan_item_id == missed.plan_item_id]
+    assert [c.id for c in of_step if c.state == "pending"] == [missed.id]
