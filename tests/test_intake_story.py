@@ -207,3 +207,202 @@ async def test_console_reads_a_pasted_story_up_to_an_empty_line(
     assert stored["story"][0].count("\n") == len(lines) - 1  # one answer, every line kept
     assert stored["goal"] == ("unsure", "asked")  # the line after the empty one
     await engine.db.dispose()
+
+
+# ------------------------------------------------------------------ the cue reader, rule by rule
+
+CUES_YAML = """
+id: cues-test
+version: 1
+title: Cues test
+intro: Hi.
+questions:
+  - id: goal
+    kind: single_choice
+    short: goal
+    prompt: Goal?
+    choices:
+      - {id: academic, label: Academic}
+      - {id: applied, label: Applied}
+  - id: region
+    kind: single_choice
+    short: region
+    prompt: Region?
+    choices:
+      - {id: europe, label: Europe}
+      - {id: asia, label: Asia}
+  - id: skills
+    kind: multi_choice
+    short: skills
+    prompt: Skills?
+    optional: true
+    choices:
+      - {id: code, label: Code}
+      - {id: maths, label: Maths}
+      - {id: lab, label: Lab}
+  - id: field
+    kind: single_choice
+    short: field
+    prompt: Field?
+    choices:
+      - {id: bio, label: Biology}
+      - {id: geo, label: Geology}
+  - id: routes
+    kind: multi_choice
+    role: routes
+    short: routes
+    prompt: Routes?
+    optional: true
+    choices:
+      - {id: phd, label: A PhD, paths: [phd]}
+      - {id: job, label: A job, paths: [job]}
+  - id: topics
+    kind: multi_choice
+    role: topics
+    short: topics
+    prompt: Topics?
+    optional: true
+    choices:
+      - {id: money, label: Money, topics: [pay]}
+      - {id: visa, label: Visas, topics: [visa]}
+  - id: story
+    kind: free_text
+    role: story
+    short: story
+    prompt: Story?
+    optional: true
+  - id: notes
+    kind: free_text
+    short: notes
+    prompt: Notes?
+    optional: true
+criteria: []
+topics:
+  - {id: pay, title: Pay, answer: [{text: Pay is fine.}]}
+  - {id: visa, title: Visas, answer: [{text: Visas take time.}]}
+paths:
+  - {id: phd, title: A PhD, summary: Study.}
+  - {id: job, title: A job, summary: Work.}
+cues:
+  - match: ["become a professor"]
+    set: {q: goal, value: academic}
+    negated: {q: goal, value: applied}
+  - match: ["industry research"]
+    set: {q: goal, value: applied}
+  - match: ["in asia"]
+    set: {q: region, value: asia}
+    unless: ["moving to europe"]
+  - match: ["python"]
+    set: {q: skills, value: code}
+  - match: ["statistics"]
+    set: {q: skills, value: maths}
+  - match: ["pipettes"]
+    set: {q: skills, value: lab}
+    weak: true
+  - match: ["rocks"]
+    set: {q: field, value: geo}
+    weak: true
+  - match: ["cells"]
+    set: {q: field, value: bio}
+    weak: true
+  - match: ["a phd"]
+    route: phd
+    not_after: ["already have", "finished"]
+  - match: ["salary"]
+    topic: pay
+  - match: ["visa"]
+    topic: visa
+"""
+
+
+def _cues_pb():  # type: ignore[no-untyped-def]
+    from bot.playbook.loader import parse_playbook
+
+    return parse_playbook(CUES_YAML, "cues-test")
+
+
+def test_a_cue_sets_its_answer_and_a_negation_within_the_clause_turns_it() -> None:
+    from bot.advice.cues import read_cues
+
+    pb = _cues_pb()
+    values = lambda text: [(v.q, v.value) for v in read_cues(pb, text).sets]  # noqa: E731
+    assert values("I want to become a professor") == [("goal", "academic")]
+    assert values("I do not want to become a professor") == [("goal", "applied")]
+    # A clause break or more than eight words in between: the negation is elsewhere.
+    assert values("Not now, but I want to become a professor") == [("goal", "academic")]
+    assert values("No. I want to become a professor") == [("goal", "academic")]
+    far = "never mind one two three four five six seven eight become a professor"
+    assert values(far) == [("goal", "academic")]
+    near = "never one two three four five six seven become a professor"
+    assert values(near) == [("goal", "applied")]
+    # Doubt is not a negation.
+    assert values("I don't know if I should become a professor") == [("goal", "academic")]
+    # One plain match is enough, even after a negated one.
+    both = "I do not want to become a professor; well, maybe become a professor"
+    assert values(both) == [("goal", "academic")]
+    assert read_cues(pb, "").sets == []
+
+
+def test_unless_not_after_weak_routes_and_topics() -> None:
+    from bot.advice.cues import read_cues
+
+    pb = _cues_pb()
+    assert [(v.q, v.value) for v in read_cues(pb, "a job in asia").sets] == [("region", "asia")]
+    assert read_cues(pb, "a job in asia, or moving to europe").sets == []
+    assert read_cues(pb, "I want a phd").routes == ["phd"]
+    assert read_cues(pb, "I already have a phd").routes == []
+    assert read_cues(pb, "I finished a phd, and want a phd again?").routes == ["phd"]
+    hits = read_cues(pb, "salary, salary and a visa; a phd and a phd")
+    assert hits.topics == ["pay", "visa"] and hits.routes == ["phd"]
+    weak = read_cues(pb, "rocks and pipettes")
+    assert weak.sets == [] and [(v.q, v.value) for v in weak.weak] == [
+        ("skills", "lab"),
+        ("field", "geo"),
+    ]
+
+
+def test_implied_answers_fill_only_what_is_open_and_conflicts_are_asked() -> None:
+    from bot.advice.cues import implied, read_cues, story_answers
+
+    pb = _cues_pb()
+    # A multiple choice collects every implied choice, in the playbook's order.
+    found, _ = story_answers(pb, "statistics and python", {})
+    assert found.values == {"skills": ["code", "maths"]} and found.conflicting == []
+    # An answer the person gave is never overridden.
+    found, _ = story_answers(pb, "I want to become a professor", {"goal": "applied"})
+    assert "goal" not in found.values
+    # Two different values: the story leaves the question to be asked ...
+    hits = read_cues(pb, "become a professor, or industry research")
+    asked = implied(pb, hits, {}, first_wins=False)
+    assert "goal" not in asked.values and asked.conflicting == ["goal"]
+    # ... while a worry typed at the end lets the first one steer.
+    steer = implied(pb, hits, {}, first_wins=True)
+    assert steer.values["goal"] == "academic" and steer.conflicting == []
+    # Weak cues speak only when they agree and nothing strong answered the question.
+    assert story_answers(pb, "rocks", {})[0].values == {"field": "geo"}
+    split, _ = story_answers(pb, "rocks and cells", {})
+    assert "field" not in split.values and split.conflicting == ["field"]
+    steered = implied(pb, read_cues(pb, "rocks and cells"), {}, first_wins=True)
+    assert "field" not in steered.values and steered.conflicting == []
+    strong_first, _ = story_answers(pb, "python and pipettes", {})
+    assert strong_first.values == {"skills": ["code"]}  # a strong cue's choices stand alone
+    assert story_answers(pb, "pipettes", {})[0].values == {"skills": ["lab"]}
+    assert story_answers(pb, "pipettes", {"skills": ["code"]})[0].values == {}
+
+
+def test_routes_join_the_answer_and_topics_fill_an_open_question() -> None:
+    from bot.advice.cues import apply_cues, story_answers
+
+    pb = _cues_pb()
+    found, _ = story_answers(pb, "maybe a phd", {"routes": ["job"]})
+    assert found.values["routes"] == ["phd", "job"]
+    same, _ = story_answers(pb, "maybe a phd", {"routes": ["phd"]})
+    assert "routes" not in same.values  # nothing new
+    topics, _ = story_answers(pb, "the salary worries me", {})
+    assert topics.values["topics"] == ["money"]
+    chosen, _ = story_answers(pb, "the salary worries me", {"topics": ["visa"]})
+    assert "topics" not in chosen.values
+    # Applied to the advice: every free-text answer counts; topics stay hits, not answers.
+    answers, hits = apply_cues(pb, {"story": "python", "notes": "the salary; a phd"})
+    assert answers["skills"] == ["code"] and answers["routes"] == ["phd"]
+    assert "topics" not in answers and hits.topics == ["pay"]
