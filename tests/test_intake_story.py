@@ -310,6 +310,10 @@ cues:
     not_after: ["already have", "finished"]
   - match: ["salary"]
     topic: pay
+  - match: ["money"]
+    topic: pay
+  - match: ["doctorate"]
+    route: phd
   - match: ["visa"]
     topic: visa
 """
@@ -331,7 +335,7 @@ def test_a_cue_sets_its_answer_and_a_negation_within_the_clause_turns_it() -> No
     # A clause break or more than eight words in between: the negation is elsewhere.
     assert values("Not now, but I want to become a professor") == [("goal", "academic")]
     assert values("No. I want to become a professor") == [("goal", "academic")]
-    far = "never mind one two three four five six seven eight become a professor"
+    far = "never one two three four five six seven eight become a professor"  # 9 words
     assert values(far) == [("goal", "academic")]
     near = "never one two three four five six seven become a professor"
     assert values(near) == [("goal", "applied")]
@@ -352,7 +356,7 @@ def test_unless_not_after_weak_routes_and_topics() -> None:
     assert read_cues(pb, "I want a phd").routes == ["phd"]
     assert read_cues(pb, "I already have a phd").routes == []
     assert read_cues(pb, "I finished a phd, and want a phd again?").routes == ["phd"]
-    hits = read_cues(pb, "salary, salary and a visa; a phd and a phd")
+    hits = read_cues(pb, "salary, money and a visa; a phd, a doctorate")
     assert hits.topics == ["pay", "visa"] and hits.routes == ["phd"]
     weak = read_cues(pb, "rocks and pipettes")
     assert weak.sets == [] and [(v.q, v.value) for v in weak.weak] == [
