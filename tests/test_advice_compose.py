@@ -299,3 +299,115 @@ def test_the_linter_finds_nothing_in_these_cases() -> None:
     for goal in ("academic", "applied", "unsure"):
         answers = {**PHYSICIST, "goal": goal}
         assert lint_advice(PB, answers, advise(answers), TODAY) == []
+
+
+# ------------------------------------------------------------------ plan dates at their edges
+
+PLAN_YAML = """
+id: plan-test
+version: 1
+title: Plan test
+intro: Hi.
+max_next_steps: 4
+calendar:
+  - {id: call, label: the call, month: 3, day: 31}
+  - {id: other, label: the other call, month: 6, day: 1, when: {q: go, is: "yes"}}
+questions:
+  - id: go
+    kind: single_choice
+    short: go
+    prompt: Go?
+    choices:
+      - {id: "yes", label: "Yes"}
+      - {id: "no", label: "No"}
+criteria: []
+paths:
+  - id: first
+    title: First
+    summary: The first.
+    next_steps:
+      - {text: Read the rules., due_in_days: 60}
+      - {text: Apply., before: call, lead_days: 10}
+      - {text: Celebrate.}
+      - {text: Only if yes., due_in_days: 1, when: {q: go, is: "yes"}}
+      - {text: Apply to the other., before: other, lead_days: 0}
+  - id: second
+    title: Second
+    summary: The second.
+    next_steps:
+      - {text: apply., due_in_days: 2}
+      - {text: Call a friend., due_in_days: 3}
+      - {text: Rest., due_in_days: 4}
+"""
+
+
+def _plan_pb():  # type: ignore[no-untyped-def]
+    from bot.playbook.loader import parse_playbook
+
+    return parse_playbook(PLAN_YAML, "plan-test")
+
+
+def test_a_calendar_step_is_this_cycles_only_with_lead_and_slack_left() -> None:
+    from bot.advice.plan import SLACK_DAYS, next_occurrence
+
+    pb = _plan_pb()
+    call = pb.event("call")
+    assert call is not None and SLACK_DAYS == 7
+    # 31 March, 10 days of lead: this cycle while at least 17 days remain.
+    assert next_occurrence(call, date(2027, 3, 14), 10) == (date(2027, 3, 31), False)
+    assert next_occurrence(call, date(2027, 3, 15), 10) == (date(2028, 3, 31), True)
+    assert next_occurrence(call, date(2027, 3, 31), 0) == (date(2028, 3, 31), True)
+    assert next_occurrence(call, date(2027, 4, 1), 0) == (date(2028, 3, 31), False)
+    assert next_occurrence(call, date(2027, 3, 24), 0) == (date(2027, 3, 31), False)
+
+
+def test_step_texts_and_dates_for_this_and_the_next_cycle() -> None:
+    from bot.advice.plan import path_steps
+
+    pb = _plan_pb()
+    first = pb.path("first")
+    assert first is not None
+    early = path_steps(pb, first, {"go": "no"}, date(2027, 1, 1))
+    assert [(s.text, s.due, s.event_id, s.event_date) for s in early] == [
+        ("Read the rules.", date(2027, 3, 2), "", None),
+        ("Apply.", date(2027, 3, 21), "call", date(2027, 3, 31)),
+        ("Celebrate.", None, "", None),
+    ]
+    # Two months of reading would end after the deadline: it is brought forward to it.
+    late = path_steps(pb, first, {"go": "no"}, date(2027, 2, 1))
+    assert [(s.text, s.due) for s in late[:2]] == [
+        ("Read the rules.", date(2027, 3, 21)),
+        ("Apply.", date(2027, 3, 21)),
+    ]
+    # Too close to this year's call: next year's round, and the text says which.
+    missed = path_steps(pb, first, {"go": "yes"}, date(2027, 3, 20))
+    apply = next(s for s in missed if s.event_id == "call")
+    assert apply.text == "Apply (for the March 2028 round)."
+    assert apply.due == date(2028, 3, 21) and apply.event_date == date(2028, 3, 31)
+    assert [s.text for s in missed if s.event_id == "other"] == ["Apply to the other."]
+    assert "Only if yes." in [s.text for s in missed]
+    # An event that does not apply to the person drops its step.
+    assert not [s for s in early if s.event_id == "other"]
+    assert all(s.path_id == "first" for s in early)
+
+
+def test_the_plan_takes_paths_in_turn_up_to_the_limit_by_date_once_each() -> None:
+    from bot.advice.plan import build_plan
+
+    pb = _plan_pb()
+    first, second = pb.path("first"), pb.path("second")
+    assert first is not None and second is not None
+    today = date(2027, 1, 1)
+    plan = build_plan(pb, [first, second], {"go": "no"}, today)
+    # Three from the first path reach the minimum: the second path is not needed.
+    assert [s.text for s in plan] == ["Read the rules.", "Apply.", "Celebrate."]
+    more = build_plan(pb, [first, second], {"go": "no"}, today, minimum=5)
+    # Undated last; "apply." is "Apply." again; never more than max_next_steps (4).
+    assert [(s.text, s.due) for s in more] == [
+        ("Call a friend.", date(2027, 1, 4)),
+        ("Read the rules.", date(2027, 3, 2)),
+        ("Apply.", date(2027, 3, 21)),
+        ("Celebrate.", None),
+    ]
+    same_day = build_plan(pb, [second], {"go": "no"}, today, minimum=1)
+    assert [s.text for s in same_day] == ["apply.", "Call a friend.", "Rest."]
