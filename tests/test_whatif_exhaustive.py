@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -424,3 +424,111 @@ def test_decision_map_groups_answers_by_the_path_the_search_puts_first() -> None
             assert list(b.order) == search_order(pb, {**answers, "track": b.answers[0]})
         several += len(branches) > 1
     assert several > 0
+
+
+# ------------------------------------------------------------------ the ranking's own words
+
+REASONS_YAML = """
+id: reasons-test
+version: 1
+title: Reasons test
+intro: Hi.
+max_next_steps: 3
+questions:
+  - id: s
+    kind: scale
+    short: focus
+    prompt: How much?
+    scale_min: 1
+    scale_max: 5
+  - id: region
+    kind: single_choice
+    short: region
+    prompt: Where?
+    choices:
+      - {id: here, label: Here}
+      - {id: away, label: Away}
+  - id: notes
+    kind: free_text
+    short: notes
+    prompt: Notes?
+    optional: true
+criteria:
+  - id: ml
+    label: ML focus
+    weight: {question: s, value: 1}
+  - id: calm
+    label: A calm life
+    weight: {value: 0.2}
+paths:
+  - id: p1
+    title: Path one
+    summary: One.
+    ratings: {ml: 1, calm: 1}
+    next_steps:
+      - {text: Step A., due_in_days: 1}
+      - {text: Step B., due_in_days: 2}
+  - id: p2
+    title: Path two
+    summary: Two.
+    base: 0.2
+    ratings: {ml: -1}
+    next_steps:
+      - {text: Step A., due_in_days: 1}
+      - {text: Step C., due_in_days: 3}
+  - id: gone
+    title: Gone path
+    summary: Gone.
+    when: {q: region, is: away}
+    dropped_because: It needs you away.
+    dropped_reasons:
+      - {when: {q: s, gte: 5}, text: It needs you away and calmer.}
+  - id: quiet
+    title: Quiet path
+    summary: Quiet.
+    when: {q: region, is: away}
+"""
+REASONS = parse_playbook(REASONS_YAML, "reasons-test")
+
+
+def test_reasons_name_the_criterion_mid_sentence_and_what_was_said() -> None:
+    r = rank(REASONS, {"s": 2, "region": "here", "notes": "Hi there"}, TODAY)
+    one, two = r.paths
+    # ML focus weighs 1 x (2-1)/4 = 0.25: exactly the smallest contribution worth a sentence;
+    # a calm life weighs 0.2: not worth one. Acronyms keep their capitals mid-sentence.
+    assert one.reasons == ("It serves ML focus (you rated it 2 of 5).",)
+    assert two.reasons == ("It costs you on ML focus (you rated it 2 of 5).",)
+    assert (one.score, two.score) == (0.45, -0.05)
+    assert r.why_order == ("It serves ML focus (you rated it 2 of 5).",)
+    assert r.notes == ("You noted (notes): Hi there",)
+    # Dropped paths say why, or give their title alone when they have no reason.
+    assert r.dropped == ("Gone path: It needs you away.", "Quiet path")
+    calmer = rank(REASONS, {"s": 5, "region": "here"}, TODAY)
+    assert calmer.dropped[0] == "Gone path: It needs you away and calmer."
+    # The plan: each path's steps in turn, once each, up to max_next_steps.
+    assert [s.text for s in r.next_steps] == ["Step A.", "Step B.", "Step C."]
+    assert r.next_steps[0].due == TODAY + timedelta(days=1)
+
+
+def test_a_scale_not_answered_counts_half_and_close_paths_are_called_close() -> None:
+    from bot.advice.ranking import weights
+
+    assert weights(REASONS, {}) == {"ml": (0.5, ""), "calm": (0.2, "")}
+    assert weights(REASONS, {"s": 5}) == {"ml": (1.0, "you rated it 5 of 5"), "calm": (0.2, "")}
+    r = rank(REASONS, {"s": 1, "region": "here"}, TODAY)  # 0.2 each: a tie, no reason
+    assert [p.path_id for p in r.paths] == ["p1", "p2"]
+    assert r.why_order == (
+        "The two leading paths are close; neither wins clearly on what you told me.",
+    )
+    only = rank(REASONS, {"s": 1, "region": "away"}, TODAY)
+    assert "Gone path" not in " ".join(only.dropped)
+
+
+def test_the_only_path_left_says_so() -> None:
+    pb = parse_playbook(
+        REASONS_YAML.replace("    base: 0.2\n", "    base: 0.2\n    when: {q: region, is: away}\n"),
+        "reasons-only",
+    )
+    r = rank(pb, {"s": 3, "region": "here"}, TODAY)
+    assert [p.path_id for p in r.paths] == ["p1"]
+    assert r.why_order == ("Path one is the only path that fits what you told me.",)
