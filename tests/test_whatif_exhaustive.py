@@ -532,3 +532,15 @@ def test_the_only_path_left_says_so() -> None:
     r = rank(pb, {"s": 3, "region": "here"}, TODAY)
     assert [p.path_id for p in r.paths] == ["p1"]
     assert r.why_order == ("Path one is the only path that fits what you told me.",)
+
+
+def test_a_lead_of_exactly_the_smallest_contribution_is_a_reason_for_the_order() -> None:
+    pb = parse_playbook(REASONS_YAML.replace("ratings: {ml: -1}", "ratings: {ml: 0}"), "gap")
+    r = rank(pb, {"s": 2, "region": "here"}, TODAY)
+    assert [p.score for p in r.paths] == [0.45, 0.2]
+    assert r.why_order == ("It serves ML focus (you rated it 2 of 5).",)  # 0.25 ahead
+
+
+def test_a_plain_label_is_lower_cased_mid_sentence() -> None:
+    r = rank(TINY, {"role": "worker", "skills": ["code"], "money": 5}, TODAY)
+    assert r.paths[0].reasons == ("It serves good pay (you rated it 5 of 5).",)
