@@ -411,3 +411,109 @@ def test_the_plan_takes_paths_in_turn_up_to_the_limit_by_date_once_each() -> Non
     ]
     same_day = build_plan(pb, [second], {"go": "no"}, today, minimum=1)
     assert [s.text for s in same_day] == ["apply.", "Call a friend.", "Rest."]
+
+
+# ------------------------------------------------------------------ the words of the advice
+
+
+def test_sentence_helpers() -> None:
+    from bot.advice.compose import Said, cap, first_sentence, mid_sentence, sentence, sentences
+
+    assert mid_sentence(" A PhD in ML ") == "a PhD in ML"
+    assert mid_sentence("PhD first") == "PhD first"
+    assert mid_sentence("ML for science") == "ML for science"
+    assert mid_sentence("A") == "a"
+    assert mid_sentence("Another master's first") == "another master's first"
+    assert cap("  go now ") == "Go now"
+    assert sentence("  go   there  ") == "Go there."
+    for ending in ("Go!", "Go?", "Go…", "Go (now)", "He said “go”", 'He said "go"', "Go."):
+        assert sentence(ending) == ending
+    assert sentence("   ") == ""
+    assert sentences("One. Two!  Three? (Four.) “Five.” 6 six. seven.") == [
+        "One.",
+        "Two!",
+        "Three?",
+        "(Four.) “Five.” 6 six. seven.",  # only after . ! ? and before a capital or digit
+    ]
+    assert sentences("Go. “Now” is. 2 more. 'Yes' too. \"No\" then.") == [
+        "Go.",
+        "“Now” is.",
+        "2 more.",
+        "'Yes' too.",
+        '"No" then.',
+    ]
+    assert sentences("  ") == []
+    assert first_sentence("One. Two.") == "One."
+    assert first_sentence("") == ""
+    said = Said()
+    assert said.fresh("One. Two.") == "One. Two."
+    assert said.fresh("two! Three.") == "Three."  # case and punctuation do not make it new
+    assert said.fresh("...") == ""
+
+
+def test_reasons_speak_only_for_what_matters_to_the_person() -> None:
+    from bot.advice.compose import reasons
+    from bot.playbook.loader import parse_playbook
+
+    pb = parse_playbook(
+        """
+id: reasons
+version: 1
+title: Reasons
+intro: Hi.
+questions:
+  - {id: pay, kind: scale, short: pay, prompt: Pay?, scale_min: 1, scale_max: 5}
+criteria:
+  - id: pay
+    label: Good pay
+    weight: {question: pay, value: 2}
+  - id: fixed
+    label: Fixed thing
+    weight: {value: 1}
+    reason_for: "{path} is steady."
+    reason_against: "{path} is unsteady."
+  - id: mute
+    label: Mute thing
+    weight: {value: 1}
+paths:
+  - id: job
+    title: A job
+    summary: Work.
+    ratings: {pay: 1, fixed: 1, mute: 1}
+    adjust:
+      - {when: {q: pay, gte: 1}, score: 0.5, because: "It starts soon.  "}
+      - {when: {q: pay, gte: 1}, score: -0.3, because: It is far away}
+      - {when: {q: pay, gte: 1}, score: 0.2, because: It is small}
+  - id: study
+    title: A PhD
+    summary: Study.
+    ratings: {pay: -1, fixed: -1}
+""",
+        "reasons",
+    )
+    job, study = pb.path("job"), pb.path("study")
+    assert job is not None and study is not None
+    # Pay 4 of 5 matters (above the middle): it speaks for the job and against the PhD;
+    # largest first, at most three, each a sentence; 0.2 is too small to be worth one.
+    good = "It does well on good pay, which matters to you."
+    assert reasons(pb, job, {"pay": 4}) == (
+        (good, "A job is steady.", "It starts soon."),
+        ("It is far away.",),
+    )
+    assert reasons(pb, study, {"pay": 4}) == (
+        (),
+        ("It does less well on good pay.", "A PhD is unsteady."),
+    )
+    # Pay 3 of 5 (the middle) gives no pay reason either way; authored ones still speak.
+    assert reasons(pb, job, {"pay": 3}) == (
+        ("A job is steady.", "It starts soon."),
+        ("It is far away.",),
+    )
+    # Against a rival: what beats it, largest gap first; nothing beats itself, so then
+    # the path's own strongest reasons.
+    assert reasons(pb, job, {"pay": 5}, against=study)[0] == (
+        good,
+        "A job is steady.",
+        "It starts soon.",
+    )
+    assert reasons(pb, job, {"pay": 4}, against=job)[0] == reasons(pb, job, {"pay": 4})[0]
