@@ -517,3 +517,187 @@ paths:
         "It starts soon.",
     )
     assert reasons(pb, job, {"pay": 4}, against=job)[0] == reasons(pb, job, {"pay": 4})[0]
+
+
+# ------------------------------------------------------------------ what the person is told
+
+ADVICE_PB = Path(__file__).parent / "playbooks" / "advice.yaml"
+BASE = {
+    "goal": "academic",
+    "degree": "master",
+    "field": "physics",
+    "region": "europe",
+    "routes": ["phd_domain", "masters"],
+    "topics": ["domain"],
+    "safety": 5,
+    "pay": 2,
+    "story": "Is a second master's worth it?",
+}
+DEC_1 = date(2026, 12, 1)
+PLAN = [
+    ("List ten teams that publish research.", date(2026, 12, 8)),
+    ("Shortlist five groups that publish ML methods in your field.", date(2026, 12, 15)),
+    ("Send your applications to European groups.", date(2027, 1, 10)),
+]
+TOPICS = [
+    (
+        "second_masters",
+        "Rarely: a second master's costs two years and admissions judge research evidence "
+        "more than degrees.",
+    ),
+    (
+        "domain_value",
+        "A lot, in ML for science: physics training carries over to modelling and to "
+        "careful evaluation.",
+    ),
+]
+WHAT_IF_GOAL = (
+    "If your answer to “kind of researcher” were “An applied researcher in industry” instead "
+    "of “An academic researcher”, I would point you to a job in industry instead: a job at a "
+    "tech company."
+)
+
+
+def _advice(**change: object):  # type: ignore[no-untyped-def]
+    pb = load_playbook(ADVICE_PB)
+    a = compose(pb, {**BASE, **change}, DEC_1)
+    assert a is not None
+    return a
+
+
+def test_a_decided_person_gets_the_answer_first_and_each_named_route_a_verdict() -> None:
+    a = _advice()
+    assert a.short_version == (
+        "My advice: a PhD in ML for your own field.",
+        "A doctorate in your field, in a group that builds ML methods for it.",
+        "Your physics background is worth most in ML for science.",
+        "If that does not work out, a job at a tech company is the next best fit.",
+    )
+    assert not a.conditional and a.cases == () and a.keep_open == ""
+    assert [(v.path_id, v.rank, v.text) for v in a.verdicts] == [
+        (
+            "phd_domain",
+            1,
+            "Yes, if the group publishes ML methods, not only analyses. It is the route I "
+            "recommend for you.",
+        ),
+        (
+            "masters_first",
+            4,
+            "Skip it, unless a programme you want requires it. For you it ranks number 4 of "
+            "the 4 routes I considered.",
+        ),
+    ]
+    assert a.unnamed is None
+    assert [(t.topic_id, t.text) for t in a.topics] == TOPICS
+    assert [s.path_id for s in a.top] == ["phd_domain", "industry"]
+    assert a.top[0].summary == ""  # already said in the short version
+    assert a.top[1].reasons_for == ("It is a safe route, and safety matters a lot to you.",)
+    assert a.top[1].cons == (
+        "An industry job rarely leads back to academia.",
+        "Moving into research from engineering is not guaranteed.",
+    )
+    assert (a.confidence.level.value, a.confidence.margin, a.confidence.flips) == ("lead", 1.5, 2)
+    assert a.confidence.text == (
+        "A PhD in ML for your own field leads, but 2 of your answers, each changed on its own, "
+        "would put a different kind of route first."
+    )
+    assert (a.what_if.text, a.what_if.question_id, a.what_if.answer, a.what_if.path_id) == (
+        WHAT_IF_GOAL,
+        "goal",
+        "applied",
+        "industry",
+    )
+    assert [(s.text, s.due) for s in a.plan] == PLAN
+    assert [(p.path_id, p.rank, p.score) for p in a.paths] == [
+        ("phd_domain", 1, 2.75),
+        ("industry", 2, 1.25),
+        ("phd_ml", 3, 0.25),
+        ("masters_first", 4, -0.5),
+    ]
+    assert [(x.path_id, x.reason) for x in a.left_out] == [
+        ("predoc", "It is meant for people who do not hold a master's yet.")
+    ]
+
+
+def test_an_undecided_person_gets_each_case_and_the_route_that_keeps_doors_open() -> None:
+    a = _advice(goal="unsure")
+    assert a.short_version == (
+        "The best route depends on your answer to “kind of researcher”, which is still open.",
+        "If it is “An academic researcher”, go for a PhD in ML for your own field.",
+        "If it is “An applied researcher in industry”, go for a job at a tech company.",
+        "Until you know, a job at a tech company keeps the most doors open.",
+    )
+    assert a.conditional and a.deciding_question == "goal" and a.keep_open == "industry"
+    assert [(c.answers, c.path_id) for c in a.cases] == [
+        (("academic",), "phd_domain"),
+        (("applied",), "industry"),
+    ]
+    # The route it recommends is the one kept open, though they did not name it.
+    assert a.unnamed is not None and (a.unnamed.path_id, a.unnamed.text) == (
+        "industry",
+        "A real option if you choose a team that publishes. It is the route I recommend for you.",
+    )
+    assert [(v.path_id, v.rank) for v in a.verdicts] == [("phd_domain", 2), ("masters_first", 3)]
+    assert [s.path_id for s in a.top] == ["industry", "phd_domain"]
+    assert (a.confidence.level.value, a.confidence.margin) == ("close", 0.5)
+    assert a.confidence.text == (
+        "How sure I can be depends on your answer to “kind of researcher”: the answers lead "
+        "to different routes."
+    )
+    # The what-if names no change of the open question (the cases already say that).
+    assert (a.what_if.question_id, a.what_if.answer, a.what_if.path_id) == (
+        "pay",
+        1,
+        "phd_domain",
+    )
+    assert a.what_if.text == (
+        "If you rated “pay” 1 instead of 2, I would point you to a doctorate instead: a PhD in "
+        "ML for your own field."
+    )
+
+
+def test_a_lead_of_exactly_the_close_margin_is_not_called_close() -> None:
+    # close_margin is 1.0: 1.0 ahead is a lead; 0.5 ahead is a close call.
+    lead = _advice(degree="bachelor", safety=2, pay=3, routes=[], topics=[], story=None)
+    assert (lead.confidence.level.value, lead.confidence.margin) == ("lead", 1.0)
+    close = _advice(degree="bachelor", safety=1, pay=1, routes=[], topics=[], story=None)
+    assert (close.confidence.level.value, close.confidence.margin) == ("close", 0.5)
+    assert close.conditional
+    assert close.short_version == (
+        "It is a close call between a PhD in ML for your own field and a PhD in ML.",
+        "My advice: a PhD in ML for your own field.",
+        "Your physics background is worth most in ML for science.",
+    )
+    assert close.confidence.text == (
+        "It is a close call: a PhD in ML for your own field and a PhD in ML are nearly level "
+        "for you."
+    )
+
+
+def test_a_clear_lead_says_no_single_change_would_move_it() -> None:
+    a = _advice(field="cs", safety=1, pay=1, routes=[], topics=[], story=None)
+    assert (a.confidence.level.value, a.confidence.flips) == ("clear", 0)
+    assert a.confidence.text == (
+        "A PhD in ML leads clearly: no single change of answer puts a different kind of route "
+        "first."
+    )
+    assert a.what_if.text == (
+        "No single different answer would put a different kind of route first: the advice "
+        "rests on several of your answers at once."
+    )
+    assert a.what_if.question_id == "" and a.what_if.path_id == ""
+    assert a.short_version[-1] == (
+        "If that does not work out, a PhD in ML for your own field is the next best fit."
+    )
+
+
+def test_a_named_route_that_is_left_out_says_why() -> None:
+    a = _advice(routes=["predoc"])
+    (verdict,) = a.verdicts
+    assert (verdict.path_id, verdict.rank, verdict.text) == (
+        "predoc",
+        None,
+        "It is meant for people who do not hold a master's yet.",
+    )
+    assert a.unnamed is not None and a.unnamed.path_id == "phd_domain"
