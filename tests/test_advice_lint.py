@@ -503,3 +503,49 @@ def test_lint_playbook_counts_people_and_reports_who() -> None:
     assert problems == []
     assert seen == list(range(1, len(list(persona_corpus(PB))) + 6))
     assert str(Problem("random #3", "a fault")) == "random #3: a fault"
+
+
+def test_random_stories_are_cue_texts_joined_as_sentences_and_scales_are_whole() -> None:
+    import random
+
+    from bot.advice.lint import cue_phrases, random_answers
+
+    phrases = cue_phrases(PB)
+    rng = random.Random(5)
+    joined = 0
+    for _ in range(100):
+        story = random_answers(PB, rng, phrases).get("story")
+        if not story or story == "Nothing else.":
+            continue
+        parts = story.split(". ")
+        joined += len(parts) > 1
+        for part in parts:
+            assert part.removeprefix("I do not think ") in phrases, (story, part)
+    assert joined
+    base = dict(persona_corpus(PB))["base"]
+    assert all(isinstance(base[q.id], int) for q in PB.questions if q.kind.value == "scale")
+    assert base["safety"] == 3  # the middle of 1..5
+
+
+def test_the_corpus_goes_on_past_a_free_text_question() -> None:
+    from bot.playbook.loader import parse_playbook
+
+    pb = parse_playbook(
+        """
+id: order
+version: 1
+title: Order
+intro: Hi.
+questions:
+  - {id: story, kind: free_text, short: story, prompt: Story?, optional: true}
+  - id: pick
+    kind: single_choice
+    short: pick
+    prompt: Pick?
+    choices: [{id: a, label: A}, {id: b, label: B}]
+criteria: []
+paths: [{id: p, title: P, summary: P.}, {id: q, title: Q, summary: Q.}]
+""",
+        "order",
+    )
+    assert [w for w, _ in persona_corpus(pb)] == ["base", "pick=a", "pick=b"]

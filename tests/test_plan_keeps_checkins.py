@@ -115,3 +115,21 @@ async def test_steps_the_person_has_answered_stay_once_when_the_advice_is_redone
     assert by_action["Apply to five roles."].status == "in_progress"
     ids = {i.action: i.id for i in first.items}
     assert {a: i.id for a, i in by_action.items()} == ids  # the same rows, not new ones
+
+
+async def test_a_repeated_step_keeps_its_row_and_follows_the_new_due_date(eng: Engine) -> None:
+    clock = FakeClock(FIXED_NOW)
+    eng.clock = clock
+    await eng.run(ev.Start(user=ANN))
+    for value in ANSWERS:
+        out = (await eng.run(ev.Answer(user=ANN, value=value))).messages
+    first = {i.action: (i.id, i.due) for i in plan_of(out).items}
+    clock.advance(days=2)  # the advice is redone two days later
+    await eng.run(ev.Back(user=ANN))
+    out = (await eng.run(ev.Answer(user=ANN, value="skip"))).messages
+    again = {i.action: (i.id, i.due) for i in plan_of(out).items}
+    assert set(again) == set(first)
+    for action, (item_id, due) in first.items():
+        assert again[action][0] == item_id
+        if due is not None:
+            assert (again[action][1] - due).days == 2, action

@@ -301,3 +301,29 @@ def test_kind_names_match_the_parser() -> None:
         "scale",
         "free_text",
     }
+
+
+def test_an_exact_label_wins_over_a_longer_label_it_begins() -> None:
+    q = question(
+        "single_choice",
+        choices=[
+            {"id": "maths", "label": "Maths"},
+            {"id": "mp", "label": "Maths and physics"},
+        ],
+    )
+    assert parse_answer(q, "maths", W, 2000) == "maths"
+    assert parse_answer(q, "MATHS AND PHYSICS", W, 2000) == "mp"
+
+
+def test_a_number_sent_to_a_free_text_question_is_refused() -> None:
+    q = question("free_text")
+    assert parse_answer(q, 5, W, 2000) == Invalid(W.empty)
+
+
+def test_event_fields_of_an_unexpected_type_are_refused_and_typed_text_is_parsed_later() -> None:
+    user = ev.UserRef(platform="console", tenant="local", user_id="ann")
+    assert event_problem(ev.Start(user=user, playbook_id=3.5)) == BAD_EVENT  # type: ignore[arg-type]
+    assert event_problem(ev.Start(user=user, playbook_id=["tiny"])) == BAD_EVENT  # type: ignore[arg-type]
+    # A typed line may hold anything: clean_text deals with it where it is read.
+    assert event_problem(ev.Typed(user=user, text="a\x00b" + "x" * 20_000)) is None
+    assert event_problem(ev.Typed(user=user, text=3.5)) == BAD_EVENT  # type: ignore[arg-type]

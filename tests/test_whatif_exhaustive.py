@@ -544,3 +544,26 @@ def test_a_lead_of_exactly_the_smallest_contribution_is_a_reason_for_the_order()
 def test_a_plain_label_is_lower_cased_mid_sentence() -> None:
     r = rank(TINY, {"role": "worker", "skills": ["code"], "money": 5}, TODAY)
     assert r.paths[0].reasons == ("It serves good pay (you rated it 5 of 5).",)
+
+
+def test_reasons_cite_what_the_person_said_and_flips_count_by_question() -> None:
+    r = rank(TINY, {"role": "student", "thesis": "yes", "skills": ["code"], "money": 1}, TODAY)
+    study = next(p for p in r.paths if p.path_id == "study")
+    assert "You already wrote a thesis (you said thesis: Yes)." in study.reasons
+    answers = {"track": "b", "effort": 3, "tools": ["y"], "locked": "no"}
+    fam = family(WHATIF, search_top(WHATIF, answers) or "")
+    expected = {
+        q.id
+        for q in visible(WHATIF, answers)
+        if q.what_if and q.role is None
+        for alt in q.alternatives(answers[q.id])
+        if family(WHATIF, search_top(WHATIF, {**answers, q.id: alt}) or "") != fam
+    }
+    assert whatif.flips(WHATIF, answers) == len(expected) > 0
+
+
+def test_an_unanswered_question_is_no_what_if() -> None:
+    answers = {"role": "worker", "money": 5}  # skills not answered yet
+    claim = what_would_change(TINY, answers)
+    assert "Coding" not in claim and "skills" not in claim
+    assert claim.endswith("Keep studying would come first.")
