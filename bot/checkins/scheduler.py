@@ -138,6 +138,14 @@ class CheckInScheduler:
                 # Rows due but not claimable (held by a transaction in flight): look again soon.
                 self.wake_at(self.clock() + timedelta(seconds=1))
         self.totals.add(report)
+        # DEBUG only (one line per wake-up): which process claimed and sent how many, for
+        # an operator tracing a reminder across processes, and for the multi-process tests.
+        log.debug(
+            "check-ins: wake-up done by %s: %d claimed, %d delivered",
+            self.worker.worker_id,
+            report.claimed,
+            report.delivered,
+        )
         return report
 
 
