@@ -330,8 +330,17 @@ async def test_the_readme_run_command_serves_discord(fake: FakeDiscord, tmp_path
     try:
         await fake.wait_for(kind="identify", timeout=180)
         iid = await fake.inject_command("advise start", dm=True)
-        reply = await fake.wait_for_callback(iid, timeout=30)
-        assert question_title(reply) == "What are you?"
+        # The reply is the callback itself, or (a turn slower than DEFER_AFTER, as on a
+        # loaded machine) a deferred "thinking" message edited later: wait for its content.
+        shown = await fake.wait_for(
+            lambda r: (
+                r.kind in ("message_create", "message_update")
+                and r.data.interaction_id == iid
+                and bool(r.data.embeds)
+            ),
+            timeout=30,
+        )
+        assert question_title(fake.message(shown.data.id)) == "What are you?"
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(proc.communicate(), 30)
