@@ -464,6 +464,7 @@ class Consultations:
         pb = loaded.playbook
         visible = visible_questions(pb, loaded.answers)
         answered = [q for q in visible if q.id in loaded.answers]
+        told = repo.current_sources(s, loaded.state.id)
         return result(
             Outcome.SHOWN,
             Status(
@@ -473,7 +474,13 @@ class Consultations:
                 position=len(answered),
                 total=len(visible),
                 answers=tuple(
-                    AnswerSummary(q.id, q.label, q.describe(loaded.answers[q.id])) for q in answered
+                    AnswerSummary(
+                        q.id,
+                        q.label,
+                        q.describe(loaded.answers[q.id])
+                        + (" (from your story)" if told.get(q.id) == "story" else ""),
+                    )
+                    for q in answered
                 ),
             ),
         )
