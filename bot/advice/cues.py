@@ -6,7 +6,9 @@ The intake uses ``read_cues`` to pre-fill answers from a person's story; the adv
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,12 +33,22 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+class _Text:
+    """A text prepared once for many patterns: where its clauses end (for the windows)."""
+
+    def __init__(self, raw: str) -> None:
+        self.text = raw.replace("\u2019", "'").replace("\u2018", "'")
+        self.breaks = [m.end() for m in _CLAUSE_BREAK.finditer(self.text)]
+
+    def window(self, start: int) -> str:
+        """The words before ``start`` in its clause (at most NEGATION_WINDOW of them)."""
+        i = bisect.bisect_right(self.breaks, start) - 1
+        begin = self.breaks[i] if i >= 0 else 0
+        return " ".join(self.text[begin:start].split()[-NEGATION_WINDOW:])
+
+
 def _window(text: str, start: int) -> str:
-    """The words before ``start`` in the same clause (at most NEGATION_WINDOW of them)."""
-    before = text[:start]
-    breaks = list(_CLAUSE_BREAK.finditer(before))
-    clause = before[breaks[-1].end() :] if breaks else before
-    return " ".join(clause.split()[-NEGATION_WINDOW:])
+    return _Text(text).window(start)
 
 
 # "I don't know if I need a PhD, maybe a master's in Germany": doubt, not a negation.
@@ -63,13 +75,13 @@ class CueHits:
     weak: list[CueValue] = field(default_factory=list)  # bare keywords: only if nothing else
 
 
-def _effect(cue: Cue, text: str) -> tuple[bool, bool]:
+def _effect(cue: Cue, t: _Text) -> tuple[bool, bool]:
     """(matched, negated): negated only when every counted match is negated, so "not
     making the best use of my time ... could I use my time better" still counts."""
     negated_only = False
     for pattern in cue.match:
-        for m in _compiled(pattern).finditer(text):
-            window = _window(text, m.start())
+        for m in _compiled(pattern).finditer(t.text):
+            window = t.window(m.start())
             if any(_compiled(p).search(window) for p in cue.not_after):
                 continue
             if not _negates(window):
@@ -78,14 +90,35 @@ def _effect(cue: Cue, text: str) -> tuple[bool, bool]:
     return negated_only, negated_only
 
 
+_READ: OrderedDict[tuple[int, str], tuple[Playbook, CueHits]] = OrderedDict()
+READ_CACHE = 256  # texts: the same story is read at the story turn and at every ranking
+
+
 def read_cues(pb: Playbook, text: str) -> CueHits:
     """Every cue that fires in ``text`` (a negated match counts as its ``negated`` value)."""
-    hits = CueHits()
     if not text:
-        return hits
+        return CueHits()
+    key = (id(pb), text)
+    cached = _READ.get(key)
+    if cached is not None and cached[0] is pb:  # the playbook is kept, so its id is not reused
+        _READ.move_to_end(key)
+        return _copy(cached[1])
+    hits = _read(pb, _Text(text))
+    _READ[key] = (pb, hits)
+    if len(_READ) > READ_CACHE:
+        _READ.popitem(last=False)
+    return _copy(hits)
+
+
+def _copy(hits: CueHits) -> CueHits:
+    return CueHits(list(hits.sets), list(hits.topics), list(hits.routes), list(hits.weak))
+
+
+def _read(pb: Playbook, t: _Text) -> CueHits:
+    hits = CueHits()
     for cue in pb.cues:
-        matched, negated = _effect(cue, text)
-        if not matched or any(_compiled(p).search(text) for p in cue.unless):
+        matched, negated = _effect(cue, t)
+        if not matched or any(_compiled(p).search(t.text) for p in cue.unless):
             continue
         into = hits.weak if cue.weak else hits.sets
         if negated:

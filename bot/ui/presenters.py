@@ -244,10 +244,7 @@ def understood(u: Understood) -> list[Card]:
         *prose(u.correct),
         Choices(
             intent=it.Revisit(consultation=u.consultation_id),
-            options=tuple(
-                option(item.question_id, item.prompt.split(". ", 1)[-1])
-                for item in u.items[:OPTIONS_MAX]
-            ),
+            options=tuple(option(item.question_id, item.prompt) for item in u.items[:OPTIONS_MAX]),
             placeholder="Correct one of these",
             numbered=False,
             command="edit {value}",
