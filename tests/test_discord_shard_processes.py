@@ -3,8 +3,8 @@
 Two real `crossroads run` processes, one shard each (``CROSSROADS_DISCORD_SHARD_COUNT=2``,
 ``CROSSROADS_DISCORD_SHARD_IDS=[0]`` / ``[1]``), connect to the Discord fake in this
 process and share a fresh PostgreSQL database (both start at once on the empty
-database, so their start-up migrations meet the migration lock). The test checks what a
-person and an operator would notice:
+database, so both may migrate at start-up; the migration lock lets one at a time). The
+test checks what a person and an operator would notice:
 
 * each process identifies with its own shard, and only the shard-0 process syncs commands;
 * a server on shard 0 and a server on shard 1 both get consultations answered, each by
