@@ -387,20 +387,22 @@ class Consultations:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
             return self.nothing_yet(event.user)
+        return result(Outcome.SHOWN, self.status_of(loaded))
+
+    @staticmethod
+    def status_of(loaded: Loaded) -> Status:
+        """What was answered so far (``/status``, and the person's home overview)."""
         pb = loaded.playbook
         visible = visible_questions(pb, loaded.answers)
         answered = [q for q in visible if q.id in loaded.answers]
-        return result(
-            Outcome.SHOWN,
-            Status(
-                consultation_id=loaded.state.id,
-                playbook_title=pb.title,
-                state=loaded.state.status,
-                position=len(answered),
-                total=len(visible),
-                answers=tuple(
-                    AnswerSummary(q.id, q.label, q.describe(loaded.answers[q.id])) for q in answered
-                ),
+        return Status(
+            consultation_id=loaded.state.id,
+            playbook_title=pb.title,
+            state=loaded.state.status,
+            position=len(answered),
+            total=len(visible),
+            answers=tuple(
+                AnswerSummary(q.id, q.label, q.describe(loaded.answers[q.id])) for q in answered
             ),
         )
 

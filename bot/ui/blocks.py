@@ -157,5 +157,3 @@ def pack(title: str, sections: Sequence[Section], tone: Tone = Tone.INFO) -> lis
 
 def due_words(due: date | None) -> str:
     return f"by {due.day} {due:%b %Y}" if due else ""
-
-
