@@ -25,45 +25,53 @@ MAX_QUEUED = 25  # per person: more waiting messages than this are dropped (and 
 class Lanes:
     def __init__(self, max_queued: int = MAX_QUEUED) -> None:
         self.max_queued = max_queued
-        self._lanes: dict[Hashable, deque[Job]] = {}
+        self._lanes: dict[Hashable, deque[tuple[Job, asyncio.Future[None]]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.pending = 0  # jobs submitted and not finished, in every lane
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, key: Hashable, job: Job) -> bool:
-        """Queue ``job`` in ``key``'s lane (start the lane if idle); False if it was full.
+    def submit(self, key: Hashable, job: Job) -> asyncio.Future[None] | None:
+        """Queue ``job`` in ``key``'s lane (start the lane if idle).
 
-        Synchronous on purpose: the order of ``submit`` calls is the order of handling.
+        Returns a future done when the job has run (or was dropped by ``close``), or None
+        when the lane was full and the job dropped. Synchronous on purpose: the order of
+        ``submit`` calls is the order of handling.
         """
         lane = self._lanes.get(key)
         if lane is not None and len(lane) >= self.max_queued:
             log.warning("dropped a message: %d already waiting for one person", len(lane))
-            return False
+            return None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.pending += 1
         self._idle.clear()
         if lane is not None:
-            lane.append(job)
-            return True
-        self._lanes[key] = deque([job])
+            lane.append((job, done))
+            return done
+        self._lanes[key] = deque([(job, done)])
         task = asyncio.ensure_future(self._run(key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
+        return done
 
     async def _run(self, key: Hashable) -> None:
         lane = self._lanes[key]
         try:
             while lane:
+                job, done = lane[0]
                 try:
-                    await lane[0]()
+                    await job()
                 except Exception:
                     log.exception("a queued message failed")
                 finally:
                     lane.popleft()
                     self.pending -= 1
+                    if not done.done():
+                        done.set_result(None)
         finally:
-            self.pending -= len(lane)  # cancelled: what was still waiting is dropped
+            for _job, done in lane:  # cancelled: what was still waiting is dropped
+                done.cancel()
+            self.pending -= len(lane)
             del self._lanes[key]
             if self.pending <= 0:
                 self.pending = 0

@@ -11,7 +11,6 @@ nothing. Every test runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from adapters.discord.checkins import DiscordCheckInSender
@@ -19,9 +18,9 @@ from adapters.discord.tenancy import person
 from bot import events as ev
 from bot.core.reply import Reply
 from bot.messages import Status
-from bot.store.database import Database
 from tests.discord_harness import Bot, World, assert_no_pings, button, dm_id, text_of
 from tests.fakes.discord_fake import FakeDiscord, FakeMessage
+from tests.race_gate import Turnstile
 from tests.test_discord_checkins import clock_of, deliver_next, schedule_directly, worker_for
 
 pytest_plugins = ["tests.discord_fixtures"]  # fixtures: fake, world, loopback_only
@@ -181,39 +180,6 @@ async def test_one_persons_dms_are_handled_in_order_others_concurrently(world: W
     assert seen == ["start", "start", "student"]
     st = await status(bot, fake.user_id)
     assert [a.answer for a in st.answers] == ["Student"]
-
-
-class Turnstile:
-    """The database, except that the two answers to one question are held until both
-    arrived, then let through one at a time in ``order`` (``key`` names each)."""
-
-    def __init__(self, db: Database, order: list[str], key: Callable[[ev.Answer], str]) -> None:
-        self.db = db
-        self.order = order
-        self.key = key
-        self.arrived: set[str] = set()
-        self.turn = 0
-        self.changed = asyncio.Condition()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.db, name)
-
-    async def run(self, unit: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(unit, "__name__", "") != "_answer_unit" or self.turn >= len(self.order):
-            return await self.db.run(unit, *args, **kwargs)
-        name = self.key(args[0])
-        async with self.changed:
-            self.arrived.add(name)
-            self.changed.notify_all()
-            await self.changed.wait_for(
-                lambda: len(self.arrived) == len(self.order) and self.order[self.turn] == name
-            )
-        try:
-            return await self.db.run(unit, *args, **kwargs)
-        finally:
-            async with self.changed:
-                self.turn += 1
-                self.changed.notify_all()
 
 
 async def race(world: World, winner: str) -> None:

@@ -61,7 +61,7 @@ class DirectMessages:
         """Queue a typed DM in its author's lane; False when it is not one (ignored)."""
         if not is_typed_dm(message, me):
             return False
-        if not self.lanes.submit(message.author.id, lambda: self.answer(message)):
+        if self.lanes.submit(message.author.id, lambda: self.answer(message)) is None:
             self._done(message, "dropped")
         return True
 
