@@ -59,6 +59,10 @@ class CrossroadsClient(discord.AutoShardedClient):
     ) -> None:
         # The bot uses no voice: skip discord.py's warnings about missing voice packages.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        # No message cache: nothing reads it (clicks carry their ids, DMs are answered as
+        # they arrive), and it would keep the last 1,000 typed DMs in memory, after a
+        # "forget" too.
+        options.setdefault("max_messages", None)
         super().__init__(intents=INTENTS, allowed_mentions=NO_MENTIONS, **options)
         self.rt = rt
         self.observers: list[Callable[[discord.Interaction, str], None]] = []
