@@ -93,7 +93,12 @@ class Figures:
             f" ms  p99 {pct(self.reply, 99):6.2f} ms  max {max(self.reply):7.2f} ms"
             f" | done p50 {statistics.median(self.done):6.2f} ms  p99 {pct(self.done, 99):7.2f} ms"
             f" | unexpected outcomes {len(self.unexpected)}"
-        )
+        ) + self.notes()
+
+    def notes(self) -> str:
+        """What the unexpected replies said (the bot's words, never a person's)."""
+        seen = sorted(set(self.unexpected))
+        return "".join(f"\n      unexpected: {text!r}" for text in seen[:3])
 
     def burst_line(self) -> str:
         late = sum(1 for r in self.reply if r > BURST_TARGET_MS)
@@ -101,7 +106,7 @@ class Figures:
             f"  {self.name:<8} n={len(self.reply):<4} latest reply {max(self.reply):8.1f} ms"
             f" (p50 {statistics.median(self.reply):7.1f} ms), latest done {max(self.done):8.1f}"
             f" ms; replied after 3 s: {late}; unexpected outcomes {len(self.unexpected)}"
-        )
+        ) + self.notes()
 
 
 # --------------------------------------------------------------------------- Discord
@@ -216,14 +221,17 @@ class SlackProbe:
         self.mode = mode
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self._first: dict[str, asyncio.Future[float]] = {}
+        self.first_text: dict[str, str] = {}  # channel -> the first reply's text (diagnosis)
         fake.call_listeners.append(self._on_call)
 
     def _on_call(self, call: ApiCall) -> None:
         if call.method != "chat.postMessage" or not call.ok:
             return
-        waiter = self._first.get(str(call.params.get("channel")))
+        channel = str(call.params.get("channel"))
+        waiter = self._first.get(channel)
         if waiter is not None and not waiter.done():
             waiter.set_result(call.at)
+            self.first_text[channel] = str(call.params.get("text") or "")
 
     async def one(self, user: str, text: str, *, wait_done: bool) -> tuple[float, float]:
         """(reply ms, done ms) for one typed DM; ``done`` only when ``wait_done``."""
@@ -281,7 +289,8 @@ async def slack_round(
             if not isinstance(st, Status) or not (
                 st.position == answered if answered == 0 else st.position >= answered
             ):
-                figures.unexpected.append(u)
+                channel = probe.fake.dm_channel(u) or ""
+                figures.unexpected.append(probe.first_text.get(channel, "")[:120])
     return start, answer
 
 
