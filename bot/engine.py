@@ -21,6 +21,7 @@ from bot.features.admin import Admin, checkin_defaults
 from bot.features.checkins import CheckIns
 from bot.features.consultation import Consultations, UnknownPlaybook
 from bot.features.conversation import Conversation
+from bot.features.home import HomeView
 from bot.features.privacy import FORGET_ACTION, Privacy
 from bot.messages import Level, Notice, Text
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
@@ -61,7 +62,8 @@ class Engine:
         )
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)
-        for feature in (self.consultations, self.checkins, Privacy(self.ctx), conversation):
+        home = HomeView(self.ctx, self.consultations.status_of, self.checkins.listing)
+        for feature in (self.consultations, self.checkins, Privacy(self.ctx), conversation, home):
             feature.register(self.dispatcher)
 
     # The shared context is the one source of these; tests swap the database or the clock.
@@ -179,6 +181,11 @@ class Engine:
                     combined.outcome = res.outcome
         assert combined is not None
         return presenters.reply(combined)
+
+    async def home(self, user: ev.UserRef) -> Reply:
+        """The person's overview as cards: consultation state, top of the advice and plan,
+        check-ins, with buttons to continue (Slack's App Home renders it)."""
+        return await self.handle(ev.ShowHome(user=user))
 
     async def has_open_consultation(self, user: ev.UserRef) -> bool:
         """Whether ``user`` has a consultation to resume (a front end picks start or resume)."""

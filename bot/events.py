@@ -193,6 +193,13 @@ class Typed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ShowHome:
+    """The person's overview (Slack's App Home): their consultation, plan and check-ins."""
+
+    user: UserRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Decline:
     """No to a confirmation (``action``: what was asked, e.g. "forget")."""
 
@@ -225,5 +232,6 @@ InEvent = (
     | Forget
     | Typed
     | Decline
+    | ShowHome
     | CheckInEvent
 )

@@ -368,6 +368,23 @@ class RescheduleQuestion:
     checkin_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Home:
+    """A person's overview (Slack's App Home): where their consultation stands, the top
+    of its advice and plan, and their check-ins.
+
+    ``status`` None: no consultation. ``question``/``total``: the current question's
+    position while the consultation is active ("question 3 of 7").
+    """
+
+    status: Status | None
+    question: int = 0
+    total: int = 0
+    recommendation: Recommendation | None = None
+    plan: Plan | None = None
+    checkins: CheckInList | None = None
+
+
 CheckInMessage = (
     CheckInOffer
     | CheckInPrompt
@@ -377,4 +394,4 @@ CheckInMessage = (
     | RevisitOffer
     | RescheduleQuestion
 )
-AnyMessage = OutMessage | PathDetail | CheckInMessage
+AnyMessage = OutMessage | PathDetail | CheckInMessage | Home

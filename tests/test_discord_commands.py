@@ -30,7 +30,13 @@ from tests.discord_harness import (
     question_title,
     text_of,
 )
-from tests.fakes.discord_fake import FakeCallback, FakeDiscord
+from tests.fakes.discord_fake import (
+    INTENT_DIRECT_MESSAGES,
+    INTENT_GUILDS,
+    PRIVILEGED_INTENTS,
+    FakeCallback,
+    FakeDiscord,
+)
 
 P_MANAGE_GUILD = 1 << 5
 
@@ -74,7 +80,9 @@ async def test_commands_are_synced_with_contexts_and_admin_permission(world: Wor
     assert int(admin["default_member_permissions"]) == P_MANAGE_GUILD
     assert admin["contexts"] == [0]
     assert [o["name"] for o in admin["options"]] == ["playbook", "checkins", "show"]
-    assert fake.identifies[0]["intents"] == 1  # GUILDS only: nothing privileged
+    intents = fake.identifies[0]["intents"]
+    assert intents == INTENT_GUILDS | INTENT_DIRECT_MESSAGES  # typed DMs; nothing privileged
+    assert intents & PRIVILEGED_INTENTS == 0
     with pytest.raises(ValueError, match="not available in DMs"):
         await fake.inject_command("advise-admin show", dm=True)
 

@@ -76,6 +76,7 @@ HELP = """**Crossroads** weighs up career paths with you, in a private consultat
 `/advise forget` delete everything I keep about you (asks first)
 `/advise checkins` your check-ins: snooze, change or cancel them
 `/advise timezone` / `/advise quiet` your time zone and quiet hours for check-ins
+Or just type in our DM: `start`, your answers, `back`, `status`, `details 2`, `help`…
 Server admins (Manage Server): `/advise-admin playbook`, `/advise-admin checkins`, \
 `/advise-admin show`."""
 

@@ -118,11 +118,18 @@ async def run(rt: Runtime) -> None:
         count, ids = shard_plan(rt.settings)
 
         async def stop_intake() -> None:
-            """No new interactions: close the gateway, keep HTTP for in-flight replies."""
+            """No new interactions or DMs: close the gateway, keep HTTP for the replies of
+            those in flight (typed DMs already queued included)."""
             for shard in list(client.shards.values()):
                 await shard.disconnect()
-            if not await IN_FLIGHT.drain(STOP_DRAIN):
+            lanes = client.dms.lanes
+            answered, typed = await asyncio.gather(
+                IN_FLIGHT.drain(STOP_DRAIN), lanes.drain(STOP_DRAIN)
+            )
+            if not answered:
                 log.warning("stopping with %d interaction(s) still unanswered", IN_FLIGHT.running)
+            if not typed:
+                log.warning("stopping with %d DM(s) still unanswered", lanes.pending)
 
         rt.stop_intake.append(stop_intake)
         async with client:

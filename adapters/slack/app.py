@@ -23,7 +23,19 @@ Why this shape (issue 14, step 5: bolt's own mechanisms):
   person's Slack time zone). What happened is ``reply.outcome``, never read from cards:
   APPLIED turns the clicked message into the core's receipt (or closes it: its buttons go,
   what was chosen stays); INVALID with a question re-asks in place; REFUSED answers only
-  the person who clicked (ephemeral); a STALE reply to a Slack retry is not shown again.
+  the person who clicked (ephemeral); a STALE reply to a Slack retry is not shown again;
+* typed DMs: a ``message`` event in the person's DM (``channel_type`` im) is ``ev.Typed``
+  for the core, the Reply's cards go back with chat.postMessage like every other reply.
+  The bot's own messages (``bot_id``), every ``subtype`` (edits, deletions, bot messages,
+  joins, file shares…) and hidden events are acknowledged and ignored; a redelivered
+  event (same ``event_id``) is not answered twice in this process. One person's DMs are
+  answered in the order they arrived (``adapters/lanes.py``), different people at once;
+  a typed answer and a click on the same question are settled by the core's version
+  check (the one that loses gets the polite "already answered" and where we are now);
+* the App Home: ``app_home_opened`` on the Home tab publishes the core's overview
+  (``Engine.home``: consultation state, top of the advice and plan, check-ins) with the
+  same renderer (``cards.home_view``); a button there answers in the person's DM and the
+  home is published again.
 
 The listeners hold no advising logic and no SQL; cards.py renders every card.
 """
@@ -49,11 +61,12 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lanes import Lanes
 from adapters.runtime import Runtime
 from adapters.slack import cards
 from adapters.slack.cards import TEXT_ACTION, TEXT_BLOCK, TEXT_CALLBACK, SlackPost, render
 from adapters.slack.delivery import Courier, Failure
-from adapters.slack.mrkdwn import fit
+from adapters.slack.mrkdwn import fit, typed_text
 from adapters.slack.slash import ADMIN_KINDS, Kind, Parsed, help_card, parse, setting_event
 from bot import events as ev
 from bot.core.actions import Click
@@ -158,6 +171,17 @@ class Turn:
         return actions[0] if isinstance(actions[0], Mapping) else {}
 
     @property
+    def event(self) -> Json:
+        event = self.body.get("event")
+        return event if isinstance(event, Mapping) else {}
+
+    @property
+    def from_home(self) -> bool:
+        """Whether a click came from the person's App Home (no message to update)."""
+        view = self.body.get("view")
+        return isinstance(view, Mapping) and view.get("type") == "home"
+
+    @property
     def clicked(self) -> Clicked:
         container = self.body.get("container") or {}
         channel = container.get("channel_id") or (self.body.get("channel") or {}).get("id")
@@ -193,9 +217,33 @@ def picked(turn: Turn) -> tuple[tuple[str, ...], str]:
     return (), _text(action) or "nothing selected"
 
 
+def _error(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or type(exc).__name__)
+    return type(exc).__name__
+
+
 def _text(obj: Json) -> str:
     text = obj.get("text")
     return str(text.get("text") or "") if isinstance(text, Mapping) else str(text or "")
+
+
+def typed_dm(event: Json, bot_user_id: str | None) -> str | None:
+    """The text a person typed in their DM with the bot, or None for any other message.
+
+    Ignored: other channels, the bot's own messages (and any bot's: ``bot_id``), every
+    ``subtype`` (message_changed, message_deleted, bot_message, channel_join, file_share…),
+    hidden events, and messages with no text.
+    """
+    if event.get("type") != "message" or event.get("channel_type") != "im":
+        return None
+    if event.get("subtype") or event.get("bot_id") or event.get("hidden"):
+        return None
+    user = event.get("user")
+    if not user or user == bot_user_id:
+        return None
+    text = typed_text(str(event.get("text") or ""))
+    return text if text.strip() else None
 
 
 def reason(reply: Reply) -> str:
@@ -230,6 +278,7 @@ class Listeners:
         self.command = rt.settings.slack_command
         self.recent = RecentIds()
         self._zones: dict[tuple[str, str], str | None] = {}
+        self.lanes = Lanes()  # typed DMs: one person's in order, people concurrently
         self._work: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -247,7 +296,9 @@ class Listeners:
         team = context.team_id or context.enterprise_id or ""
         context[PERSON] = ev.UserRef(PLATFORM, team, context.user_id or "")
         context[RETRY] = _retry_num(request)
-        context[REPEAT] = self.recent.seen(body.get("trigger_id"))
+        # An interaction is one trigger_id; an event (a typed DM) one event_id, the same
+        # on Slack's retries and Socket Mode redeliveries.
+        context[REPEAT] = self.recent.seen(body.get("trigger_id") or body.get("event_id"))
         return await next_()
 
     def listener(self, *, ack: AckStep, lazy: Sequence[Work]) -> Callable[..., Awaitable[None]]:
@@ -522,7 +573,19 @@ class Listeners:
         zone = await self.platform_timezone(turn.client, person.tenant, person.user_id)
         click = Click(values=values, platform_timezone=zone)
         reply = await self.safely(self.engine.act(person, intent, click))
-        await self.after_click(turn, turn.clicked, reply, chosen)
+        if turn.from_home:
+            await self.after_home_click(turn, reply)
+        else:
+            await self.after_click(turn, turn.clicked, reply, chosen)
+
+    async def after_home_click(self, turn: Turn, reply: Reply) -> None:
+        """A button in the App Home: the cards go to the person's DM (the consultation
+        continues there), then the home is published again (it may have changed)."""
+        person = turn.person
+        channel = await self.courier.dm_channel(turn.client, person.tenant, person.user_id)
+        if channel is not None and reply.cards:
+            await self.courier.send(turn.client, channel, render(reply.cards), team=person.tenant)
+        await self.publish_home(turn)
 
     async def ack_opener(self, ack: AsyncAck, turn: Turn) -> bool:
         await ack()
@@ -596,6 +659,57 @@ class Listeners:
         await ack()
         self.spawn(finish())
 
+    # ------------------------------------------------------------------ typed DMs
+
+    async def ack_message(self, ack: AsyncAck, turn: Turn) -> bool:
+        """Every message event is acknowledged; only text a person typed in the DM is ours."""
+        await ack()
+        return typed_dm(turn.event, turn.context.bot_user_id) is not None
+
+    async def run_message(self, turn: Turn) -> None:
+        """Queue the typed text in the person's lane and wait until it was answered."""
+        person = turn.person
+        done = self.lanes.submit((person.tenant, person.user_id), lambda: self.answer_dm(turn))
+        if done is not None:
+            await asyncio.shield(done)
+
+    async def answer_dm(self, turn: Turn) -> None:
+        """One typed DM: ``ev.Typed`` to the core, the Reply's cards back into the DM."""
+        text = typed_dm(turn.event, turn.context.bot_user_id)
+        channel = str(turn.event.get("channel") or "")
+        if text is None or not channel:
+            return
+        person = turn.person
+        self.courier.remember_dm(person.tenant, person.user_id, channel)
+        reply = await self.safely(self.engine.handle(ev.Typed(user=person, text=text)))
+        await self.courier.send(turn.client, channel, render(reply.cards), team=person.tenant)
+
+    # ------------------------------------------------------------------ App Home
+
+    async def ack_home(self, ack: AsyncAck, turn: Turn) -> bool:
+        await ack()
+        event = turn.event
+        if event.get("tab") == "messages" and event.get("channel") and event.get("user"):
+            # the person opened the DM: remember its id (saves a conversations.open later)
+            person = turn.person
+            self.courier.remember_dm(person.tenant, person.user_id, str(event["channel"]))
+        return event.get("tab") == "home" and bool(event.get("user"))
+
+    async def publish_home(self, turn: Turn) -> None:
+        """views.publish the person's App Home: the core's overview as Block Kit."""
+        person = turn.person
+        reply = await self.safely(self.engine.home(person))
+        try:
+            await turn.client.views_publish(
+                user_id=person.user_id, view=cards.home_view(reply.cards)
+            )
+        except _API_ERRORS as exc:
+            log.error(
+                "slack views.publish failed for team %s: %s",
+                person.tenant,
+                _error(exc),
+            )
+
     @staticmethod
     async def on_other(ack: AsyncAck) -> None:
         """Anything that is not ours: ack, nothing else."""
@@ -636,6 +750,8 @@ def build_app(
     app.action(OPENER)(on.listener(ack=on.ack_opener, lazy=[on.open_text_box]))
     app.action(re.compile(".*"))(on.on_other)  # not ours: ack only
     app.view(TEXT_CALLBACK)(on.on_text_submit)
+    app.event("message")(on.listener(ack=on.ack_message, lazy=[on.run_message]))
+    app.event("app_home_opened")(on.listener(ack=on.ack_home, lazy=[on.publish_home]))
     app.error(on.on_error)
     if oauth_settings is not None:
         app.enable_token_revocation_listeners()

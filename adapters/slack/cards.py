@@ -36,6 +36,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    DividerBlock,
     HeaderBlock,
     InputBlock,
     Option,
@@ -470,6 +471,26 @@ def post(card: Card) -> SlackPost:
     return SlackPost(
         posts[0].text, _with_ids([b for p in posts for b in p.blocks][: LIMITS.blocks])
     )
+
+
+def home_view(cards: Sequence[Card]) -> View:
+    """Cards as the App Home tab (``views.publish``): one view, a divider between cards.
+
+    The same renderer as messages; a home holds up to 100 blocks, so the cards (small:
+    an overview) fit; should they not, the last blocks give way to a line saying so.
+    """
+    blocks: list[Block] = []
+    for card in cards:
+        if card.attachment is not None:
+            continue
+        if blocks:
+            blocks.append(DividerBlock())
+        for message in card_posts(card):
+            blocks += message.blocks
+    if len(blocks) > LIMITS.modal_blocks:
+        note = ContextBlock(elements=[mrkdwn(escape("More in your DM with me."))])
+        blocks = [*blocks[: LIMITS.modal_blocks - 1], note]
+    return View(type="home", blocks=_with_ids(blocks))
 
 
 # ------------------------------------------------------------------------------ a clicked message

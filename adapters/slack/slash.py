@@ -159,7 +159,10 @@ def help_card(command: str) -> Card:
     return Card(
         title="Crossroads commands",
         sections=(
-            Prose(text="Crossroads holds the consultation in a direct message with you."),
+            Prose(
+                text="Crossroads holds the consultation in a direct message with you. There "
+                "you can also just type: start, your answers, back, status, details 2, help…"
+            ),
             Bullets(items=rows),
         ),
     )

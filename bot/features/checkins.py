@@ -330,6 +330,12 @@ class CheckIns:
     def _list_unit(self, s: Session, event: ev.ListCheckIns, now: datetime) -> Result:
         return Outcome.SHOWN, [self._list_message_for(s, event.user, now)], None
 
+    def listing(self, s: Session, ref: ev.UserRef, now: datetime) -> CheckInList | None:
+        """The person's check-ins, or None for someone unknown (nobody is created)."""
+        uid = base_repo.user_id(s, ref)
+        user = repo.user_row(s, uid) if uid is not None else None
+        return self._list_message(s, user, self.prefs(s, user), now) if user else None
+
     def _list_message_for(self, s: Session, ref: ev.UserRef, now: datetime) -> CheckInList:
         user = self._user(s, ref, now)
         return self._list_message(s, user, self.prefs(s, user), now)

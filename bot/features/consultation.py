@@ -461,27 +461,29 @@ class Consultations:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
             return self.nothing_yet(event.user)
+        return result(Outcome.SHOWN, self.status_of(s, loaded))
+
+    @staticmethod
+    def status_of(s: Session, loaded: Loaded) -> Status:
+        """What was answered so far (``/status``, and the person's home overview)."""
         pb = loaded.playbook
         visible = visible_questions(pb, loaded.answers)
         answered = [q for q in visible if q.id in loaded.answers]
         told = repo.current_sources(s, loaded.state.id)
-        return result(
-            Outcome.SHOWN,
-            Status(
-                consultation_id=loaded.state.id,
-                playbook_title=pb.title,
-                state=loaded.state.status,
-                position=len(answered),
-                total=len(visible),
-                answers=tuple(
-                    AnswerSummary(
-                        q.id,
-                        q.label,
-                        q.describe(loaded.answers[q.id])
-                        + (" (from your story)" if told.get(q.id) == "story" else ""),
-                    )
-                    for q in answered
-                ),
+        return Status(
+            consultation_id=loaded.state.id,
+            playbook_title=pb.title,
+            state=loaded.state.status,
+            position=len(answered),
+            total=len(visible),
+            answers=tuple(
+                AnswerSummary(
+                    q.id,
+                    q.label,
+                    q.describe(loaded.answers[q.id])
+                    + (" (from your story)" if told.get(q.id) == "story" else ""),
+                )
+                for q in answered
             ),
         )
 

@@ -108,6 +108,10 @@ class _Waiting:
     status: str  # of the latest consultation: active | completed | "" (none)
     path_ids: tuple[str, ...]  # of the latest recommendation, in rank order
     current: Any = None  # the current question's earlier answer (Enter keeps it)
+    # The consultation and its version when the line was read: the answer applies to the
+    # question read here or not at all (a click that answered it meanwhile wins: STALE).
+    consultation_id: int | None = None
+    step: int | None = None
 
 
 def _fail(text: str) -> Result:
@@ -128,8 +132,11 @@ class Conversation:
         loaded = self.ctx.load(s, user)
         kind: QuestionKind | None = None
         status, paths, current = "", (), None
+        consultation_id: int | None = None
+        step: int | None = None
         if loaded is not None:
             status = loaded.state.status
+            consultation_id, step = loaded.state.id, loaded.state.version
             q = loaded.playbook.question(loaded.state.current_step or "")
             if status == "active" and q is not None:
                 kind = q.kind
@@ -138,7 +145,7 @@ class Conversation:
             if snap is not None:
                 ranked = sorted(snap.payload.get("paths", []), key=lambda p: p.get("rank", 0))
                 paths = tuple(str(p["path_id"]) for p in ranked)
-        return _Waiting(uid, awaiting or "", kind, status, paths, current)
+        return _Waiting(uid, awaiting or "", kind, status, paths, current, consultation_id, step)
 
     def _clear(self, s: Session, uid: int | None) -> None:
         if uid is not None:
@@ -171,9 +178,13 @@ class Conversation:
                 return answered
         if waiting.status == "active":
             keep = text == "" and waiting.current is not None
-            return await self.run(
-                ev.Answer(user=user, value=waiting.current if keep else text), now
+            answer = ev.Answer(
+                user=user,
+                value=waiting.current if keep else text,
+                consultation_id=waiting.consultation_id,
+                step=waiting.step,
             )
+            return await self.run(answer, now)
         if waiting.status == "completed":
             return result(Outcome.INVALID, Notice(COMPLETE))
         return result(Outcome.NOT_FOUND, Notice(NO_CONSULTATION))

@@ -21,6 +21,7 @@ from bot.messages import (
     CheckInView,
     Confirm,
     ExportFile,
+    Home,
     Level,
     Notice,
     PathAdvice,
@@ -63,6 +64,7 @@ from bot.ui.budgets import (
     clip,
 )
 from bot.ui.cards import (
+    Action,
     Actions,
     Attachment,
     Card,
@@ -487,6 +489,89 @@ def revisit(r: RevisitOffer) -> Card:
     )
 
 
+# ---------------------------------------------------------------- the home overview
+
+HOME_NOTHING = (
+    "You have no consultation yet. Start one: I ask about your background and goals, "
+    "then weigh the routes open to you."
+)
+HOME_ROUTES = 3  # routes with a details button
+HOME_STEPS = 3  # open plan steps shown
+HOME_CHECKINS = 5
+
+
+def _home_routes(rec: Recommendation) -> list[Action]:
+    """A details button for each of the top routes, in rank order."""
+    if rec.advice is not None:
+        ranked = [(p.rank, p.title, p.path_id) for p in rec.advice.paths]
+    else:
+        ranked = [(p.rank, p.title, p.path_id) for p in rec.paths]
+    return [
+        action(
+            f"More on {rank}. {title}",
+            it.OpenPath(consultation=rec.consultation_id, path=path_id),
+            f"details {rank}",
+        )
+        for rank, title, path_id in ranked[:HOME_ROUTES]
+    ]
+
+
+def _home_advice(rec: Recommendation) -> list[Section]:
+    if rec.advice is not None and rec.advice.short_version:
+        return prose(" ".join(rec.advice.short_version), rec.advice.headings.short)
+    if rec.paths:
+        return prose(rec.top.summary, f"Best fit for you: {rec.top.title}")
+    return []
+
+
+def home(h: Home) -> list[Card]:
+    """The overview: where the consultation stands with a button to go on, the top of the
+    advice (details buttons for the first routes) and plan, then the check-ins."""
+    out: list[Card] = []
+    s = h.status
+    if s is None:
+        start = action("Start a consultation", it.Command(name="start"), "start", Style.PRIMARY)
+        out += pack("Your consultation", [*prose(HOME_NOTHING), *actions([start])])
+    else:
+        sections: list[Section] = []
+        buttons: list[Action] = []
+        if s.state == "active":
+            sections += prose(f"In progress: question {h.question} of {h.total}.")
+            resume = it.Command(name="resume")
+            buttons.append(action("Continue the consultation", resume, "resume", Style.PRIMARY))
+            if s.position:
+                buttons.append(action("Your answers so far", it.Command(name="status"), "status"))
+        else:
+            sections += prose(f"Complete: {s.position} of {s.total} questions answered.")
+            if h.recommendation is not None:
+                sections += _home_advice(h.recommendation)
+            buttons.append(action("Show the advice", it.Command(name="resume"), "resume"))
+        if h.plan is not None:
+            open_items = [i for i in h.plan.items if i.status == "open"]
+            shown = sorted(open_items, key=lambda i: (i.due is None, i.due))[:HOME_STEPS]
+            sections += plan_sections(shown)
+            if len(open_items) > len(shown):
+                more = len(open_items) - len(shown)
+                steps_word = "step" if more == 1 else "steps"
+                sections.append(Context(text=f"…and {more} more open {steps_word} in your plan."))
+        sections += actions(buttons)
+        if h.recommendation is not None:
+            sections += actions(_home_routes(h.recommendation))
+        out += pack(clip(s.playbook_title, TITLE_MAX), sections)
+    if h.checkins is not None and h.checkins.items:
+        listed = h.checkins.items[:HOME_CHECKINS]
+        rest = len(h.checkins.items) - len(listed)
+        manage = action("Manage your check-ins", it.Command(name="checkins"), "checkins")
+        listing: list[Section] = [
+            *fields(_list_line(v) for v in listed),
+            Context(text=clip(f"Time zone {h.checkins.timezone}", CONTEXT_MAX)),
+        ]
+        if rest > 0:
+            listing.append(Context(text=f"…and {rest} more."))
+        out += pack("Your check-ins", [*listing, *actions([manage])])
+    return out
+
+
 # ---------------------------------------------------------------- any result
 
 
@@ -534,6 +619,8 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
                 out.append(revisit(m))
             case RescheduleQuestion():
                 out.append(reschedule(m))
+            case Home():
+                out += home(m)
         skip_plan = False
     return out
 
