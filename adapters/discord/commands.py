@@ -64,7 +64,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
     ) -> None:
         async def callback(interaction: discord.Interaction) -> None:
             async def event(user: ev.UserRef) -> ev.InEvent:
-                return make(user)
+                return make(user=user)
 
             await flows.command(interaction, event, hand_off=hand_off)
 
