@@ -202,7 +202,7 @@ def reason(reply: Reply) -> str:
     """What a modal shows under its text box for an INVALID (or REFUSED) reply: the core
     puts the reason first (the first paragraph of the first card)."""
     for card in reply.cards[:1]:
-        for section in card.sections:
+        for section in card.basic():
             if isinstance(section, Prose):
                 return clip(section.text, cards.LIMITS.error)
     return clip(reply.text(), cards.LIMITS.error) or "Please check your answer."

@@ -141,12 +141,13 @@ def check(card: Card) -> list[str]:
     out: list[str] = []
     if units(card.title) > TITLE_MAX:
         out.append(f"title longer than {TITLE_MAX}")
-    if len(card.sections) > SECTIONS_MAX:
+    drawn = card.basic()
+    if len(drawn) > SECTIONS_MAX:
         out.append(f"more than {SECTIONS_MAX} sections")
     if len(card.interactive()) > INTERACTIVE_MAX:
         out.append(f"more than {INTERACTIVE_MAX} interactive sections")
     if sum(units(t) for t in card.texts()) > CARD_TEXT_MAX:
         out.append(f"more than {CARD_TEXT_MAX} units of text")
-    for i, s in enumerate(card.sections):
+    for i, s in enumerate(drawn):
         out += [f"section {i} ({type(s).__name__}): {p}" for p in _section_problems(s)]
     return out
