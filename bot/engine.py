@@ -180,6 +180,7 @@ class Engine:
                 combined = res
             else:
                 combined.messages += res.messages
+                combined.answered = combined.answered or res.answered
                 if res.outcome != Outcome.APPLIED:
                     combined.outcome = res.outcome
         assert combined is not None

@@ -80,9 +80,7 @@ class Admin:
 
         merged = await self.ctx.db.run(unit)
         summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(merged.items()))
-        return result(
-            Outcome.APPLIED, Notice(f"Check-in defaults here: {summary}.", Level.SUCCESS)
-        )
+        return result(Outcome.APPLIED, Notice(f"Check-in defaults here: {summary}.", Level.SUCCESS))
 
     async def tenant_overview(self, platform: str, tenant: str) -> Result:
         """What an admin has set for this server/workspace, in words."""
