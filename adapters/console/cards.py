@@ -11,7 +11,7 @@ import shutil
 import textwrap
 from typing import TextIO
 
-from bot.ui.cards import (
+from bot.api import (
     Actions,
     BaseSection,
     Bullets,
@@ -23,8 +23,8 @@ from bot.ui.cards import (
     Steps,
     TextEntry,
     Tone,
+    clean_text,
 )
-from bot.validation import clean_text
 
 PREFIX = {Tone.WARNING: "! ", Tone.ERROR: "! ", Tone.INFO: "* ", Tone.SUCCESS: "* "}
 

@@ -29,10 +29,16 @@ from typing import Any
 
 import discord
 
-from bot.ui import cards as c
-from bot.ui import codec
-from bot.ui import intents as it
-from bot.ui.budgets import units
+from bot.api import (
+    cards as c,
+)
+from bot.api import (
+    codec,
+    units,
+)
+from bot.api import (
+    intents as it,
+)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 TEXT_INPUT_ID = "text"  # the one text input of every modal

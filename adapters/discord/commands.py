@@ -17,10 +17,14 @@ from discord import app_commands
 
 from adapters.discord.inbound import Flows
 from adapters.discord.tenancy import PLATFORM, server_of
-from bot import events as ev
-from bot.core.reply import Reply
-from bot.engine import Engine
-from bot.ui.budgets import clip
+from bot.api import (
+    Engine,
+    Reply,
+    clip,
+)
+from bot.api import (
+    events as ev,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_MANAGE_SERVER = (

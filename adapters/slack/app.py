@@ -55,16 +55,25 @@ from adapters.slack.cards import TEXT_ACTION, TEXT_BLOCK, TEXT_CALLBACK, SlackPo
 from adapters.slack.delivery import Courier, Failure
 from adapters.slack.mrkdwn import fit
 from adapters.slack.slash import ADMIN_KINDS, Kind, Parsed, help_card, parse, setting_event
-from bot import events as ev
-from bot.core.actions import Click
-from bot.core.reply import Outcome, Reply
-from bot.store.database import StoreUnavailable
-from bot.ui import codec
-from bot.ui import intents as it
-from bot.ui.blocks import notice
-from bot.ui.budgets import clip
-from bot.ui.cards import Card, Prose, Tone
-from bot.validation import whole_number
+from bot.api import (
+    Card,
+    Click,
+    Outcome,
+    Prose,
+    Reply,
+    StoreUnavailable,
+    Tone,
+    clip,
+    codec,
+    notice,
+    whole_number,
+)
+from bot.api import (
+    events as ev,
+)
+from bot.api import (
+    intents as it,
+)
 
 log = logging.getLogger(__name__)
 

@@ -48,9 +48,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from adapters.slack.mrkdwn import escape, fit, inert, mrkdwn
-from bot.ui import codec
-from bot.ui.budgets import clip, units
-from bot.ui.cards import (
+from bot.api import (
     Actions,
     BaseSection,
     Bullets,
@@ -63,6 +61,9 @@ from bot.ui.cards import (
     Style,
     TextEntry,
     Tone,
+    clip,
+    codec,
+    units,
 )
 
 

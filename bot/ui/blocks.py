@@ -46,6 +46,19 @@ from bot.ui.cards import (
     section_texts,
 )
 
+__all__ = [
+    "action",
+    "actions",
+    "bullets",
+    "due_words",
+    "fields",
+    "notice",
+    "option",
+    "pack",
+    "prose",
+    "steps",
+]
+
 
 def prose(text: str, heading: str = "") -> list[Section]:
     """A text of any length as prose sections within budget (the heading on the first)."""

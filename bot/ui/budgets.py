@@ -31,6 +31,29 @@ from bot.ui.cards import (
     TextEntry,
 )
 
+__all__ = [
+    "ACTIONS_MAX",
+    "BLOCK_MAX",
+    "CARD_TEXT_MAX",
+    "CONTEXT_MAX",
+    "DESCRIPTION_MAX",
+    "ELLIPSIS",
+    "FIELDS_MAX",
+    "FIELD_NAME_MAX",
+    "HEADING_MAX",
+    "INTERACTIVE_MAX",
+    "ITEM_MAX",
+    "LABEL_MAX",
+    "OPTIONS_MAX",
+    "SECTIONS_MAX",
+    "STEPS_MAX",
+    "TITLE_MAX",
+    "check",
+    "clip",
+    "split",
+    "units",
+]
+
 TITLE_MAX = 150
 HEADING_MAX = 200
 BLOCK_MAX = 1000  # prose, a bullet list together, a field value, a plan together
