@@ -266,12 +266,21 @@ async def test_someone_else_s_click_is_refused_to_them_alone(
     assert await answers(tiny, chat.ref(OWNER)) == []
 
 
-async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, tiny: Engine) -> None:
+async def at_the_last_question(chat: PlatformDriver, tiny: Engine) -> Any:
+    """The owner's consultation at its last question (a text box): the message asking it.
+
+    The first four answers go straight to the core; the platform shows where it stands.
+    """
     await chat.command(OWNER, "start", "What are you?")
     ref = chat.ref(OWNER)
     for value in ("student", "yes", ["code"], "4"):
         await tiny.run(ev.Answer(user=ref, value=value))
-    notes = await chat.command(OWNER, "resume", "Anything else?")
+    return await chat.command(OWNER, "resume", "Anything else?")
+
+
+async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, tiny: Engine) -> None:
+    notes = await at_the_last_question(chat, tiny)
+    ref = chat.ref(OWNER)
     refused = await chat.type_into(notes, "Type your answer", "x" * 150, user=OWNER)
     # Platforms differ here: Discord's client enforces the text box's max_length, so the
     # text never reaches the bot and the client says why; Slack sends it and the core does.
@@ -293,11 +302,8 @@ async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, ti
 async def test_someone_else_s_text_box_is_refused_in_the_form(
     chat: PlatformDriver, tiny: Engine
 ) -> None:
-    await chat.command(OWNER, "start", "What are you?")
+    notes = await at_the_last_question(chat, tiny)
     ref = chat.ref(OWNER)
-    for value in ("student", "yes", ["code"], "4"):
-        await tiny.run(ev.Answer(user=ref, value=value))
-    notes = await chat.command(OWNER, "resume", "Anything else?")
     refused = await chat.type_into(notes, "Type your answer", "mine now", user=OTHER)
     assert refused is not None and "belong to someone else" in refused
     await chat.settle()
@@ -306,11 +312,7 @@ async def test_someone_else_s_text_box_is_refused_in_the_form(
 
 async def offer_after_the_last_answer(chat: PlatformDriver, tiny: Engine) -> Any:
     """A consultation finished on the platform: the check-in offer it ends with."""
-    await chat.command(OWNER, "start", "What are you?")
-    ref = chat.ref(OWNER)
-    for value in ("student", "yes", ["code"], "4"):
-        await tiny.run(ev.Answer(user=ref, value=value))
-    notes = await chat.command(OWNER, "resume", "Anything else?")
+    notes = await at_the_last_question(chat, tiny)
     assert await chat.type_into(notes, "Type your answer", "short", user=OWNER) is None
     return await chat.shown(OWNER, "Shall I check in with you on your plan?")
 
