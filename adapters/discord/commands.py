@@ -65,7 +65,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
         await flows.command(interaction, event, hand_off=True)
 
     def simple(
-        name: str, description: str, make: Callable[[ev.UserRef], ev.InEvent], *, hand_off: bool
+        name: str, description: str, make: Callable[..., ev.InEvent], *, hand_off: bool
     ) -> None:
         async def callback(interaction: discord.Interaction) -> None:
             async def event(user: ev.UserRef) -> ev.InEvent:
