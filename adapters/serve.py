@@ -11,10 +11,7 @@ from typing import Any
 
 from adapters.console.session import ConsoleSession
 from adapters.runtime import Runtime, StartupError, open_runtime
-from bot.api import (
-    Settings,
-    UserRef,
-)
+from bot.api import Settings, UserRef
 
 log = logging.getLogger(__name__)
 

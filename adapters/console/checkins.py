@@ -9,15 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.api import (
-    Card,
-    Delivered,
-    Notification,
-    SendResult,
-)
-from bot.api import (
-    events as ev,
-)
+from bot.api import Card, Delivered, Notification, SendResult
+from bot.api import events as ev
 
 PLATFORM = "console"
 

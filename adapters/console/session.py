@@ -31,12 +31,8 @@ from bot.api import (
     StoreUnavailable,
     Tone,
 )
-from bot.api import (
-    events as ev,
-)
-from bot.api import (
-    intents as it,
-)
+from bot.api import events as ev
+from bot.api import intents as it
 
 log = logging.getLogger(__name__)
 MAX_LINE = 64_000  # a longer line is read in full but rejected, never half-applied

@@ -29,16 +29,9 @@ from typing import Any
 
 import discord
 
-from bot.api import (
-    cards as c,
-)
-from bot.api import (
-    codec,
-    units,
-)
-from bot.api import (
-    intents as it,
-)
+from bot.api import cards as c
+from bot.api import codec, units
+from bot.api import intents as it
 
 NO_MENTIONS = discord.AllowedMentions.none()
 TEXT_INPUT_ID = "text"  # the one text input of every modal

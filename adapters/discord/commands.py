@@ -17,14 +17,8 @@ from discord import app_commands
 
 from adapters.discord.inbound import Flows
 from adapters.discord.tenancy import PLATFORM, server_of
-from bot.api import (
-    Engine,
-    Reply,
-    clip,
-)
-from bot.api import (
-    events as ev,
-)
+from bot.api import Engine, Reply, clip
+from bot.api import events as ev
 
 F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_MANAGE_SERVER = (

@@ -42,19 +42,9 @@ from adapters.discord.cards import (
 )
 from adapters.discord.respond import DEFER_AFTER, Delivery, respond
 from adapters.discord.tenancy import guild_tenant, person, server_of
-from bot.api import (
-    Click,
-    Engine,
-    Outcome,
-    Reply,
-    codec,
-)
-from bot.api import (
-    events as ev,
-)
-from bot.api import (
-    intents as it,
-)
+from bot.api import Click, Engine, Outcome, Reply, codec
+from bot.api import events as ev
+from bot.api import intents as it
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.api import (
-    UserRef,
-)
+from bot.api import UserRef
 
 PLATFORM = "discord"
 PERSON_TENANT = "dm"

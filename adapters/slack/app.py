@@ -68,12 +68,8 @@ from bot.api import (
     notice,
     whole_number,
 )
-from bot.api import (
-    events as ev,
-)
-from bot.api import (
-    intents as it,
-)
+from bot.api import events as ev
+from bot.api import intents as it
 
 log = logging.getLogger(__name__)
 
