@@ -107,6 +107,8 @@ def answers_section(
         label, answer = _describe(pb, qid, current[qid])
         record = given.get(qid)
         when = f" (since {record.answered_at:%Y-%m-%d})" if record is not None else ""
+        if record is not None and record.source == "story":
+            when = f" (taken from your story, {record.answered_at:%Y-%m-%d})"
         lines.append(f"- {_md(label)}: {_md(answer)}{when}")
     if not shown:
         lines.append("- (none yet)")
@@ -115,8 +117,9 @@ def answers_section(
         lines += ["", "### Earlier answers, since changed", ""]
         for r in changed:
             label, answer = _describe(pb, r.question_id, r.value)
+            told = " (from your story)" if r.source == "story" else ""
             lines.append(
-                f"- {r.answered_at:%Y-%m-%d %H:%M} UTC, {_md(label)}: {_md(answer)} "
+                f"- {r.answered_at:%Y-%m-%d %H:%M} UTC, {_md(label)}: {_md(answer)}{told} "
                 f"(replaced {r.superseded_at:%Y-%m-%d %H:%M} UTC)"
             )
     hidden = [qid for qid in current if qid not in shown]

@@ -82,6 +82,7 @@ class Question:
     total: int = 1
     current: AnswerValue | None = None
     error: str = ""
+    multiline: bool = False  # a story: several lines (a terminal reads up to an empty line)
 
     def choice_label(self, choice_id: str) -> str:
         return next((c.label for c in self.choices if c.id == choice_id), choice_id)
@@ -183,6 +184,21 @@ class AnswerSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Understood:
+    """After a story: the answers it pre-filled (numbered as ``edit N`` takes them) and the
+    questions it left open, for the person to confirm or correct before the rest."""
+
+    consultation_id: int
+    items: tuple[AnswerSummary, ...]  # prompt: "N. short label"
+    unsure: tuple[str, ...]  # labels of questions the story pointed two ways on
+    lead: str
+    correct: str  # how to correct an item (the edit command filled in)
+    unsure_note: str
+    nothing: str
+    rest: str
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     consultation_id: int
     playbook_title: str
@@ -192,7 +208,9 @@ class Status:
     answers: tuple[AnswerSummary, ...] = field(default_factory=tuple)
 
 
-OutMessage = Text | Notice | Question | Recommendation | Plan | ExportFile | Confirm | Status
+OutMessage = (
+    Text | Notice | Question | Recommendation | Plan | ExportFile | Confirm | Status | Understood
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,11 @@ def _entry(s: TextEntry) -> list[str]:
     if s.command:
         example = f" ({_safe(s.placeholder)})" if s.placeholder else ""
         return [f"  {_command(s.command, text='…')}  {_safe(s.label)}{example}"]
+    if s.multiline:  # the skip action is listed beside it
+        return [
+            "  Type or paste it (several lines are fine), then an empty line to finish. "
+            f"At most {s.max_length} characters."
+        ]
     hint = f"Type your answer on one line. At most {s.max_length} characters."
     if s.optional:
         hint += " Type skip to leave it out."

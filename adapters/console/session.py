@@ -29,6 +29,7 @@ from bot.api import (
     Outcome,
     Reply,
     StoreUnavailable,
+    TextEntry,
     Tone,
 )
 from bot.api import events as ev
@@ -95,10 +96,24 @@ class _FdLines:
         return line
 
 
+def _wants_paragraph(card: Card | None) -> bool:
+    """The question waiting is a story: a paste of several lines, ended by an empty line."""
+    return card is not None and any(
+        isinstance(s, TextEntry) and s.multiline for s in card.interactive()
+    )
+
+
 def _asks_question(card: Card) -> bool:
     return any(
         isinstance(s.intent, it.AnswerQuestion) for s in card.interactive() if hasattr(s, "intent")
     )
+
+
+def _starts_paragraph(line: str) -> bool:
+    """A first line that begins a story: more than one word, and not a command (a single
+    word or number, "skip", "/back", is taken on its own, as scripts type one per line)."""
+    text = line.strip()
+    return len(text.split()) > 1 and not text.startswith("/")
 
 
 class ConsoleSession:
@@ -227,9 +242,26 @@ class ConsoleSession:
                 self.say("! That input was not valid UTF-8 text; please type it again.")
                 self.repeat_question()
                 continue
+            if _wants_paragraph(self.question) and _starts_paragraph(line):
+                line = await self._rest_of_paragraph(line)
             if not await self.step(line):
                 self.say("* Your progress is saved. Goodbye.")
                 return 0
+
+    async def _rest_of_paragraph(self, first: str) -> str:
+        """Lines up to an empty line (or end of input) joined: a story pasted whole."""
+        lines = [first]
+        size = len(first)
+        while size <= MAX_LINE:
+            raw = await self._readline()
+            if raw is None or raw == b"\x00too-long":
+                break
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not line.strip():
+                break
+            lines.append(line)
+            size += len(line) + 1
+        return "\n".join(lines)
 
     async def step(self, line: str) -> bool:
         """Handle one line; False means the person wants to stop."""

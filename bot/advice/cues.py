@@ -19,11 +19,11 @@ from bot.playbook.schema import Cue, CueValue, Playbook
 _NEGATION = re.compile(
     r"\b(?:not|no|never|nor|without|hardly|cannot|can't|cant|don't|dont|doesn't|doesnt|"
     r"didn't|didnt|isn't|isnt|aren't|arent|wasn't|won't|wont|wouldn't|wouldnt|"
-    r"shouldn't|rather not|neither)\b",
+    r"shouldn't|rather not|neither|nothing|rather than|instead of|no longer|dont|done with)\b",
     re.IGNORECASE,
 )
 _CLAUSE_BREAK = re.compile(r"[.;:!?,\n()]|\b(?:but|however|although|though|whereas)\b", re.I)
-NEGATION_WINDOW = 4  # words before the match that may negate it
+NEGATION_WINDOW = 8  # words before the match (in its clause) that may negate it
 
 
 @lru_cache(maxsize=2048)
@@ -31,12 +31,26 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-def _negated(text: str, start: int) -> bool:
+def _window(text: str, start: int) -> str:
+    """The words before ``start`` in the same clause (at most NEGATION_WINDOW of them)."""
     before = text[:start]
     breaks = list(_CLAUSE_BREAK.finditer(before))
     clause = before[breaks[-1].end() :] if breaks else before
-    words = clause.split()[-NEGATION_WINDOW:]
-    return bool(_NEGATION.search(" ".join(words)))
+    return " ".join(clause.split()[-NEGATION_WINDOW:])
+
+
+# "I don't know if I need a PhD, maybe a master's in Germany": doubt, not a negation.
+_DOUBT = re.compile(
+    r"\b(?:don't|dont|do not|not) (?:know|sure)(?: yet)?(?: if| whether| what| which| how)?\b", re.I
+)
+
+
+def _negates(window: str) -> bool:
+    return bool(_NEGATION.search(_DOUBT.sub(" ", window)))
+
+
+def _negated(text: str, start: int) -> bool:
+    return _negates(_window(text, start))
 
 
 @dataclass(slots=True)
@@ -46,14 +60,22 @@ class CueHits:
     sets: list[CueValue] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
+    weak: list[CueValue] = field(default_factory=list)  # bare keywords: only if nothing else
 
 
 def _effect(cue: Cue, text: str) -> tuple[bool, bool]:
-    """(matched, negated) for the first match of any of the cue's patterns."""
+    """(matched, negated): negated only when every counted match is negated, so "not
+    making the best use of my time ... could I use my time better" still counts."""
+    negated_only = False
     for pattern in cue.match:
         for m in _compiled(pattern).finditer(text):
-            return True, _negated(text, m.start())
-    return False, False
+            window = _window(text, m.start())
+            if any(_compiled(p).search(window) for p in cue.not_after):
+                continue
+            if not _negates(window):
+                return True, False
+            negated_only = True
+    return negated_only, negated_only
 
 
 def read_cues(pb: Playbook, text: str) -> CueHits:
@@ -63,14 +85,15 @@ def read_cues(pb: Playbook, text: str) -> CueHits:
         return hits
     for cue in pb.cues:
         matched, negated = _effect(cue, text)
-        if not matched:
+        if not matched or any(_compiled(p).search(text) for p in cue.unless):
             continue
+        into = hits.weak if cue.weak else hits.sets
         if negated:
             if cue.negated is not None:
-                hits.sets.append(cue.negated)
+                into.append(cue.negated)
             continue
         if cue.set is not None:
-            hits.sets.append(cue.set)
+            into.append(cue.set)
         if cue.topic is not None and cue.topic not in hits.topics:
             hits.topics.append(cue.topic)
         if cue.route is not None and cue.route not in hits.routes:
@@ -88,31 +111,96 @@ def free_text(pb: Playbook, answers: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+@dataclass(slots=True)
+class Implied:
+    """What cues imply for the unanswered questions: values, and questions left open
+    because the text points two ways (two different values, or a cue and its negation)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    conflicting: list[str] = field(default_factory=list)
+
+
+def implied(
+    pb: Playbook, hits: CueHits, answers: Mapping[str, Any], *, first_wins: bool
+) -> Implied:
+    """The answers ``hits`` imply for questions ``answers`` leaves open.
+
+    An implied value never overrides an answer the person gave. A multiple-choice
+    question collects every implied choice. For the others, conflicting cues either let
+    the first one win (``first_wins``: a worry typed at the end only steers the advice) or
+    leave the question to be asked (a story at the start: asking is cheap, a wrong
+    pre-filled answer is not).
+    """
+    out = Implied()
+    seen: dict[str, set[Any]] = {}
+    for value in hits.sets:
+        q = pb.question(value.q)
+        if q is None or answers.get(q.id) is not None:
+            continue
+        if q.kind == QuestionKind.MULTI_CHOICE:
+            picked = set(out.values.get(q.id) or ())
+            picked.add(value.value)
+            out.values[q.id] = [c for c in q.choice_ids if c in picked]
+            continue
+        seen.setdefault(q.id, set()).add(value.value)
+        out.values.setdefault(q.id, value.value)
+    weak: dict[str, set[Any]] = {}
+    for value in hits.weak:
+        q = pb.question(value.q)
+        if q is None or answers.get(q.id) is not None or q.id in seen:
+            continue
+        if q.kind == QuestionKind.MULTI_CHOICE:
+            if q.id not in out.values:  # a strong cue's choices stand alone
+                weak.setdefault(q.id, set()).add(value.value)
+            continue
+        weak.setdefault(q.id, set()).add(value.value)
+    for qid, values in weak.items():
+        q = pb.question(qid)
+        assert q is not None
+        if q.kind == QuestionKind.MULTI_CHOICE:
+            out.values[qid] = [c for c in q.choice_ids if c in values]
+        elif len(values) == 1:
+            out.values[qid] = next(iter(values))
+        elif not first_wins:
+            out.conflicting.append(qid)
+    if not first_wins:
+        for qid, values in seen.items():
+            if len(values) > 1:
+                out.values.pop(qid, None)
+                out.conflicting.append(qid)
+    routes_q = pb.role_question("routes")
+    if routes_q is not None and hits.routes:
+        current = list(answers.get(routes_q.id) or [])
+        merged = [c for c in routes_q.choice_ids if c in current or c in hits.routes]
+        if merged != current:
+            out.values[routes_q.id] = merged
+    topics_q = pb.role_question("topics")
+    if topics_q is not None and hits.topics and answers.get(topics_q.id) is None:
+        chosen = [c.id for c in topics_q.choices if set(c.topics) & set(hits.topics)]
+        if chosen:
+            out.values[topics_q.id] = chosen
+    return out
+
+
 def apply_cues(pb: Playbook, answers: Mapping[str, Any]) -> tuple[dict[str, Any], CueHits]:
     """Answers with what the free text implies filled in, and the hits.
 
-    An implied value never overrides an answer the person gave: it fills a question left
-    unanswered (or adds a choice to a multiple-choice answer). Routes named in the text
+    An implied value fills a question left unanswered (or adds a choice to a
+    multiple-choice answer); the first cue for a question wins. Routes named in the text
     join the answer to the routes question.
     """
     hits = read_cues(pb, free_text(pb, answers))
+    found = implied(pb, hits, answers, first_wins=True)
     out = dict(answers)
-    filled: set[str] = set()
-    for value in hits.sets:
-        q = pb.question(value.q)
-        if q is None or (answers.get(q.id) is not None and q.id not in filled):
-            continue
-        if q.kind == QuestionKind.MULTI_CHOICE:
-            picked = list(out.get(q.id) or [])
-            if value.value not in picked:
-                picked.append(value.value)
-            out[q.id] = [c for c in q.choice_ids if c in picked]
-        elif q.id not in filled:  # the first cue for a question wins
-            out[q.id] = value.value
-        filled.add(q.id)
-    routes_q = pb.role_question("routes")
-    if routes_q is not None and hits.routes:
-        current = list(out.get(routes_q.id) or [])
-        merged = [c for c in routes_q.choice_ids if c in current or c in hits.routes]
-        out[routes_q.id] = merged
+    for qid, value in found.values.items():
+        q = pb.question(qid)
+        if q is not None and q.role == "topics":
+            continue  # topics reach the advice as hits, not as an answer the person gave
+        out[qid] = value
     return out, hits
+
+
+def story_answers(pb: Playbook, text: str, answers: Mapping[str, Any]) -> tuple[Implied, CueHits]:
+    """What a story implies for the questions not answered yet (conflicts left to ask)."""
+    hits = read_cues(pb, text)
+    return implied(pb, hits, answers, first_wins=False), hits

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot import events as ev
 from bot.advice import effective_answers, rank, visible_questions
 from bot.advice.compose import compose
+from bot.advice.cues import Implied, story_answers
 from bot.commands import command
 from bot.core.context import CoreContext, Loaded
 from bot.core.dispatcher import Dispatcher
@@ -37,6 +38,7 @@ from bot.messages import (
     QuestionKind,
     Status,
     Text,
+    Understood,
 )
 from bot.playbook.schema import Playbook, PlaybookQuestion
 from bot.progress import progress
@@ -113,7 +115,7 @@ class Consultations:
             optional=q.optional,
             min_choices=q.min_choices,
             max_choices=(q.max_choices or len(q.choices)) if multi else 1,
-            max_length=min(q.max_length, self.ctx.settings.max_text_length),
+            max_length=self.text_limit(q),
             scale_min=q.scale_min,
             scale_max=q.scale_max,
             scale_low_label=q.scale_low_label,
@@ -122,7 +124,15 @@ class Consultations:
             total=total,
             current=loaded.answers.get(q.id),
             error=error,
+            multiline=q.role == "story",
         )
+
+    def text_limit(self, q: PlaybookQuestion) -> int:
+        """A story may be as long as its question allows; other text answers are capped by
+        the ``max_text_length`` setting too."""
+        if q.role == "story":
+            return q.max_length
+        return min(q.max_length, self.ctx.settings.max_text_length)
 
     @staticmethod
     def _next_question(pb: Playbook, answers: dict[str, Any]) -> PlaybookQuestion | None:
@@ -292,10 +302,12 @@ class Consultations:
         q = pb.question(state.current_step or "")
         if q is None:
             return Result(Outcome.SHOWN, self.where_we_are(s, loaded, now))
-        value = parse_answer(q, event.value, pb.wording, self.ctx.settings.max_text_length)
+        value = parse_answer(q, event.value, pb.wording, self.text_limit(q))
         if isinstance(value, Invalid):
             return result(Outcome.INVALID, self.question_message(loaded, q, error=value.reason))
         asked = self.question_message(loaded, q)
+        if q.role == "story":
+            return self._story(s, event.user, loaded, q, value, now, asked)
         replaces = q.id in state.answers
         answers = {**state.answers, q.id: value}
         nxt = self._next_question(pb, answers)
@@ -313,6 +325,68 @@ class Consultations:
         words = q.describe(value) if value is not None else ""
         out = self._finish(s, loaded, now) if nxt is None else [self.question_message(loaded, nxt)]
         return Result(Outcome.APPLIED, out, answered=(asked, words))
+
+    def _story(
+        self,
+        s: Session,
+        user: ev.UserRef,
+        loaded: Loaded,
+        q: PlaybookQuestion,
+        text: str | None,
+        now: datetime,
+        asked: Question,
+    ) -> Result:
+        """The story: store it, pre-fill what it implies, show that, ask what is missing.
+
+        Telling it again replaces what the earlier story implied, never what the person
+        answered themselves.
+        """
+        state, pb = loaded.state, loaded.playbook
+        sources = repo.current_sources(s, state.id)
+        told = {k for k, src in sources.items() if src == "story"}
+        base = {k: v for k, v in state.answers.items() if k not in told}
+        base[q.id] = text
+        found, _ = story_answers(pb, text or "", base)
+        answers = {**base, **{k: v for k, v in found.values.items() if k != q.id}}
+        nxt = self._next_question(pb, answers)
+        repo.advance(s, state, now, current_step=nxt.id if nxt else None, answers=answers)
+        repo.record_answer(s, state.id, q.id, text, now, replaces=q.id in state.answers)
+        for qid in told - answers.keys():
+            repo.supersede_answer(s, state.id, qid, now)
+        for qid, value in answers.items():
+            if qid in found.values and qid != q.id:
+                repo.record_answer(
+                    s, state.id, qid, value, now, replaces=qid in state.answers, source="story"
+                )
+        out: list[AnyMessage] = []
+        if text:
+            out.append(self._understood(user, loaded, answers, found))
+        out += self._finish(s, loaded, now) if nxt is None else [self.question_message(loaded, nxt)]
+        words = q.describe(text) if text is not None else ""
+        return Result(Outcome.APPLIED, out, answered=(asked, words))
+
+    def _understood(
+        self, user: ev.UserRef, loaded: Loaded, answers: dict[str, Any], found: Implied
+    ) -> Understood:
+        pb = loaded.playbook
+        visible = visible_questions(pb, answers)
+        items = tuple(
+            AnswerSummary(q.id, f"{n}. {q.label}", q.describe(answers[q.id]))
+            for n, q in enumerate(visible, start=1)
+            if q.id in found.values
+        )
+        unsure = tuple(q.label for q in pb.questions if q.id in found.conflicting)
+        w = pb.wording
+        return Understood(
+            consultation_id=loaded.state.id,
+            items=items,
+            unsure=unsure,
+            lead=w.story_understood,
+            correct=w.story_correct.format(edit=self.cmd(user, "edit")),
+            unsure_note=w.story_unsure.format(questions="; ".join(unsure)) if unsure else "",
+            nothing=w.story_nothing,
+            rest=w.story_rest,
+        )
 
     # ------------------------------------------------------------------ navigation
 

@@ -58,8 +58,9 @@ class PlaybookQuestion(_Strict):
     key: bool = False
     undecided: list[Ident] = Field(default_factory=list)
     # ``routes``: the routes the person is weighing (choices map to paths, each gets a
-    # verdict); ``topics``: what is on their mind (choices select topics).
-    role: Literal["routes", "topics"] | None = None
+    # verdict); ``topics``: what is on their mind (choices select topics); ``story``: a
+    # free-text account of their situation whose cues pre-fill the other answers.
+    role: Literal["routes", "topics", "story"] | None = None
     choices: list[ChoiceSpec] = Field(default_factory=list)
     min_choices: int = Field(1, ge=0)
     max_choices: int | None = Field(None, ge=1)
@@ -93,7 +94,10 @@ class PlaybookQuestion(_Strict):
         for cid in self.undecided:
             if cid not in ids:
                 raise ValueError(f"undecided: {cid!r} is not a choice of this question")
-        if self.role is not None and self.kind not in choice_kinds:
+        if self.role == "story":
+            if self.kind != QuestionKind.FREE_TEXT:
+                raise ValueError("role: story needs a free_text question")
+        elif self.role is not None and self.kind not in choice_kinds:
             raise ValueError(f"role: {self.role} needs a choice question")
         for c in self.choices:
             if c.paths and self.role != "routes":
@@ -249,19 +253,32 @@ class CueValue(_Strict):
 class Cue(_Strict):
     """Patterns over free text that imply an answer, select a topic or add a route."""
 
-    match: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
+    match: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
         min_length=1
     )
     set: CueValue | None = None
     topic: Ident | None = None
     route: Ident | None = None
     negated: CueValue | None = None
+    # The cue stays silent when any of these patterns is found anywhere in the text ("in
+    # India" means region elsewhere, unless the person is "open to moving abroad").
+    unless: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
+        default_factory=list
+    )
+    # A weak cue (a bare keyword: "geologist", "pharmacy") only speaks for a question no
+    # other cue answered, and only when every weak cue for it agrees.
+    weak: bool = False
+    # A match right after one of these (in the words before it, as for negation) is not
+    # counted: "a master's in physics" is a degree, "do a master's in CS first" a plan.
+    not_after: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
+        default_factory=list
+    )
 
     @model_validator(mode="after")
     def _one_effect(self) -> Cue:
         effects = [n for n in ("set", "topic", "route") if getattr(self, n) is not None]
-        if len(effects) != 1:
-            raise ValueError("a cue needs exactly one of set / topic / route")
+        if len(effects) > 1 or (not effects and self.negated is None):
+            raise ValueError("a cue needs exactly one of set / topic / route (or only negated)")
         return self
 
 
@@ -318,6 +335,12 @@ class Wording(_Strict):
     stale: str = "That question was already answered; here is where we are now."
     welcome_back: str = "Welcome back: we continue where you stopped."
     finished: str = "That is everything I need. Here is what I would weigh up:"
+    # After the story (``role: story``): what it pre-filled, and how to correct it.
+    story_understood: str = "Here is what I took from what you wrote:"
+    story_correct: str = "If anything is wrong, type {edit} with its number, or pick it below."
+    story_unsure: str = "What you wrote left these open, so I will ask: {questions}."
+    story_nothing: str = "I could not take any answers from that, so I will ask them one by one."
+    story_rest: str = "I will ask only what is still missing."
     # Glue of the composed advice (docs/playbooks.md, "Advice wording"). Fields in braces:
     # {path}, {first}, {second}: a route's title as it reads mid-sentence; {question}: a
     # question's short label; {answer}, {current}: choice labels; {n}: a count; {family}:
@@ -526,11 +549,12 @@ def _validate_advice(pb: Playbook, by_id: dict[str, PlaybookQuestion]) -> list[t
     routes_q = pb.role_question("routes")
     for i, cue in enumerate(pb.cues):
         loc: Loc = ("cues", i)
-        for j, pattern in enumerate(cue.match):
-            try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as exc:
-                problems.append(((*loc, "match", j), f"not a valid regular expression: {exc}"))
+        for key in ("match", "unless", "not_after"):
+            for j, pattern in enumerate(getattr(cue, key)):
+                try:
+                    re.compile(pattern, re.IGNORECASE)
+                except re.error as exc:
+                    problems.append(((*loc, key, j), f"not a valid regular expression: {exc}"))
         for name in ("set", "negated"):
             value = getattr(cue, name)
             if value is not None:

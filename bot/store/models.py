@@ -143,6 +143,9 @@ class AnswerRecord(Base):
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(40))
     value: Mapped[Any] = mapped_column(JSON)
+    # "asked": the person answered the question; "story": taken from what they wrote
+    # about their situation (role: story), shown to them to confirm or correct.
+    source: Mapped[str] = mapped_column(String(8), default="asked", server_default="asked")
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

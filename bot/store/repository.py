@@ -255,6 +255,7 @@ def advance_and_record(
         "updated_at": now,
         "a_qid": question_id,
         "a_value": value,
+        "a_source": "asked",
         "a_now": now,
         **values,
     }
@@ -289,11 +290,12 @@ def _advance_and_record_stmt(keys: tuple[str, ...], replaces: bool) -> Insert:
     )
     a = _answers.c
     stmt = insert(_answers).from_select(
-        ["consultation_id", "question_id", "value", "answered_at"],
+        ["consultation_id", "question_id", "value", "source", "answered_at"],
         select(
             moved.c.id,
             bindparam("a_qid", type_=a.question_id.type),
             bindparam("a_value", type_=a.value.type),
+            bindparam("a_source", type_=a.source.type),
             bindparam("a_now", type_=a.answered_at.type),
         ),
     )
@@ -334,6 +336,7 @@ def record_answer(
     now: datetime,
     *,
     replaces: bool,
+    source: str = "asked",
 ) -> None:
     """Append to the history; an earlier answer to the same question is marked superseded."""
     conn = session.connection()
@@ -347,9 +350,29 @@ def record_answer(
             "consultation_id": consultation_id,
             "question_id": question_id,
             "value": value,
+            "source": source,
             "answered_at": now,
         },
     )
+
+
+def supersede_answer(
+    session: Session, consultation_id: int, question_id: str, now: datetime
+) -> None:
+    """The current answer to ``question_id`` no longer holds (a retold story dropped it)."""
+    session.connection().execute(
+        _SUPERSEDE, {"b_cid": consultation_id, "b_qid": question_id, "superseded_at": now}
+    )
+
+
+def current_sources(session: Session, consultation_id: int) -> dict[str, str]:
+    """Where each current answer came from ("asked" or "story"), by question id."""
+    rows = session.execute(
+        select(_answers.c.question_id, _answers.c.source).where(
+            _answers.c.consultation_id == consultation_id, _answers.c.superseded_at.is_(None)
+        )
+    )
+    return {qid: source for qid, source in rows}
 
 
 def answer_history(session: Session, consultation_id: int) -> list[AnswerRecord]:

@@ -171,6 +171,7 @@ class TextEntry(Section):
     current: str = ""
     button: str = "Type your answer"
     command: str = ""  # typed equivalent, ``{text}`` for the text ("remind {text}")
+    multiline: bool = False  # several lines (a story); a terminal reads up to an empty line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

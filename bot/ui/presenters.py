@@ -39,6 +39,7 @@ from bot.messages import (
     Status,
     Text,
     TimezoneQuestion,
+    Understood,
     WhenKind,
 )
 from bot.ports import Notification
@@ -109,6 +110,7 @@ def question_answer(q: Question) -> Section:
             optional=q.optional,
             current=q.current if isinstance(q.current, str) else "",
             button="Change your answer" if q.current else "Type your answer",
+            multiline=q.multiline,
         )
     if q.kind == QuestionKind.SCALE:
         options = tuple(
@@ -138,7 +140,7 @@ def question(q: Question) -> Card:
     if q.current is not None and q.current_words():
         sections.append(Context(text=clip(f"Your answer so far: {q.current_words()}", CONTEXT_MAX)))
     sections.append(question_answer(q))
-    if q.optional and q.kind != QuestionKind.FREE_TEXT:
+    if q.optional and (q.kind != QuestionKind.FREE_TEXT or q.multiline):
         skip = it.SkipQuestion(consultation=q.consultation_id, step=q.step)
         sections += actions([action("Skip this question", skip, "skip")])
     return Card(
@@ -266,6 +268,29 @@ def status(s: Status) -> list[Card]:
     head = f"{s.state.capitalize()}: {s.position} of {s.total} questions answered."
     pairs = [(f"{i}. {a.prompt}", a.answer) for i, a in enumerate(s.answers, start=1)]
     return pack(clip(s.playbook_title, TITLE_MAX), [*prose(head), *fields(pairs)])
+
+
+def understood(u: Understood) -> list[Card]:
+    """What a story pre-filled, each item correctable (a pick, or ``edit N`` typed)."""
+    if not u.items:
+        return [notice(" ".join(x for x in (u.nothing, u.unsure_note) if x))]
+    sections: list[Section] = [
+        *prose(u.lead),
+        *fields((item.prompt, item.answer) for item in u.items),
+        *prose(u.correct),
+        Choices(
+            intent=it.Revisit(consultation=u.consultation_id),
+            options=tuple(
+                option(item.question_id, item.prompt.split(". ", 1)[-1])
+                for item in u.items[:OPTIONS_MAX]
+            ),
+            placeholder="Correct one of these",
+            numbered=False,
+            command="edit {value}",
+        ),
+    ]
+    sections += prose(" ".join(x for x in (u.unsure_note, u.rest) if x))
+    return pack("", sections, Tone.SUCCESS)
 
 
 def text(t: Text) -> list[Card]:
@@ -528,6 +553,8 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
                 out += path_detail(m)
             case Status():
                 out += status(m)
+            case Understood():
+                out += understood(m)
             case Confirm():
                 out.append(confirm(m))
             case ExportFile():
