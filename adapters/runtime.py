@@ -15,13 +15,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from bot.checkins.scheduler import CheckInService
-from bot.engine import Engine
-from bot.logging_setup import configure_logging
-from bot.playbook.loader import PlaybookError, PlaybookRegistry
-from bot.settings import Settings, SettingsError, load_settings, unknown_variables
-from bot.store.database import Database, StoreUnavailable
-from bot.store.migrate import current_revision, head_revision, upgrade
+from bot.api import (
+    CheckInService,
+    Database,
+    Engine,
+    PlaybookError,
+    PlaybookRegistry,
+    Settings,
+    SettingsError,
+    StoreUnavailable,
+    configure_logging,
+    current_revision,
+    head_revision,
+    load_settings,
+    unknown_variables,
+    upgrade,
+)
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")

@@ -11,8 +11,7 @@ from typing import Any
 
 from adapters.console.session import ConsoleSession
 from adapters.runtime import Runtime, StartupError, open_runtime
-from bot.events import UserRef
-from bot.settings import Settings
+from bot.api import Settings, UserRef
 
 log = logging.getLogger(__name__)
 

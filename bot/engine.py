@@ -8,7 +8,7 @@ registers its own events and shares only the ``CoreContext``, so none calls anot
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot import events as ev
@@ -23,7 +23,7 @@ from bot.features.consultation import Consultations, UnknownPlaybook
 from bot.features.conversation import Conversation
 from bot.features.home import HomeView
 from bot.features.privacy import FORGET_ACTION, Privacy
-from bot.messages import Level, Notice, Text
+from bot.messages import Level, Notice
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
 from bot.playbook.schema import Playbook
 from bot.settings import Settings
@@ -128,8 +128,13 @@ class Engine:
         """Apply one event and return its domain result. Never raises for any event content."""
         if (problem := event_problem(event)) is not None:
             return result(Outcome.INVALID, Notice(problem, Level.WARNING))
+        return await self._guarded(self.dispatcher.dispatch(event, self.clock()))
+
+    @staticmethod
+    async def _guarded(work: Awaitable[Result]) -> Result:
+        """``work``'s result, or the polite one for what the core refuses or cannot reach."""
         try:
-            return await self.dispatcher.dispatch(event, self.clock())
+            return await work
         except StoreUnavailable as exc:
             return result(
                 Outcome.UNAVAILABLE,
@@ -177,6 +182,7 @@ class Engine:
                 combined = res
             else:
                 combined.messages += res.messages
+                combined.answered = combined.answered or res.answered
                 if res.outcome != Outcome.APPLIED:
                     combined.outcome = res.outcome
         assert combined is not None
@@ -195,12 +201,15 @@ class Engine:
         return self.ctx.playbook(playbook_id, version)
 
     # ------------------------------------------------------------------ admin
+    # Who may call these is the adapter's to check (Manage Server, workspace admins).
 
     async def tenant_default_playbook(self, platform: str, tenant: str) -> str:
         return await self.admin.tenant_default_playbook(platform, tenant)
 
-    async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Notice:
-        return await self.admin.set_tenant_playbook(platform, tenant, playbook_id)
+    async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Reply:
+        """The playbook new consultations of this server/workspace use (unknown: NOT_FOUND)."""
+        work = self.admin.set_tenant_playbook(platform, tenant, playbook_id)
+        return presenters.reply(await self._guarded(work))
 
     async def set_tenant_checkin_defaults(
         self,
@@ -210,10 +219,13 @@ class Engine:
         cadence_days: int | None = None,
         timezone: str | None = None,
         quiet_hours: str | None = None,
-    ) -> Notice:
-        return await self.admin.set_tenant_checkin_defaults(
+    ) -> Reply:
+        """Server/workspace check-in defaults (a value that does not fit: INVALID)."""
+        work = self.admin.set_tenant_checkin_defaults(
             platform, tenant, cadence_days=cadence_days, timezone=timezone, quiet_hours=quiet_hours
         )
+        return presenters.reply(await self._guarded(work))
 
-    async def tenant_overview(self, platform: str, tenant: str) -> Text:
-        return await self.admin.tenant_overview(platform, tenant)
+    async def tenant_overview(self, platform: str, tenant: str) -> Reply:
+        """What an admin has set for this server/workspace (SHOWN)."""
+        return presenters.reply(await self._guarded(self.admin.tenant_overview(platform, tenant)))

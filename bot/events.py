@@ -6,6 +6,34 @@ from dataclasses import dataclass
 
 from bot.messages import AnswerValue
 
+__all__ = [
+    "Answer",
+    "AnswerCheckIn",
+    "Back",
+    "Cancel",
+    "CancelCheckIn",
+    "ChangeCheckIn",
+    "CheckInEvent",
+    "Decline",
+    "Edit",
+    "Export",
+    "Forget",
+    "InEvent",
+    "ListCheckIns",
+    "Restart",
+    "Resume",
+    "ScheduleCheckIns",
+    "SetQuietHours",
+    "SetTimezone",
+    "ShowPath",
+    "ShowStatus",
+    "SnoozeCheckIn",
+    "Start",
+    "Typed",
+    "UserRef",
+    "When",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class UserRef:

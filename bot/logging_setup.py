@@ -6,6 +6,12 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+__all__ = [
+    "LIBRARIES",
+    "LibraryFilter",
+    "configure_logging",
+]
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LIBRARIES = (
     "sqlalchemy",

@@ -385,6 +385,26 @@ class Home:
     checkins: CheckInList | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CheckInAsked:
+    """A delivered check-in, as a click on its DM answered it (the receipt's subject)."""
+
+    checkin_id: int
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAsked:
+    """The check-in offer after a recommendation, as a click answered it."""
+
+    consultation_id: int
+
+
+# What a click can answer: the clicked message becomes a receipt of it, with the answer
+# in words (core.result.Result.answered; bot.ui.presenters.receipt).
+Answerable = Question | CheckInAsked | OfferAsked | Confirm
+
+
 CheckInMessage = (
     CheckInOffer
     | CheckInPrompt

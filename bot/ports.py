@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from bot.messages import ReminderMessage
 from bot.ui.cards import Card
 
+__all__ = [
+    "Notification",
+]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notification:

@@ -26,6 +26,20 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as SourceError
 
+__all__ = [
+    "CONFIG_DIR",
+    "OTHER_VARIABLES",
+    "REPO_ROOT",
+    "SECRET_FIELDS",
+    "SETTINGS_FILE",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "normalise_database_url",
+    "setting_variables",
+    "unknown_variables",
+]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("CROSSROADS_CONFIG_DIR", REPO_ROOT / "config"))
 SETTINGS_FILE = CONFIG_DIR / "settings.toml"

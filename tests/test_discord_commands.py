@@ -96,13 +96,13 @@ async def test_admin_commands_need_manage_server(world: World) -> None:
     assert outcome == "refused-permission"
     assert reply.ephemeral and reply.content == NEEDS_MANAGE_SERVER
     overview = await bot.engine.tenant_overview("discord", str(fake.guild_id))
-    assert "Default playbook: tiny " in overview.text
+    assert "Default playbook: tiny " in overview.text()
 
     # The owner may; so may a member whose role grants Manage Server.
     outcome, reply = await run(
         world, "advise-admin playbook", {"playbook": "tiny2"}, user_id=fake.owner_id
     )
-    assert outcome == "admin" and reply.ephemeral
+    assert outcome == "applied" and reply.ephemeral
     assert text_of(reply) == "New consultations here now use the playbook tiny2."
     mod = fake.add_user("mod")
     role = fake.add_role(fake.guild_id, "mods", permissions=P_MANAGE_GUILD)
@@ -113,18 +113,18 @@ async def test_admin_commands_need_manage_server(world: World) -> None:
         {"cadence_days": 14, "timezone": "Mars/Olympus"},
         user_id=mod,
     )
-    assert outcome == "admin" and text_of(reply).startswith("That is not a time zone")
+    assert outcome == "invalid" and text_of(reply).startswith("That is not a time zone")
     outcome, reply = await run(
         world,
         "advise-admin checkins",
         {"cadence_days": 14, "timezone": "Europe/Berlin", "quiet_hours": "22:00-07:30"},
         user_id=mod,
     )
-    assert text_of(reply) == (
+    assert outcome == "applied" and text_of(reply) == (
         "Check-in defaults here: cadence days 14, quiet hours 22:00-07:30, timezone Europe/Berlin."
     )
     outcome, reply = await run(world, "advise-admin show", user_id=mod)
-    assert reply.embeds[0]["title"] == "Crossroads settings here"
+    assert outcome == "shown" and reply.embeds[0]["title"] == "Crossroads settings here"
     assert "Check-in cadence: every 14 days." in reply.embeds[0]["description"]
     outcome, reply = await run(world, "advise-admin show")
     assert outcome == "refused-permission"

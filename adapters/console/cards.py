@@ -11,20 +11,20 @@ import shutil
 import textwrap
 from typing import TextIO
 
-from bot.ui.cards import (
+from bot.api import (
     Actions,
+    BaseSection,
     Bullets,
     Card,
     Choices,
     Context,
     Fields,
     Prose,
-    Section,
     Steps,
     TextEntry,
     Tone,
+    clean_text,
 )
-from bot.validation import clean_text
 
 PREFIX = {Tone.WARNING: "! ", Tone.ERROR: "! ", Tone.INFO: "* ", Tone.SUCCESS: "* "}
 
@@ -106,7 +106,7 @@ def _entry(s: TextEntry) -> list[str]:
     return ["  " + hint + _keep(s.current)]
 
 
-def _section(s: Section) -> list[str]:
+def _section(s: BaseSection) -> list[str]:
     head = [f"{_safe(s.heading)}:"] if getattr(s, "heading", "") else []
     match s:
         case Prose():
@@ -142,12 +142,13 @@ def render(card: Card, width: int | None = None) -> str:
     lines: list[str] = []
     if card.title:
         lines.append(f"=== {_safe(card.title)} ===")
-    for i, section in enumerate(card.sections):
+    drawn = card.basic()  # any kind of section, as the base kinds drawn here
+    for i, section in enumerate(drawn):
         body = _section(section)
         if (
             i == 0
             and not card.title
-            and len(card.sections) == 1  # a one-paragraph notice; not a continued card
+            and len(drawn) == 1  # a one-paragraph notice; not a continued card
             and body
             and isinstance(section, Prose)
             and not section.heading

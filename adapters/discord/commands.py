@@ -17,9 +17,8 @@ from discord import app_commands
 
 from adapters.discord.inbound import Flows
 from adapters.discord.tenancy import PLATFORM, server_of
-from bot import events as ev
-from bot.engine import Engine
-from bot.ui.budgets import clip
+from bot.api import Engine, Reply, clip
+from bot.api import events as ev
 
 F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_MANAGE_SERVER = (
@@ -132,7 +131,7 @@ def build_admin(flows: Flows) -> app_commands.Group:
     @_playbook_choices(engine)
     @manage
     async def set_playbook(interaction: discord.Interaction, playbook: str) -> None:
-        async def action(tenant: str) -> Any:
+        async def action(tenant: str) -> Reply:
             return await engine.set_tenant_playbook(PLATFORM, tenant, playbook)
 
         await flows.admin(interaction, action)
@@ -150,7 +149,7 @@ def build_admin(flows: Flows) -> app_commands.Group:
         timezone: app_commands.Range[str, 1, 64] | None = None,
         quiet_hours: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
-        async def action(tenant: str) -> Any:
+        async def action(tenant: str) -> Reply:
             return await engine.set_tenant_checkin_defaults(
                 PLATFORM,
                 tenant,
@@ -164,7 +163,7 @@ def build_admin(flows: Flows) -> app_commands.Group:
     @group.command(name="show", description="What is set for this server")
     @manage
     async def show(interaction: discord.Interaction) -> None:
-        async def action(tenant: str) -> Any:
+        async def action(tenant: str) -> Reply:
             return await engine.tenant_overview(PLATFORM, tenant)
 
         await flows.admin(interaction, action)

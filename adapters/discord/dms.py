@@ -26,8 +26,8 @@ from adapters.discord.cards import Outgoing, render
 from adapters.discord.respond import SORRY
 from adapters.discord.tenancy import person
 from adapters.lanes import Lanes
-from bot import events as ev
-from bot.engine import Engine
+from bot.api import Engine
+from bot.api import events as ev
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from adapters.discord.checkins import DiscordCheckInSender
 from adapters.discord.client import DISCORD_GATEWAY, CrossroadsClient
 from adapters.discord.respond import IN_FLIGHT
 from adapters.runtime import Runtime, StartupError
-from bot.settings import Settings
+from bot.api import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://discord.com/api/v10"

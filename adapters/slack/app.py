@@ -68,17 +68,21 @@ from adapters.slack.cards import TEXT_ACTION, TEXT_BLOCK, TEXT_CALLBACK, SlackPo
 from adapters.slack.delivery import Courier, Failure
 from adapters.slack.mrkdwn import fit, typed_text
 from adapters.slack.slash import ADMIN_KINDS, Kind, Parsed, help_card, parse, setting_event
-from bot import events as ev
-from bot.core.actions import Click
-from bot.core.reply import Outcome, Reply
-from bot.engine import UnknownPlaybook
-from bot.store.database import StoreUnavailable
-from bot.ui import codec
-from bot.ui import intents as it
-from bot.ui.blocks import notice
-from bot.ui.budgets import clip
-from bot.ui.cards import Card, Prose, Tone
-from bot.validation import whole_number
+from bot.api import (
+    Card,
+    Click,
+    Outcome,
+    Prose,
+    Reply,
+    StoreUnavailable,
+    Tone,
+    clip,
+    codec,
+    notice,
+    whole_number,
+)
+from bot.api import events as ev
+from bot.api import intents as it
 
 log = logging.getLogger(__name__)
 
@@ -250,22 +254,10 @@ def reason(reply: Reply) -> str:
     """What a modal shows under its text box for an INVALID (or REFUSED) reply: the core
     puts the reason first (the first paragraph of the first card)."""
     for card in reply.cards[:1]:
-        for section in card.sections:
+        for section in card.basic():
             if isinstance(section, Prose):
                 return clip(section.text, cards.LIMITS.error)
     return clip(reply.text(), cards.LIMITS.error) or "Please check your answer."
-
-
-def _as_card(message: object) -> Card:
-    """An admin method's answer (a titled text or a notice) as a card.
-
-    The admin methods still return the core's message objects; read only their words.
-    """
-    level = str(getattr(message, "level", Tone.INFO))
-    tone = next((t for t in Tone if t.value == level), Tone.INFO)
-    title = str(getattr(message, "title", "") or "")
-    body = str(getattr(message, "text", "") or "")
-    return Card(title=clip(title, cards.LIMITS.header), tone=tone, sections=(Prose(text=body),))
 
 
 class Listeners:
@@ -529,30 +521,29 @@ class Listeners:
                 ),
             )
             return
-        card: Card
-        try:
-            if parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
-                card = _as_card(
-                    await self.engine.set_tenant_playbook(PLATFORM, team, parsed.playbook)
-                )
-            elif parsed.kind is Kind.SET_CHECKINS:
-                answer = await self.engine.set_tenant_checkin_defaults(
-                    PLATFORM,
-                    team,
-                    cadence_days=parsed.cadence_days,
-                    timezone=parsed.timezone,
-                    quiet_hours=parsed.quiet_hours,
-                )
-                card = _as_card(answer)
-            else:
-                card = _as_card(await self.engine.tenant_overview(PLATFORM, team))
-        except UnknownPlaybook as exc:
-            card = notice(str(exc), Tone.WARNING)
-        except StoreUnavailable as exc:
-            card = notice(f"{exc} Nothing was changed.", Tone.ERROR)
+        if parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
+            call = self.engine.set_tenant_playbook(PLATFORM, team, parsed.playbook)
+        elif parsed.kind is Kind.SET_CHECKINS:
+            call = self.engine.set_tenant_checkin_defaults(
+                PLATFORM,
+                team,
+                cadence_days=parsed.cadence_days,
+                timezone=parsed.timezone,
+                quiet_hours=parsed.quiet_hours,
+            )
+        else:
+            call = self.engine.tenant_overview(PLATFORM, team)
+        reply = await self.safely(call)
         if parsed.kind is not Kind.SETTINGS:
-            log.info("slack admin %s used %s in team %s", user, parsed.kind.value, team)
-        await self.tell(turn.respond, card)
+            log.info(
+                "slack admin %s used %s in team %s: %s",
+                user,
+                parsed.kind.value,
+                team,
+                reply.outcome.value,
+            )
+        for card in reply.cards:
+            await self.tell(turn.respond, card)
 
     # ------------------------------------------------------------------ components
 

@@ -49,21 +49,22 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from adapters.slack.mrkdwn import escape, fit, inert, mrkdwn
-from bot.ui import codec
-from bot.ui.budgets import clip, units
-from bot.ui.cards import (
+from bot.api import (
     Actions,
+    BaseSection,
     Bullets,
     Card,
     Choices,
     Context,
     Fields,
     Prose,
-    Section,
     Steps,
     Style,
     TextEntry,
     Tone,
+    clip,
+    codec,
+    units,
 )
 
 
@@ -379,8 +380,8 @@ def _actions(s: Actions) -> list[Block]:
     return [ActionsBlock(elements=buttons)]
 
 
-def section_blocks(s: Section) -> list[Block]:
-    """The blocks of one section; they stay together in one message (a select and its
+def section_blocks(s: BaseSection) -> list[Block]:
+    """The blocks of one base section; they stay together in one message (a select and its
     Submit button must)."""
     match s:
         case Prose():
@@ -399,7 +400,7 @@ def section_blocks(s: Section) -> list[Block]:
             return _actions(s)
         case Context():
             return _context(s)
-    raise TypeError(f"no Slack rendering for {type(s).__name__}")  # a new section kind
+    raise TypeError(f"{type(s).__name__} is not a base section: lower it first")
 
 
 # ------------------------------------------------------------------------------ cards
@@ -423,7 +424,7 @@ def card_posts(card: Card) -> list[SlackPost]:
     if card.title:
         title = f"{mark} {card.title}" if mark else card.title
         head = [HeaderBlock(text=PlainTextObject(text=clip(title, LIMITS.header), emoji=True))]
-    groups = [section_blocks(s) for s in card.sections]
+    groups = [section_blocks(s) for s in card.basic()]  # any kind, as the base kinds
     if not card.title and groups:
         groups[0] = _marked(groups[0], mark)
     messages: list[list[Block]] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.settings import Settings
+from bot.api import Settings
 
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"

@@ -13,7 +13,7 @@ import re
 
 from slack_sdk.models.blocks import MarkdownTextObject
 
-from bot.ui.budgets import clip, units
+from bot.api import clip, units
 
 
 def escape(text: str) -> str:

@@ -38,9 +38,7 @@ from adapters.slack.manifest import (
     redirect_path,
 )
 from adapters.slack.oauth import build_stores
-from bot.settings import Settings
-from bot.store.database import Database, StoreUnavailable
-from bot.validation import whole_number
+from bot.api import Database, Settings, StoreUnavailable, whole_number
 
 log = logging.getLogger(__name__)
 # Slack's answers that mean a token will never work: refuse to start instead of retrying.

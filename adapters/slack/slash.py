@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot import events as ev
-from bot.ui.cards import Bullets, Card, Prose
-from bot.validation import whole_number
+from bot.api import Bullets, Card, Prose, whole_number
+from bot.api import events as ev
 
 
 class Kind(StrEnum):

@@ -52,6 +52,18 @@ from bot.store.checkins_repo import DueRow
 from bot.store.database import Database, StoreUnavailable
 from bot.ui.presenters import notification
 
+__all__ = [
+    "DEFAULT_QUIET",
+    "Clock",
+    "DeliveryConfig",
+    "DeliveryWorker",
+    "DrainReport",
+    "Item",
+    "RateGate",
+    "Sleep",
+    "default_worker_id",
+]
+
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]

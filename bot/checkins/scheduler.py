@@ -26,6 +26,14 @@ from bot.store.database import StoreUnavailable
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+__all__ = [
+    "MAX_ROUNDS",
+    "POLL_JOB",
+    "WAKE_JOB",
+    "CheckInScheduler",
+    "CheckInService",
+]
+
 log = logging.getLogger(__name__)
 WAKE_JOB = "checkins-wake"
 POLL_JOB = "checkins-poll"

@@ -22,6 +22,15 @@ from bot.store import checkins_repo
 from bot.store import repository as repo
 from bot.ui import intents as it
 
+__all__ = [
+    "COMMANDS",
+    "NOT_YOURS",
+    "NOT_YOURS_CHECKIN",
+    "Click",
+    "refusal",
+    "to_events",
+]
+
 COMMANDS = frozenset(
     {"start", "resume", "status", "back", "restart", "checkins", "export", "forget"}
 )

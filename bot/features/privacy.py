@@ -16,6 +16,13 @@ from bot.messages import Confirm, Level, Notice
 from bot.store import repository as repo
 
 FORGET_ACTION = "forget"
+FORGET_CONFIRM = Confirm(
+    "This deletes everything I keep about you: consultations, answers, "
+    "recommendations, plans and check-ins. It cannot be undone. Go ahead?",
+    FORGET_ACTION,
+    confirm_label="Delete my data",
+    cancel_label="Keep it",
+)
 
 
 class Privacy:
@@ -38,7 +45,10 @@ class Privacy:
 
     async def _decline(self, event: ev.Decline, now: datetime) -> Result:
         await self.ctx.db.run(self._set_awaiting, event.user, None)
-        return result(Outcome.APPLIED, Notice("Nothing was deleted."))
+        declined = result(Outcome.APPLIED, Notice("Nothing was deleted."))
+        if event.action == FORGET_ACTION:
+            declined.answered = (FORGET_CONFIRM, FORGET_CONFIRM.cancel_label)
+        return declined
 
     @staticmethod
     def _set_awaiting(s: Session, user: ev.UserRef, awaiting: str | None) -> bool:
@@ -54,16 +64,7 @@ class Privacy:
             )
             if not known:
                 return result(Outcome.NOT_FOUND, Notice("I have no data about you."))
-            return result(
-                Outcome.CONFIRM,
-                Confirm(
-                    "This deletes everything I keep about you: consultations, answers, "
-                    "recommendations, plans and check-ins. It cannot be undone. Go ahead?",
-                    FORGET_ACTION,
-                    confirm_label="Delete my data",
-                    cancel_label="Keep it",
-                ),
-            )
+            return result(Outcome.CONFIRM, FORGET_CONFIRM)
 
         def unit(s: Session) -> None:
             uid = repo.user_id(s, event.user)
@@ -72,6 +73,8 @@ class Privacy:
 
         await self.ctx.db.run(unit)
         await self.ctx.db.scrub()
-        return result(
-            Outcome.APPLIED, Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)
+        return Result(
+            Outcome.APPLIED,
+            [Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)],
+            answered=(FORGET_CONFIRM, FORGET_CONFIRM.confirm_label),
         )

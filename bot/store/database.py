@@ -46,6 +46,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+__all__ = [
+    "BadInput",
+    "Database",
+    "StoreUnavailable",
+    "describe_outage",
+]
+
 log = logging.getLogger(__name__)
 # Set by run_unbounded for the task that runs a migration (not for the turns beside it).
 _UNBOUNDED: contextvars.ContextVar[bool] = contextvars.ContextVar("unbounded", default=False)

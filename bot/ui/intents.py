@@ -19,6 +19,24 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import ClassVar, Self
 
+__all__ = [
+    "REGISTRY",
+    "AnswerQuestion",
+    "AnyIntent",
+    "CatchUp",
+    "ChooseCheckIns",
+    "Command",
+    "ConfirmAction",
+    "Intent",
+    "ManageCheckIn",
+    "OpenPath",
+    "ReplyCheckIn",
+    "RescheduleCheckIn",
+    "Revisit",
+    "SetZone",
+    "SkipQuestion",
+]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Intent:

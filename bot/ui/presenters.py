@@ -13,7 +13,9 @@ from bot.checkins import texts as checkin_texts
 from bot.core.reply import Reply
 from bot.core.result import Result
 from bot.messages import (
+    Answerable,
     AnyMessage,
+    CheckInAsked,
     CheckInCatchUp,
     CheckInList,
     CheckInOffer,
@@ -24,6 +26,7 @@ from bot.messages import (
     Home,
     Level,
     Notice,
+    OfferAsked,
     PathAdvice,
     PathDetail,
     Plan,
@@ -83,6 +86,8 @@ TONES = {
     Level.ERROR: Tone.ERROR,
 }
 WHEN_FMT = "%a %d %b %Y, %H:%M"
+OFFER_TITLE = "Shall I check in with you on your plan?"
+CHECKIN_TITLE = "Check-in: how is it going?"
 
 
 # ---------------------------------------------------------------- consultation
@@ -157,6 +162,37 @@ def answered(q: Question, words: str) -> Card:
             Context(text=clip(f"Your answer: {words or 'skipped'}", CONTEXT_MAX)),
         ),
     )
+
+
+def receipt(asked: Answerable, words: str) -> Card:
+    """What a clicked message becomes once its click applied: what it asked, and the
+    answer, with nothing left to click (so it cannot be answered twice)."""
+    match asked:
+        case Question():
+            return answered(asked, words)
+        case CheckInAsked():
+            return Card(
+                title=CHECKIN_TITLE,
+                tone=Tone.SUCCESS,
+                sections=(
+                    *prose(asked.action),
+                    Context(text=clip(f"You answered: {words}", CONTEXT_MAX)),
+                ),
+            )
+        case OfferAsked():
+            return Card(
+                title=OFFER_TITLE,
+                tone=Tone.SUCCESS,
+                sections=(Context(text=clip(f"You chose: {words}", CONTEXT_MAX)),),
+            )
+        case Confirm():
+            return Card(
+                tone=Tone.SUCCESS,
+                sections=(
+                    *prose(asked.prompt),
+                    Context(text=clip(f"You chose: {words}", CONTEXT_MAX)),
+                ),
+            )
 
 
 def _path_sections(p: PathAdvice, *, full: bool) -> list[Section]:
@@ -322,7 +358,7 @@ def offer(o: CheckInOffer) -> Card:
         if c.id in _WHEN_TEXT
     ]
     return Card(
-        title="Shall I check in with you on your plan?",
+        title=OFFER_TITLE,
         sections=(
             *bullets(items),
             Context(text=clip(f"Times are in {zone}.", CONTEXT_MAX)),
@@ -336,7 +372,7 @@ def checkin_prompt(p: CheckInPrompt) -> Card:
     repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
     due = f"{p.due_local:{WHEN_FMT}} ({p.timezone})"
     return Card(
-        title="Check-in: how is it going?",
+        title=CHECKIN_TITLE,
         sections=(
             *prose(p.action),
             Context(text=clip(f"Check-in #{p.checkin_id} · due {due}{repeat}", CONTEXT_MAX)),
@@ -627,7 +663,7 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
 
 def reply(res: Result) -> Reply:
     """A feature's result as the Reply adapters render."""
-    receipt = answered(*res.answered) if res.answered is not None else None
+    shown_instead = receipt(*res.answered) if res.answered is not None else None
     awaiting = ""
     for m in res.messages:
         if isinstance(m, Question):
@@ -637,7 +673,7 @@ def reply(res: Result) -> Reply:
     return Reply(
         outcome=res.outcome,
         cards=tuple(present(res.messages)),
-        receipt=receipt,
+        receipt=shown_instead,
         finished=any(isinstance(m, Recommendation) for m in res.messages),
         awaiting=awaiting,
     )
