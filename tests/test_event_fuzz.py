@@ -151,6 +151,7 @@ def events(known: list[int]) -> st.SearchStrategy[ev.InEvent]:
         st.builds(ev.SetQuietHours, user=u, quiet_hours=t),
         st.builds(ev.Typed, user=u, text=t | st.sampled_from(TYPED), playbook_id=maybe_t),
         st.builds(ev.Decline, user=u, action=t),
+        st.builds(ev.ShowHome, user=u),
     )
 
 

@@ -348,3 +348,42 @@ async def test_a_used_confirmation_becomes_its_receipt(chat: PlatformDriver, tin
     await chat.settle()
     assert "You chose: Keep it" in chat.text(ask) and not chat.interactive(ask)
     assert await tiny.has_open_consultation(chat.ref(OWNER))
+
+
+@pytest.fixture
+async def career(sqlite_url: str, settings: Settings) -> AsyncIterator[Engine]:
+    engine = await make_engine(
+        sqlite_url,
+        settings.model_copy(update={"default_playbook": "ml-research-career"}),
+        "ml-research-career",
+    )
+    yield engine
+    await engine.db.dispose()
+
+
+@pytest.fixture
+async def story_chat(
+    platform: tuple[Starter, dict[str, Any]], career: Engine, tmp_path: Path, sqlite_url: str
+) -> AsyncIterator[PlatformDriver]:
+    starter, fixtures = platform
+    async with starter(fixtures, career, tmp_path, sqlite_url) as driver:
+        yield driver
+
+
+async def test_a_story_typed_into_the_text_box_prefills_the_answers(
+    story_chat: PlatformDriver, career: Engine
+) -> None:
+    from tests.story_measure import STORIES
+
+    seed = next(s for s in STORIES if s.name == "seed").text
+    chat = story_chat
+    question = await chat.command(OWNER, "start", "Tell me about your situation")
+    assert await chat.type_into(question, "Type your answer", seed, user=OWNER) is None
+    understood = await chat.shown(OWNER, "Here is what I took from what you wrote")
+    assert "field: Physics: particle / high-energy physics" in chat.text(understood).replace("**", "")
+    await chat.shown(OWNER, "What kind of ML researcher do you want to become?")
+    await chat.settle()
+    [status] = (await career.run(ev.ShowStatus(user=chat.ref(OWNER)))).messages
+    assert isinstance(status, Status)
+    told = {a.question_id for a in status.answers if a.answer.endswith("(from your story)")}
+    assert {"degree", "field", "experience", "routes", "phd_view"} <= told
