@@ -23,6 +23,8 @@ from bot.features.consultation import Consultations, UnknownPlaybook
 from bot.features.conversation import Conversation
 from bot.features.home import HomeView
 from bot.features.privacy import FORGET_ACTION, Privacy
+from bot.features.route_chart import RouteCharts
+from bot.features.stats import Stats
 from bot.messages import Level, Notice
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
 from bot.playbook.schema import Playbook
@@ -60,6 +62,10 @@ class Engine:
         self.admin = Admin(
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
         )
+        # HOOK(mentors): pass the mentor hand-off's stats_repo.MentorQuery here once its
+        # tables exist; until then the statistics say mentor figures are not counted.
+        self.stats = Stats(self.ctx, mentors=None)
+        self.route_charts = RouteCharts(self.ctx)
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)
         home = HomeView(self.ctx, self.consultations.status_of, self.checkins.listing)
@@ -128,7 +134,9 @@ class Engine:
         """Apply one event and return its domain result. Never raises for any event content."""
         if (problem := event_problem(event)) is not None:
             return result(Outcome.INVALID, Notice(problem, Level.WARNING))
-        return await self._guarded(self.dispatcher.dispatch(event, self.clock()))
+        res = await self._guarded(self.dispatcher.dispatch(event, self.clock()))
+        await self.route_charts.attach(event.user, res)  # a recommendation's chart, if any
+        return res
 
     @staticmethod
     async def _guarded(work: Awaitable[Result]) -> Result:
@@ -229,3 +237,19 @@ class Engine:
     async def tenant_overview(self, platform: str, tenant: str) -> Reply:
         """What an admin has set for this server/workspace (SHOWN)."""
         return presenters.reply(await self._guarded(self.admin.tenant_overview(platform, tenant)))
+
+    # ------------------------------------------------------------------ admin insights
+
+    async def tenant_stats(
+        self,
+        platform: str | None,
+        tenant: str | None,
+        *,
+        chart: bool = False,
+        csv: bool = False,
+    ) -> Reply:
+        """Aggregates of a server/workspace (both None: the whole database), small counts
+        hidden (SHOWN); ``chart``: with a PNG of the funnel and the routes that came first
+        (or one line saying charts are not installed); ``csv``: with the figures as CSV."""
+        work = self.stats.report(platform, tenant, chart=chart, csv=csv)
+        return presenters.reply(await self._guarded(work))

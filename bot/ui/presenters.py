@@ -37,6 +37,8 @@ from bot.messages import (
     ReminderMessage,
     RescheduleQuestion,
     RevisitOffer,
+    RouteChart,
+    StatsReport,
     Status,
     Text,
     TimezoneQuestion,
@@ -78,6 +80,8 @@ from bot.ui.cards import (
     TextEntry,
     Tone,
 )
+from bot.ui.stats import route_chart
+from bot.ui.stats import stats as present_stats
 
 TONES = {
     Level.INFO: Tone.INFO,
@@ -657,6 +661,10 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
                 out.append(reschedule(m))
             case Home():
                 out += home(m)
+            case StatsReport():
+                out += present_stats(m)
+            case RouteChart():
+                out.append(route_chart(m))
         skip_plan = False
     return out
 
