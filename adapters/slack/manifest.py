@@ -18,9 +18,10 @@ DEFAULT_REDIRECT_PATH = "/slack/oauth_redirect"
 PLACEHOLDER_URL = "https://YOUR-PUBLIC-HOST"
 # commands: /advise; chat:write: post and update our messages (and publish the App Home);
 # im:write: open the DM; users:read: admin/owner check and time zone via users.info;
-# files:write: the export file. im:history: the message.im event (what a person types in
-# the DM), and before re-sending a check-in whose first attempt may have gone out, the
-# sender looks for it in the DM (Slack has no nonce). app_home_opened needs no scope.
+# files:write: the export file, the charts and the statistics CSV. im:history: the
+# message.im event (what a person types in the DM), and before re-sending a check-in
+# whose first attempt may have gone out, the sender looks for it in the DM (Slack has
+# no nonce). app_home_opened needs no scope.
 BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "users:read", "files:write")
 # Always: typed DMs (message.im) and the App Home (app_home_opened).
 BOT_EVENTS = ("message.im", "app_home_opened")

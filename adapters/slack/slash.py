@@ -24,10 +24,11 @@ class Kind(StrEnum):
     SETTINGS = "settings"  # admin: show the workspace settings
     SET_PLAYBOOK = "set_playbook"  # admin: default playbook
     SET_CHECKINS = "set_checkins"  # admin: check-in defaults
+    STATS = "stats"  # admin: the workspace's statistics
     INVALID = "invalid"
 
 
-ADMIN_KINDS = frozenset({Kind.SETTINGS, Kind.SET_PLAYBOOK, Kind.SET_CHECKINS})
+ADMIN_KINDS = frozenset({Kind.SETTINGS, Kind.SET_PLAYBOOK, Kind.SET_CHECKINS, Kind.STATS})
 _CHECKIN_KEYS = {
     "cadence": "cadence_days",
     "every": "cadence_days",
@@ -48,6 +49,7 @@ class Parsed:
     cadence_days: int | None = None
     timezone: str | None = None
     quiet_hours: str | None = None
+    csv: bool = False  # STATS: also the figures as a CSV file
     error: str = ""  # raw text for the person (the renderer escapes it)
 
 
@@ -82,6 +84,13 @@ def _checkins(args: list[str]) -> Parsed:
     )
 
 
+def _stats(args: list[str]) -> Parsed:
+    extra = [a.lower() for a in args]
+    if extra in ([], ["csv"]):
+        return Parsed(Kind.STATS, csv=bool(extra))
+    return _invalid("Use admin stats, or admin stats csv for the figures as a CSV file too.")
+
+
 def parse(text: str) -> Parsed:
     """Never raises: anything unknown becomes INVALID with a sentence for the person."""
     words = text.split()
@@ -114,9 +123,11 @@ def parse(text: str) -> Parsed:
             return Parsed(Kind.SET_PLAYBOOK, playbook=_playbook_arg(args[1:]))
         if sub in ("checkins", "check-ins", "checkin"):
             return _checkins(args[1:])
+        if sub in ("stats", "statistics"):
+            return _stats(args[1:])
         return _invalid(
             f"Unknown settings command {sub[:30]!r}. Try: settings, settings "
-            f"playbook <id>, {CHECKIN_USAGE}"
+            f"playbook <id>, {CHECKIN_USAGE}, admin stats"
         )
     return _invalid(f"Unknown command {name[:30]!r}. Use help to see what I can do.")
 
@@ -149,6 +160,7 @@ HELP_ROWS = (
         "settings checkins [cadence=<days>] [timezone=<Area/City>] [quiet=HH:MM-HH:MM]",
         "check-in defaults",
     ),
+    ("admin stats [csv]", "how consultations here go, with a chart (admins and owners)"),
 )
 
 

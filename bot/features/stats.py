@@ -8,18 +8,22 @@ question reached, finished), which route came first in each finished consultatio
 latest recommendation, check-in reply rates (answered / delivered) and mentor requests
 with their claim times (through the mentor hand-off's query, when it is installed).
 
-Small counts (the choice, and why): every count is published rounded to the nearest 5,
-and a count of 1 to 4 is shown as "<5" (0 stays 0). The same people are counted in
-several tables (the overview's totals, the funnel, the drop-out by question, the routes
-that came first), so hiding only the small cells would not be enough: a hidden cell
-could be recovered by subtracting shown figures, within a table or across two. Rounding
-every figure closes all of those at once (a difference of rounded figures is off by up to
-5 either way, so it never pins a hidden cell down), where complementary suppression would
-have to follow every link between tables. A rate (the check-in reply rate) is rounded to
-5 percentage points and left out ("—") unless both the replies and the non-replies are 0
-or at least 5, since a rate and a rounded total would otherwise give the small one away.
-Claim times are shown only for at least 5 claims, rounded. Nothing raw leaves this module:
-the cards, the chart and the CSV are all made from the published figures.
+Small counts (the choice, and why): a count below 5 (0 included) is shown as "<5", and
+every other count is rounded to the nearest 10 (5 to 14 show as 10, 15 to 24 as 20). The
+same people are counted in several tables (the overview's split of those who started,
+the funnel, where the unfinished stand, the routes that came first), so hiding the small
+cells alone would not do: a hidden cell could be recovered by subtracting shown figures,
+within a table or across two. Rounding every figure closes those links at once, where
+complementary suppression would have to follow every link between tables. Why 10 and
+not 5: a shown figure must be less precise than the range a hidden one can take (0 to
+4). With rounding to 5, a total of "10" whose two parts are both hidden can only be
+4 + 4, and an exact "0" beside it gives cells away too; with 0-4 hidden and rounding to
+10 no additive relation (a total and its parts) can pin a hidden cell down, which
+tests/test_stats.py checks exhaustively for one table and for the overview linked to the
+routes table. A rate (the check-in reply rate) is rounded to 10 percentage points and
+shown only when both the part and the rest are at least 5. Claim times are shown only for
+at least 5 claims, rounded. Nothing raw leaves this module: the cards, the chart and the
+CSV are all made from the published figures.
 """
 
 from __future__ import annotations
@@ -57,9 +61,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-THRESHOLD = 5  # a count below this (and above 0) is hidden
-ROUND_TO = 5  # every other count is rounded to a multiple of this
-RATE_STEP = 5  # percentage points
+THRESHOLD = 5  # a count below this (0 included) is hidden
+ROUND_TO = 10  # every other count is rounded to the nearest multiple of this (halves up)
+RATE_STEP = 10  # percentage points
 HIDDEN = "<5"
 NO_RATE = "—"
 CSV_COLUMNS = ("table", "playbook", "row", "column", "value")
@@ -71,12 +75,11 @@ MENTORS_MISSING = (
 
 
 def published(n: int) -> int | None:
-    """A count as it may be shown: 0, None (1 to 4: hidden), or rounded to ROUND_TO."""
-    if n <= 0:
-        return 0
+    """A count as it may be shown: None (below THRESHOLD: hidden), or rounded to the
+    nearest ROUND_TO, halves up."""
     if n < THRESHOLD:
         return None
-    return ROUND_TO * round(n / ROUND_TO)
+    return ROUND_TO * ((n + ROUND_TO // 2) // ROUND_TO)
 
 
 def shown(n: int) -> str:
@@ -85,12 +88,12 @@ def shown(n: int) -> str:
 
 
 def rate(part: int, whole: int) -> str:
-    """``part / whole`` in percent, rounded to RATE_STEP, or NO_RATE when the part or the
-    rest is a small (hidden) group, or there is nothing to divide by."""
+    """``part / whole`` in percent, rounded to RATE_STEP (halves up), or NO_RATE unless
+    both the part and the rest are at least THRESHOLD."""
     rest = whole - part
-    if whole <= 0 or 0 < part < THRESHOLD or 0 < rest < THRESHOLD:
+    if part < THRESHOLD or rest < THRESHOLD:
         return NO_RATE
-    return f"{RATE_STEP * round(100 * part / whole / RATE_STEP)}%"
+    return f"{RATE_STEP * ((200 * part + RATE_STEP * whole) // (2 * RATE_STEP * whole))}%"
 
 
 def duration(seconds: float) -> str:
@@ -340,9 +343,9 @@ class Stats:
             return result(Outcome.SHOWN, Notice(NOTHING_YET))
         tables = publish(raw, self.names(raw.playbooks), days)
         notes = [
-            "Counts are rounded to the nearest 5, and counts of 1 to 4 are shown as <5, so "
-            "that no figure, on its own or set against another, points at a few people. "
-            "A rate is left out (—) where it would reveal such a small group.",
+            "Counts are rounded to the nearest 10, and counts below 5 (none included) are "
+            "shown as <5, so that no figure, on its own or set against another, points at a "
+            "few people. A rate is left out (—) where it would reveal such a small group.",
         ]
         if self.mentors is None:
             notes.append(MENTORS_MISSING)
