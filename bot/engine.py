@@ -30,6 +30,7 @@ from bot.playbook.loader import PlaybookRegistry, playbook_digest
 from bot.playbook.schema import Playbook
 from bot.settings import Settings
 from bot.store import repository as repo
+from bot.store import stats_repo
 from bot.store.database import BadInput, Database, StoreUnavailable
 from bot.ui import intents as it
 from bot.ui import presenters
@@ -62,9 +63,9 @@ class Engine:
         self.admin = Admin(
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
         )
-        # HOOK(mentors): pass the mentor hand-off's stats_repo.MentorQuery here once its
-        # tables exist; until then the statistics say mentor figures are not counted.
-        self.stats = Stats(self.ctx, mentors=None)
+        # HOOK(mentors): the statistics count mentor requests once the mentor hand-off's
+        # table exists (stats_repo.mentor_counts); until then they say they do not.
+        self.stats = Stats(self.ctx, mentors=stats_repo.mentor_counts)
         self.route_charts = RouteCharts(self.ctx)
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)

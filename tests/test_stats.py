@@ -18,8 +18,12 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Column, Integer, MetaData, String, insert
+from sqlalchemy import Table as SaTable
+from sqlalchemy.orm import Session
 
 from bot import charts
 from bot import events as ev
@@ -36,9 +40,10 @@ from bot.features.stats import (
     published,
     rate,
 )
-from bot.messages import CheckInPrompt, Plan
-from bot.settings import REPO_ROOT, Settings
+from bot.messages import CheckInPrompt, Plan, StatsReport
+from bot.settings import REPO_ROOT, Settings, load_settings
 from bot.store import stats_repo
+from bot.store.models import UTCDateTime
 from bot.store.stats_repo import MentorCounts, PlaybookCounts, RawStats, Scope
 from bot.ui.cards import Card, Table
 from tests.checkin_doubles import FakeClock, RecordingSender
@@ -322,6 +327,47 @@ async def test_mentor_figures_come_from_the_hook_when_installed(eng: Engine) -> 
     assert cell(few, "Requests") == HIDDEN and cell(few, "Time to claim: median") == "—"
 
 
+async def test_mentor_requests_are_counted_once_the_mentor_table_exists(eng: Engine) -> None:
+    """The default hook reads the mentor hand-off's table (created here with the columns
+    it counts, as the mentors branch's migration does): requests of this board only."""
+    await answer(eng, slack(1), JOB_FIRST)
+    assert MENTORS_MISSING in (await eng.tenant_stats("slack", T1)).text()
+    meta = MetaData()
+    requests = SaTable(
+        "mentor_requests",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("platform", String(16)),
+        Column("tenant", String(64)),
+        Column("created_at", UTCDateTime()),
+        Column("claimed_at", UTCDateTime(), nullable=True),
+    )
+    made = FIXED_NOW - timedelta(days=3)
+    rows = [
+        {
+            "platform": "slack",
+            "tenant": T1,
+            "created_at": made,
+            "claimed_at": made + timedelta(hours=h),
+        }
+        for h in (1, 2, 2, 3, 4, 5, 30)
+    ]
+    rows += [{"platform": "slack", "tenant": T1, "created_at": made, "claimed_at": None}] * 5
+    rows += [{"platform": "slack", "tenant": T2, "created_at": made, "claimed_at": None}] * 9
+
+    def create(s: Session) -> None:
+        meta.create_all(s.connection())
+        s.execute(insert(requests), rows)
+
+    await eng.db.run(create)
+    mentors = tables(await eng.tenant_stats("slack", T1))["Mentor requests"]
+    assert cell(mentors, "Requests") == "10"  # 12 of this workspace (9 elsewhere)
+    assert cell(mentors, "Claimed by a mentor") == "10"  # 7
+    assert cell(mentors, "Claim rate") == "60%"  # 7 of 12, 5 unclaimed
+    assert cell(mentors, "Time to claim: median") == "3 h"
+    assert MENTORS_MISSING not in (await eng.tenant_stats("slack", T1)).text()
+
+
 # ---------------------------------------------------------------- the suppression rule
 
 
@@ -421,3 +467,59 @@ def test_cross_table_differences_give_nothing_away() -> None:
 
     names = {"tiny": Names.of(make_registry("tiny").get("tiny"))}  # type: ignore[arg-type]
     assert publish(raw(1), names, 14) == publish(raw(2), names, 14)
+
+
+def test_a_large_report_keeps_every_card_within_the_platform_budgets() -> None:
+    """The default playbook's every question with people at it, every route first: the
+    cards still fit Discord and Slack (budgets), and each table reads as fields."""
+    from bot.ui.budgets import check
+    from bot.ui.stats import stats as present
+
+    pb = make_registry("ml-research-career").get("ml-research-career")
+    assert pb is not None
+    counts = PlaybookCounts(
+        started=900,
+        finished=400,
+        in_progress=300,
+        abandoned=200,
+        reached={q.id: 500 + i for i, q in enumerate(pb.questions)},
+        stopped={q.id: (7 + i, i % 4) for i, q in enumerate(pb.questions)},
+        first={p.id: 40 + i for i, p in enumerate(pb.paths)},
+    )
+    raw = RawStats(people=800, playbooks={pb.id: counts})
+    report = StatsReport(
+        scope="x" * 200, tables=publish(raw, {pb.id: Names.of(pb)}, 14), notes=("note",)
+    )
+    cards = present(report)
+    for card in cards:
+        assert check(card) == [], check(card)
+    assert sum(len(t.rows) for t in report.tables) > 30
+
+
+async def test_crossroads_stats_prints_tables_and_writes_the_files(
+    eng: Engine, tmp_path: Path
+) -> None:
+    """The terminal command: aligned text tables, the CSV and the chart where asked."""
+    from adapters.console.stats import run_stats
+
+    await answer(eng, slack(1), JOB_FIRST)
+    out = io.StringIO()
+    settings = load_settings(
+        data_dir=tmp_path,
+        database_url=eng.db.url,
+        playbooks_dir=REPO_ROOT / "tests" / "playbooks",
+        default_playbook="tiny",
+    )
+    csv_file, chart_file = tmp_path / "s.csv", tmp_path / "s.png"
+    code = await run_stats(settings, f"slack:{T1}", csv_file, chart_file, out=out)
+    printed = out.getvalue()
+    assert code == 0, printed
+    assert "=== Crossroads statistics: Slack workspace T0000001 ===" in printed
+    assert "  Question  In progress  Abandoned (14+ days)" not in printed  # nobody part-way
+    assert any(
+        line.startswith("  Consultations started") and line.endswith("<5")
+        for line in printed.splitlines()
+    )
+    assert f"* Wrote the chart to {chart_file}." in printed
+    assert csv_file.read_text().startswith("table,playbook,row,column,value\n")
+    assert chart_file.read_bytes().startswith(PNG_MAGIC)

@@ -69,8 +69,8 @@ NO_RATE = "—"
 CSV_COLUMNS = ("table", "playbook", "row", "column", "value")
 NOTHING_YET = "No consultations have been started here yet, so there is nothing to count."
 MENTORS_MISSING = (
-    "Mentor requests and claim times: not counted, the mentor hand-off is not installed "
-    "in this version."
+    "Mentor requests and claim times: not counted, this installation has no mentor "
+    "hand-off (its tables do not exist)."
 )
 
 
@@ -315,8 +315,8 @@ def chart_inputs(
 
 
 class Stats:
-    """The statistics an admin asks for. ``mentors``: the mentor hand-off's query
-    (stats_repo.MentorQuery), None while it is not installed."""
+    """The statistics an admin asks for. ``mentors``: how the mentor hand-off's figures
+    are read (stats_repo.MentorQuery; it answers None while there are none to read)."""
 
     def __init__(self, ctx: CoreContext, mentors: MentorQuery | None = None) -> None:
         self.ctx = ctx
@@ -339,7 +339,7 @@ class Stats:
         days = self.ctx.settings.stats_abandoned_days
         cutoff = self.ctx.clock() - timedelta(days=days)
         raw = await self.ctx.db.run(stats_repo.gather, scope, cutoff, self.mentors)
-        if raw.started == 0 and raw.mentors is None:
+        if raw.started == 0 and (raw.mentors is None or raw.mentors.requests == 0):
             return result(Outcome.SHOWN, Notice(NOTHING_YET))
         tables = publish(raw, self.names(raw.playbooks), days)
         notes = [
@@ -347,7 +347,7 @@ class Stats:
             "shown as <5, so that no figure, on its own or set against another, points at a "
             "few people. A rate is left out (—) where it would reveal such a small group.",
         ]
-        if self.mentors is None:
+        if raw.mentors is None:
             notes.append(MENTORS_MISSING)
         if scope.platform == "discord":
             notes.append("Consultations started in a DM with me belong to no server.")

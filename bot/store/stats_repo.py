@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, union
+from sqlalchemy import Select, String, case, column, func, inspect, select, table, union
 from sqlalchemy.orm import Session
 
 from bot.messages import CheckInChoice
@@ -31,6 +31,7 @@ from bot.store.models import (
     PlanItem,
     RecommendationSnapshot,
     User,
+    UTCDateTime,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "RawStats",
     "Scope",
     "gather",
+    "mentor_counts",
 ]
 
 _c = Consultation.__table__
@@ -104,11 +106,41 @@ class MentorCounts:
     claim_seconds: tuple[float, ...] = ()
 
 
-# HOOK(mentors): the mentor hand-off (issue #13 part 1, branch ``mentors``) owns its tables;
-# its store module provides one function of this shape and the engine passes it to
-# ``bot.features.stats.Stats``. None (the default) means the tables do not exist in this
-# build, and the statistics say so instead of showing figures.
+# How the statistics read the mentor hand-off's figures: None means there are none to read
+# (its tables do not exist), and the statistics say so instead of showing figures.
 MentorQuery = Callable[[Session, Scope], MentorCounts | None]
+
+# HOOK(mentors): the mentor hand-off (issue #13 part 1, branch ``mentors``) owns the table
+# ``mentor_requests``; it is named here without its model (that branch adds the model),
+# only the columns counted: the board's platform and tenant (the server or workspace
+# whose mentors see the request), when it was made and when it was (last) claimed.
+_mentor_requests = table(
+    "mentor_requests",
+    column("platform", String()),
+    column("tenant", String()),
+    column("created_at", UTCDateTime()),
+    column("claimed_at", UTCDateTime()),
+)
+
+
+def mentor_counts(s: Session, scope: Scope) -> MentorCounts | None:
+    """Mentor requests of the scope's boards, how many were claimed and how long each
+    claimed one waited; None while the mentor tables do not exist."""
+    if not inspect(s.connection()).has_table("mentor_requests"):
+        return None
+    m = _mentor_requests
+    stmt = select(m.c.created_at, m.c.claimed_at)
+    if scope.platform is not None:
+        stmt = stmt.where(m.c.platform == scope.platform)
+        if scope.tenant is not None:
+            stmt = stmt.where(m.c.tenant == scope.tenant)
+    rows = s.execute(stmt).all()
+    waits = tuple(
+        max(0.0, (claimed - created).total_seconds())
+        for created, claimed in rows
+        if claimed is not None and created is not None
+    )
+    return MentorCounts(requests=len(rows), claimed=len(waits), claim_seconds=waits)
 
 
 @dataclass(slots=True)
