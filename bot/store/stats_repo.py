@@ -300,9 +300,9 @@ def _checkins(s: Session, scope: Scope, out: RawStats) -> None:
 def gather(
     s: Session, scope: Scope, cutoff: datetime, mentors: MentorQuery | None = None
 ) -> RawStats:
-    """Every raw count of the statistics, in one unit of work (one consistent snapshot on
-    PostgreSQL's default isolation per statement; counts may move between statements while
-    people use the bot, which no aggregate shown to an admin depends on)."""
+    """Every raw count of the statistics, in one unit of work. Each query sees the data as
+    it is when it runs (PostgreSQL's default isolation), so a turn committed meanwhile may
+    be in one table and not the next; rounding hides such a difference."""
     out = RawStats()
     _statuses(s, scope, cutoff, out)
     if out.playbooks:
