@@ -115,11 +115,19 @@ def test_every_named_route_gets_its_verdict_in_order_then_the_strong_unnamed_one
     assert [v.path_id for v in advice.verdicts] == ["phd_domain", "masters_first"]
     masters = advice.verdicts[1]
     assert masters.text.startswith("Skip it, unless a programme you want requires it.")
-    assert "number 4 of the 4 routes" in masters.text
-    # The top route was not named: it follows, as the strong route they did not name.
-    assert advice.paths[0].path_id == "industry"
-    assert advice.unnamed is not None and advice.unnamed.path_id == "industry"
-    assert "It is the route I recommend for you." in advice.unnamed.text
+    assert masters.rank == 4 and "routes I considered" not in masters.text  # no bare rank
+
+
+def test_the_runner_up_says_it_comes_second_and_after_what() -> None:
+    routes = PB.role_question("routes")
+    assert routes is not None
+    named = [c for c in routes.choice_ids if c != "none_yet"]
+    advice = advise({**PHYSICIST, "goal": "applied", "routes": named})
+    assert not advice.conditional
+    [second] = [v for v in advice.verdicts if v.rank == 2]
+    assert second.text.endswith("It comes second for you, after a job at a tech company.")
+    others = [v for v in advice.verdicts if v.rank and v.rank > 2]
+    assert others and all("second for you" not in v.text for v in others)
 
 
 def test_a_named_route_that_does_not_apply_says_why() -> None:
