@@ -307,3 +307,17 @@ def test_the_linter_finds_nothing_in_these_cases() -> None:
     for goal in ("academic", "applied", "unsure"):
         answers = {**PHYSICIST, "goal": goal}
         assert lint_advice(PB, answers, advise(answers), TODAY) == []
+
+
+def test_a_step_counted_from_today_is_not_due_over_the_holidays() -> None:
+    from datetime import date
+
+    from bot.advice.plan import past_the_holidays
+
+    assert past_the_holidays(date(2026, 12, 21)) == date(2026, 12, 21)
+    assert past_the_holidays(date(2026, 12, 22)) == date(2027, 1, 4)  # a Monday
+    assert past_the_holidays(date(2027, 1, 1)) == date(2027, 1, 4)
+    assert past_the_holidays(date(2027, 12, 30)) == date(2028, 1, 4)  # a Tuesday
+    assert past_the_holidays(date(2028, 1, 3)) == date(2028, 1, 4)
+    assert past_the_holidays(date(2032, 1, 2)) == date(2032, 1, 5)  # the 4th is a Sunday
+    assert past_the_holidays(date(2027, 1, 4)) == date(2027, 1, 4)
