@@ -246,5 +246,5 @@ def measure(story: Story) -> Measure:
 
 
 BATCHES: dict[str, tuple[Story, ...]] = {
-    name: load_batch(STORY_DIR / name) for name in ("blind1", "blind2", "blind3")
+    name: load_batch(STORY_DIR / name) for name in ("blind1", "blind2", "blind3", "blind4")
 }
