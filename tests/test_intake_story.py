@@ -45,7 +45,7 @@ def test_a_story_prefills_most_of_what_a_careful_reader_infers(story: Story) -> 
 # Regression floors for the blind batches: the figures measured when each was last tuned
 # on, less a little (bench/story_prefill.py prints the detail; RESULTS.md has the figures
 # each batch gave before any tuning on it). Not targets: an unseen story reads worse.
-FLOORS = {"blind1": (0.85, 0), "blind2": (0.8, 1), "blind3": (0.5, 4)}
+FLOORS = {"blind1": (0.85, 0), "blind2": (0.8, 1), "blind3": (0.5, 4), "blind4": (0.45, 4)}
 
 
 @pytest.mark.parametrize("batch", sorted(BATCHES))
