@@ -523,3 +523,15 @@ async def test_crossroads_stats_prints_tables_and_writes_the_files(
     assert f"* Wrote the chart to {chart_file}." in printed
     assert csv_file.read_text().startswith("table,playbook,row,column,value\n")
     assert chart_file.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_crossroads_stats_refuses_a_tenant_it_cannot_read(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from adapters.cli import cli
+
+    env = {"CROSSROADS_DATA_DIR": str(tmp_path)}
+    done = CliRunner().invoke(cli, ["stats", "--tenant", "T0123"], env=env)
+    assert done.exit_code == 2
+    assert "--tenant: use PLATFORM:ID" in done.output
+    assert "stats" in CliRunner().invoke(cli, ["--help"]).output
