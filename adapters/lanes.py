@@ -16,6 +16,8 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 
+from adapters.waiting import until_idle
+
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
@@ -82,12 +84,7 @@ class Lanes:
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a shutdown deadline
         """Wait until every lane is empty; False if work remained after ``timeout`` s."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await until_idle(self._idle, timeout)
 
     async def close(self) -> None:
         """Cancel every lane (what was queued is dropped) and wait for them to end."""

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
+from adapters.waiting import until_idle
 from bot.api import (
     CheckInService,
     Database,
@@ -87,12 +88,7 @@ class Turns:
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a shutdown deadline
         """Wait until no turn runs; False if some still did after ``timeout`` seconds."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await until_idle(self._idle, timeout)
 
 
 @dataclass

@@ -68,6 +68,7 @@ from adapters.slack.cards import TEXT_ACTION, TEXT_BLOCK, TEXT_CALLBACK, SlackPo
 from adapters.slack.delivery import Courier, Failure
 from adapters.slack.mrkdwn import fit, typed_text
 from adapters.slack.slash import ADMIN_KINDS, Kind, Parsed, help_card, parse, setting_event
+from adapters.waiting import until_idle
 from bot.api import (
     Card,
     Click,
@@ -341,12 +342,7 @@ class Listeners:
 
     async def drain(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109 - a shutdown deadline
         """Wait until no acknowledged work is running; False if some still was at ``timeout``."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await until_idle(self._idle, timeout)
 
     # ------------------------------------------------------------------ the core
 
