@@ -8,7 +8,7 @@ registers its own events and shares only the ``CoreContext``, so none calls anot
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from bot import events as ev
@@ -22,6 +22,7 @@ from bot.features.checkins import CheckIns
 from bot.features.consultation import Consultations, UnknownPlaybook
 from bot.features.conversation import Conversation
 from bot.features.home import HomeView
+from bot.features.mentors import Mentors
 from bot.features.privacy import FORGET_ACTION, Privacy
 from bot.messages import Level, Notice
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
@@ -54,8 +55,13 @@ class Engine:
     ) -> None:
         self.ctx = CoreContext(db, playbooks, settings, clock)
         self.checkins = CheckIns(self.ctx)
+        self.mentors = Mentors(self.ctx)
+        self.checkins.on_answered = self.mentors.checkin_answered
         self.consultations = Consultations(
-            self.ctx, self.checkins.offer, self.checkins.cancelled_by_new_plan
+            self.ctx,
+            self.checkins.offer,
+            self.checkins.cancelled_by_new_plan,
+            self.mentors.offer,
         )
         self.admin = Admin(
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
@@ -63,7 +69,9 @@ class Engine:
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)
         home = HomeView(self.ctx, self.consultations.status_of, self.checkins.listing)
-        for feature in (self.consultations, self.checkins, Privacy(self.ctx), conversation, home):
+        privacy = Privacy(self.ctx, self.mentors.forget)
+        features = (self.consultations, self.checkins, privacy, conversation, home, self.mentors)
+        for feature in features:
             feature.register(self.dispatcher)
 
     # The shared context is the one source of these; tests swap the database or the clock.
@@ -90,6 +98,14 @@ class Engine:
     @settings.setter
     def settings(self, settings: Settings) -> None:
         self.ctx.settings = settings
+
+    @property
+    def on_mentors_changed(self) -> Callable[[datetime], None] | None:
+        return self.ctx.on_mentors_changed
+
+    @on_mentors_changed.setter
+    def on_mentors_changed(self, callback: Callable[[datetime], None] | None) -> None:
+        self.ctx.on_mentors_changed = callback
 
     @property
     def playbooks(self) -> PlaybookRegistry:
@@ -229,3 +245,22 @@ class Engine:
     async def tenant_overview(self, platform: str, tenant: str) -> Reply:
         """What an admin has set for this server/workspace (SHOWN)."""
         return presenters.reply(await self._guarded(self.admin.tenant_overview(platform, tenant)))
+
+    # ------------------------------------------------------------------ admin: mentors
+    # The mentor hand-off's settings (bot/features/mentors.py); the same rule applies.
+
+    async def set_mentor_channel(self, platform: str, tenant: str, channel_id: str) -> Reply:
+        """Where this server's/workspace's mentor requests are posted (APPLIED, INVALID)."""
+        work = self.mentors.set_channel(platform, tenant, channel_id)
+        return presenters.reply(await self._guarded(work))
+
+    async def tag_mentor(
+        self, platform: str, tenant: str, mentor_id: str, tags: Sequence[str]
+    ) -> Reply:
+        """A mentor's path families or topics (none: untagged); unknown tags are INVALID."""
+        work = self.mentors.tag_mentor(platform, tenant, mentor_id, tags)
+        return presenters.reply(await self._guarded(work))
+
+    async def mentor_overview(self, platform: str, tenant: str) -> Reply:
+        """The mentors channel, tagged mentors and waiting requests (SHOWN)."""
+        return presenters.reply(await self._guarded(self.mentors.overview(platform, tenant)))

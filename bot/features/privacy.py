@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -14,8 +15,13 @@ from bot.core.result import Result, result
 from bot.export import export_markdown
 from bot.messages import Confirm, Level, Notice
 from bot.store import repository as repo
+from bot.store.models import User
 
 FORGET_ACTION = "forget"
+MENTOR_POSTS_GOING = (
+    "Your mentor request's messages are being deleted from the mentors channel and the "
+    "introductions too; that takes a moment."
+)
 FORGET_CONFIRM = Confirm(
     "This deletes everything I keep about you: consultations, answers, "
     "recommendations, plans and check-ins. It cannot be undone. Go ahead?",
@@ -25,9 +31,15 @@ FORGET_CONFIRM = Confirm(
 )
 
 
+# Before a person's rows are deleted (the mentor hand-off queues deleting its posts):
+# returns how many messages outside the person's DM are being removed.
+BeforeForget = Callable[[Session, User, datetime], int]
+
+
 class Privacy:
-    def __init__(self, ctx: CoreContext) -> None:
+    def __init__(self, ctx: CoreContext, before_forget: BeforeForget | None = None) -> None:
         self.ctx = ctx
+        self.before_forget = before_forget
 
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._export, ev.Export)
@@ -66,15 +78,22 @@ class Privacy:
                 return result(Outcome.NOT_FOUND, Notice("I have no data about you."))
             return result(Outcome.CONFIRM, FORGET_CONFIRM)
 
-        def unit(s: Session) -> None:
-            uid = repo.user_id(s, event.user)
-            if uid is not None:
-                repo.delete_user(s, uid)
+        def unit(s: Session) -> int:
+            row = repo.find_user(s, event.user)
+            if row is None:
+                return 0
+            elsewhere = self.before_forget(s, row, now) if self.before_forget else 0
+            repo.delete_user(s, row.id)
+            return elsewhere
 
-        await self.ctx.db.run(unit)
+        elsewhere = await self.ctx.db.run(unit)
         await self.ctx.db.scrub()
+        notices = [Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)]
+        if elsewhere:
+            self.ctx.wake_mentors(now)
+            notices.append(Notice(MENTOR_POSTS_GOING))
         return Result(
             Outcome.APPLIED,
-            [Notice("Done: everything I kept about you is deleted.", Level.SUCCESS)],
+            list(notices),
             answered=(FORGET_CONFIRM, FORGET_CONFIRM.confirm_label),
         )

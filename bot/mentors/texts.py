@@ -111,4 +111,3 @@ CLOSED = "Marked as done."
 
 NOTE_TITLE = "Check-in update"
 NOTE_ANSWER = "Their answer: {answer}"
-FORGET_NOTE = "Your mentor request and its posts are being removed from the mentors channel."

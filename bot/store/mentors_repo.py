@@ -125,14 +125,14 @@ def change(
     from_states: Sequence[str],
     now: datetime,
     *,
-    claimed_by: str | None = None,
+    held_by: str | None = None,
     **values: Any,
 ) -> bool:
-    """Move a request on if it is still in one of ``from_states`` (and, with
-    ``claimed_by``, still claimed by them): True for the one caller that did."""
+    """Move a request on if it is still in one of ``from_states`` (and, with ``held_by``,
+    still claimed by that mentor): True for the one caller that did."""
     where = [_r.c.id == request_id, _r.c.state.in_(list(from_states))]
-    if claimed_by is not None:
-        where.append(_r.c.claimed_by == claimed_by)
+    if held_by is not None:
+        where.append(_r.c.claimed_by == held_by)
     result = s.execute(
         update(_r).where(*where).values(version=_r.c.version + 1, updated_at=now, **values)
     )
