@@ -33,8 +33,8 @@ from bot.core.reply import Outcome, Reply
 from bot.engine import Engine
 from bot.events import InEvent, UserRef
 from bot.logging_setup import configure_logging
-from bot.playbook.loader import PlaybookError, PlaybookRegistry, load_playbook
 from bot.mentors.service import MentorService
+from bot.playbook.loader import PlaybookError, PlaybookRegistry, load_playbook
 from bot.ports import (
     BoardPost,
     Introduced,
