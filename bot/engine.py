@@ -69,7 +69,7 @@ class Engine:
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)
         home = HomeView(self.ctx, self.consultations.status_of, self.checkins.listing)
-        privacy = Privacy(self.ctx, self.mentors.forget)
+        privacy = Privacy(self.ctx, (self.mentors,))
         features = (self.consultations, self.checkins, privacy, conversation, home, self.mentors)
         for feature in features:
             feature.register(self.dispatcher)

@@ -256,8 +256,9 @@ class AskMentor:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShareWithMentor:
-    """Yes (``share``) or no to the summary shown at ``step`` of the consultation (None:
-    what it is now); ``copy_checkins``: check-in answers are copied to the mentor too."""
+    """Yes (``share``) or no to the summary shown at ``step`` of the consultation;
+    ``copy_checkins``: check-in answers are copied to the mentor too. Without ``step`` (no
+    card was shown) nothing is shared: the core shows the summary and asks."""
 
     user: UserRef
     share: bool

@@ -128,25 +128,41 @@ class Mentors:
             return []
         return [MentorOffer(state.id)]
 
-    def forget(self, s: Session, user: User, now: datetime) -> int:
-        """Before ``user`` is deleted: every message about their requests is queued for
+    def holds(self, s: Session, user: ev.UserRef) -> bool:
+        """Whether the hand-off keeps anything about ``user`` as a mentor (requests they
+        made are theirs: their users row tells)."""
+        tagged = s.scalar(
+            select(MentorTag.mentor_id).where(
+                MentorTag.platform == user.platform, MentorTag.mentor_id == user.user_id
+            )
+        )
+        return tagged is not None or self._taken(s, user) != []
+
+    @staticmethod
+    def _taken(s: Session, user: ev.UserRef) -> list[MentorRequest]:
+        return list(
+            s.scalars(
+                select(MentorRequest).where(
+                    MentorRequest.platform == user.platform,
+                    MentorRequest.claimed_by == user.user_id,
+                    MentorRequest.state == "claimed",
+                )
+            )
+        )
+
+    def forget(self, s: Session, user: ev.UserRef, row: User | None, now: datetime) -> int:
+        """Before a person is deleted: every message about their requests is queued for
         deletion, their mentor tags go, and requests they took as a mentor go back to the
-        board. Returns how many messages are to be deleted."""
-        count = mrepo.forget_posts(s, user.id, now)
+        board. Mentor ids are the platform's user ids, the same in every server (Discord)
+        and workspace (Slack). Returns how many messages are to be deleted."""
+        count = mrepo.forget_posts(s, row.id, now) if row is not None else 0
         s.execute(
             delete(MentorTag).where(
-                MentorTag.platform == user.platform, MentorTag.mentor_id == user.platform_user_id
+                MentorTag.platform == user.platform, MentorTag.mentor_id == user.user_id
             )
         )
-        taken = s.scalars(
-            select(MentorRequest).where(
-                MentorRequest.platform == user.platform,
-                MentorRequest.claimed_by == user.platform_user_id,
-                MentorRequest.state == "claimed",
-            )
-        )
-        for req in list(taken):
-            self._hand_back(s, req, user.platform_user_id, now)
+        for req in self._taken(s, user):
+            self._hand_back(s, req, user.user_id, now)
         return count
 
     def checkin_answered(
@@ -211,7 +227,9 @@ class Mentors:
         loaded, snap = self._completed(s, event.user, event.consultation_id)
         if loaded is None or snap is None:
             return result(Outcome.NOT_FOUND, Notice(T.NO_RECOMMENDATION))
-        if event.step is not None and event.step != loaded.state.version:
+        if event.step is None:  # a yes to no card in particular: show the card first
+            return result(Outcome.CONFIRM, self._consent(s, uid, loaded, snap))
+        if event.step != loaded.state.version:
             return result(Outcome.STALE, Notice(T.CHANGED), self._consent(s, uid, loaded, snap))
         tenant = self._board(event.user, loaded.state, event.server_tenant)
         if mrepo.channel(s, event.user.platform, tenant) is None:

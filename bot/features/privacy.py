@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -31,15 +32,24 @@ FORGET_CONFIRM = Confirm(
 )
 
 
-# Before a person's rows are deleted (the mentor hand-off queues deleting its posts):
-# returns how many messages outside the person's DM are being removed.
-BeforeForget = Callable[[Session, User, datetime], int]
+class OtherData(Protocol):
+    """Data about a person kept outside their own rows (the mentor hand-off: the tags an
+    admin gave them as a mentor, requests they took, posts about their requests)."""
+
+    def holds(self, s: Session, user: ev.UserRef) -> bool:
+        """Whether anything is kept about ``user`` (who may have no users row)."""
+        ...
+
+    def forget(self, s: Session, user: ev.UserRef, row: User | None, now: datetime) -> int:
+        """Delete it, before the person's rows go; how many posted messages outside the
+        person's DM are being deleted (they go in a moment, not in this transaction)."""
+        ...
 
 
 class Privacy:
-    def __init__(self, ctx: CoreContext, before_forget: BeforeForget | None = None) -> None:
+    def __init__(self, ctx: CoreContext, others: Sequence[OtherData] = ()) -> None:
         self.ctx = ctx
-        self.before_forget = before_forget
+        self.others = tuple(others)
 
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._export, ev.Export)
@@ -69,21 +79,22 @@ class Privacy:
             repo.set_awaiting(s, uid, awaiting)
         return uid is not None
 
+    def _known(self, s: Session, user: ev.UserRef) -> bool:
+        known = self._set_awaiting(s, user, f"confirm:{FORGET_ACTION}")
+        return known or any(other.holds(s, user) for other in self.others)
+
     async def _forget(self, event: ev.Forget, now: datetime) -> Result:
         if not event.confirmed:
-            known = await self.ctx.db.run(
-                self._set_awaiting, event.user, f"confirm:{FORGET_ACTION}"
-            )
+            known = await self.ctx.db.run(self._known, event.user)
             if not known:
                 return result(Outcome.NOT_FOUND, Notice("I have no data about you."))
             return result(Outcome.CONFIRM, FORGET_CONFIRM)
 
         def unit(s: Session) -> int:
             row = repo.find_user(s, event.user)
-            if row is None:
-                return 0
-            elsewhere = self.before_forget(s, row, now) if self.before_forget else 0
-            repo.delete_user(s, row.id)
+            elsewhere = sum(other.forget(s, event.user, row, now) for other in self.others)
+            if row is not None:
+                repo.delete_user(s, row.id)
             return elsewhere
 
         elsewhere = await self.ctx.db.run(unit)
