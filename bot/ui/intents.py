@@ -212,7 +212,7 @@ class ReleaseRequest(Intent):
 class WithdrawRequest(Intent):
     """The person withdraws their request."""
 
-    TAG: ClassVar[str] = "q"
+    TAG: ClassVar[str] = "l"
     request: int
 
 
