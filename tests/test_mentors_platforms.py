@@ -33,7 +33,7 @@ from bot.settings import Settings
 from bot.store.models import MentorJob, MentorPost, MentorRequest, PlanItem
 from tests.conftest import FIXED_NOW, make_engine
 from tests.discord_harness import TOKEN, World, discord_settings
-from tests.fakes.discord_fake import FakeDiscord
+from tests.fakes.discord_fake import P_VIEW_CHANNEL, FakeDiscord
 from tests.fakes.slack_driver import loopback_fixture, slack_settings  # noqa: F401 - fixture
 from tests.fakes.slack_fake import SlackFake
 from tests.mentor_platforms import (
@@ -362,3 +362,27 @@ async def _resurface_once(clock: Clock, engine: Engine, processes: list[Any]) ->
     clock.now += timedelta(days=30)
     await asyncio.gather(*(p.drain() for p in processes))
     assert len([m for m in board(one, live=False) if "Still looking" in m.text]) == 1
+
+
+async def test_discord_refuses_a_mentors_channel_the_bot_cannot_post_in(
+    db_url: str, settings: Settings, tmp_path: Path, discord_fake: FakeDiscord
+) -> None:
+    fake = discord_fake
+    closed = fake.add_text_channel(
+        fake.guild_id,
+        "closed",
+        permission_overwrites=[
+            {"id": str(fake.guild_id), "type": 0, "allow": "0", "deny": str(P_VIEW_CHANNEL)}
+        ],
+    )
+    engine = await _engine(db_url, settings)
+    try:
+        async with platform_driver("discord", fake, engine, tmp_path, db_url) as drv:
+            assert isinstance(drv, DiscordMentors)
+            outcome = await drv.admin("channel", {"channel": closed})
+            assert outcome == "refused-channel"
+            overview = await engine.mentor_overview("discord", drv.board_tenant)
+            assert "Mentors channel: not set." in overview.text()
+            assert await drv.set_channel() == "applied"
+    finally:
+        await engine.db.dispose()

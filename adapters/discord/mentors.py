@@ -50,6 +50,10 @@ from bot.api import events as ev
 log = logging.getLogger(__name__)
 OUTAGE_SECONDS = 30.0
 ONE_MESSAGE = "The card does not fit one Discord message."
+CANNOT_POST = (
+    "I cannot post in {channel}: in its permissions, allow me View Channel, Send Messages and "
+    "Embed Links (and keep it closed to everyone but mentors). Nothing was changed."
+)
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 
 
@@ -244,6 +248,16 @@ def add_mentor_admin(
     @app_commands.describe(channel="A text channel only mentors can read")
     @manage
     async def channel(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        me = channel.guild.me
+        perms = channel.permissions_for(me) if me is not None else None
+        if perms is not None and not (
+            perms.view_channel and perms.send_messages and perms.embed_links
+        ):
+            await flows.refuse(
+                interaction, CANNOT_POST.format(channel=channel.mention), "refused-channel"
+            )
+            return
+
         async def action(tenant: str) -> Reply:
             return await engine.set_mentor_channel(PLATFORM, tenant, str(channel.id))
 
