@@ -194,7 +194,10 @@ class MentorWorker:
 
     @staticmethod
     def _sync(s: Session, req: MentorRequest, summary: Any) -> list[Op]:
-        """Every post of ``req`` made to match its state."""
+        """Every post of ``req`` made to match its state: the board card shows the summary
+        only while the request waits (gone once withdrawn or done); an introduction keeps
+        it only while the mentor has the request; check-in copies go when the mentor no
+        longer has it (handed back) or the person withdrew."""
         ops: list[Op] = []
         for post in mrepo.posts(s, req.id):
             if post.kind == "board":
@@ -206,7 +209,7 @@ class MentorWorker:
             elif post.kind == "intro":
                 view_i = MentorIntro(req.id, req.state, summary, req.copy_checkins)
                 ops.append(Op("edit", post.channel, post.ref, tuple(present([view_i]))))
-            elif post.kind == "note" and req.state == "withdrawn":
+            elif post.kind == "note" and req.state in ("withdrawn", "released"):
                 ops.append(Op("delete", post.channel, post.ref, post_id=post.id))
         return ops
 
