@@ -445,3 +445,51 @@ async def test_a_worker_whose_lease_ran_out_records_nothing(
     finally:
         await other_db.dispose()
         await engine.db.dispose()
+
+
+async def test_export_lists_each_request_and_exactly_what_it_shared(
+    world: tuple[Engine, FakeBoard, MentorWorker],
+) -> None:
+    engine, _board, worker = world
+    await share(engine, worker, "share_checkins")
+    exported = await engine.handle(ev.Export(user=PERSON))
+    (card,) = exported.cards
+    assert card.attachment is not None
+    text = card.attachment.content
+    section = text[text.index("## Mentor requests") :]
+    assert "requested; check-in answers copied to the mentor" in section
+    assert "highest degree: Master's" in section
+    assert "Route you are weighing: A PhD in ML for your own field" in section
+    assert "Your question: What is your domain knowledge worth?" in section
+    assert SECRET not in section
+
+
+def test_slack_mentor_subcommands_parse() -> None:
+    from adapters.slack.slash import Kind, parse
+
+    assert parse("mentor").command == "mentor"
+    assert parse("mentor withdraw").kind is Kind.MENTOR_WITHDRAW
+    assert parse("settings mentors").kind is Kind.MENTORS
+    channel = parse("settings mentors channel <#C0MENTORS|mentors>")
+    assert (channel.kind, channel.channel) == (Kind.MENTORS_CHANNEL, "C0MENTORS")
+    tag = parse("settings mentors tag <@U0ANNA|anna> Doctorate industry")
+    assert (tag.kind, tag.mentor, tag.tags) == (
+        Kind.MENTORS_TAG,
+        "U0ANNA",
+        ("doctorate", "industry"),
+    )
+    untag = parse("settings mentors untag <@U0ANNA>")
+    assert (untag.kind, untag.mentor, untag.tags) == (Kind.MENTORS_TAG, "U0ANNA", ())
+    assert parse("settings mentors channel #mentors").kind is Kind.INVALID  # unescaped: no id
+    assert parse("settings mentors tag <@U0ANNA>").kind is Kind.INVALID  # no tags
+
+
+async def test_unknown_tags_are_refused_with_the_known_ones(
+    world: tuple[Engine, FakeBoard, MentorWorker],
+) -> None:
+    engine, _board, _worker = world
+    reply = await engine.tag_mentor("slack", TEAM, "U0DANA", ["astrology"])
+    assert reply.outcome == Outcome.INVALID
+    assert "astrology" in reply.text() and "doctorate" in reply.text()
+    overview = await engine.mentor_overview("slack", TEAM)
+    assert "U0DANA" not in overview.text() and "Mentor U0ANNA: doctorate." in overview.text()
