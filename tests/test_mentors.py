@@ -493,3 +493,15 @@ async def test_unknown_tags_are_refused_with_the_known_ones(
     assert "astrology" in reply.text() and "doctorate" in reply.text()
     overview = await engine.mentor_overview("slack", TEAM)
     assert "U0DANA" not in overview.text() and "Mentor U0ANNA: doctorate." in overview.text()
+
+
+async def test_a_double_click_on_share_creates_one_request(
+    world: tuple[Engine, FakeBoard, MentorWorker],
+) -> None:
+    engine, board, worker = world
+    shown = await consent(engine)
+    yes = intent_of(shown.cards, it.ShareWithMentor, "share")
+    first, second = await asyncio.gather(engine.act(PERSON, yes), engine.act(PERSON, yes))
+    assert sorted([first.outcome, second.outcome]) == sorted([Outcome.APPLIED, Outcome.STALE])
+    await worker.drain()
+    assert await count(engine, MentorRequest) == 1 and len(board.live(CHANNEL)) == 1
