@@ -219,12 +219,13 @@ class Typed:
 
     It may be a command ("back", "/edit 3", "remind weekly"), an answer to the current
     question, a reply to a check-in or to a confirmation; ``playbook_id`` is used if it
-    starts a consultation.
+    starts a consultation; ``platform_timezone`` if it sets check-ins ("remind weekly").
     """
 
     user: UserRef
     text: str
     playbook_id: str | None = None
+    platform_timezone: str | None = None  # as for ScheduleCheckIns: the platform's zone
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -380,7 +380,8 @@ async def test_a_story_typed_into_the_text_box_prefills_the_answers(
     question = await chat.command(OWNER, "start", "Tell me about your situation")
     assert await chat.type_into(question, "Type your answer", seed, user=OWNER) is None
     understood = await chat.shown(OWNER, "Here is what I took from what you wrote")
-    assert "field: Physics: particle / high-energy physics" in chat.text(understood).replace("**", "")
+    shown = chat.text(understood).replace("**", "")
+    assert "field: Physics: particle / high-energy physics" in shown
     await chat.shown(OWNER, "What kind of ML researcher do you want to become?")
     await chat.settle()
     [status] = (await career.run(ev.ShowStatus(user=chat.ref(OWNER)))).messages

@@ -186,6 +186,19 @@ async def test_a_delivered_checkin_is_answered_by_typing(
     assert len(listing.items) == report.delivered - 1  # type: ignore[attr-defined]
 
 
+async def test_typed_remind_uses_the_zone_slack_knows(
+    fake: SlackFake, tiny: Engine, tmp_path: Path, db_url: str
+) -> None:
+    """As a click does: users.info ``tz`` is the person's zone, so none is asked for."""
+    fake.ensure_user(USER).tz = "Asia/Tokyo"
+    settings = slack_settings(fake, tmp_path, db_url, "http")
+    async with running_adapter(fake, tiny, settings, "http") as drv:
+        for line in ("start", "worker", "code", "3", "skip"):
+            await typed(drv, line)
+        answer = await typed(drv, "remind weekly")
+        assert "(Asia/Tokyo)" in answer and "time zone" not in answer.lower().split("(")[0]
+
+
 @pytest.mark.parametrize("winner", ["typed", "click"])
 async def test_typing_and_clicking_the_same_question_at_once(
     winner: str, fake: SlackFake, tiny: Engine, tmp_path: Path, db_url: str

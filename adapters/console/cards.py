@@ -69,8 +69,9 @@ def _command(template: str, **values: str) -> str:
 def _choices(s: Choices) -> list[str]:
     if s.command:  # a picker: typed as a command naming the option
         lines = [f"  {_command(s.command, value='N')}  {_safe(s.placeholder)}".rstrip()]
-        if not all(o.value.isdigit() for o in s.options):  # ids are listed elsewhere
-            lines += [f"    {o.value}: {_safe(o.label)}" for o in s.options]
+        typed = [o.typed or o.value for o in s.options]
+        if not all(t.isdigit() for t in typed):  # numbers are listed elsewhere
+            lines += [f"    {t}: {_safe(o.label)}" for t, o in zip(typed, s.options, strict=True)]
         return lines
     if not s.numbered:  # a scale: type the value
         shown = " · ".join(_safe(o.label) for o in s.options)

@@ -683,7 +683,9 @@ class Listeners:
             return
         person = turn.person
         self.courier.remember_dm(person.tenant, person.user_id, channel)
-        reply = await self.safely(self.engine.handle(ev.Typed(user=person, text=text)))
+        zone = await self.platform_timezone(turn.client, person.tenant, person.user_id)
+        typed = ev.Typed(user=person, text=text, platform_timezone=zone)
+        reply = await self.safely(self.engine.handle(typed))
         await self.courier.send(turn.client, channel, render(reply.cards), team=person.tenant)
 
     # ------------------------------------------------------------------ App Home

@@ -449,8 +449,14 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         rank_no = order.index(pid) + 1
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
         body = sentence(entry.text) if entry else sentence(views[rank_no - 1].summary)
-        tail = w.verdict_top if pid == lead else w.verdict_rank.format(rank=rank_no, count=count)
-        text = said.fresh(f"{body} {sentence(tail)}") or sentence(tail)
+        if pid == lead:
+            tail = w.verdict_top
+        elif rank_no == 2 and order[0] == lead:
+            tail = w.verdict_second.format(lead=mid(lead), rank=rank_no, count=count)
+        else:
+            tail = w.verdict_rank.format(rank=rank_no, count=count, lead=mid(lead))
+        said_tail = sentence(tail) if tail else ""
+        text = said.fresh(f"{body} {said_tail}".strip()) or said_tail or body
         verdicts.append(Verdict(path_id=pid, title=title(pid), text=text, rank=rank_no))
     unnamed = None
     if named and lead not in named:

@@ -57,6 +57,13 @@ CancelledNote = Callable[[list[str]], list[Notice]]
 MoreOffers = Callable[[Session, repo.ConsultationState], list[AnyMessage]]
 
 
+def _listed(q: PlaybookQuestion, value: Any) -> str:
+    """An answer in words; several choices apart with semicolons (labels hold commas)."""
+    if isinstance(value, list):
+        return "; ".join(q.choice_label(str(c)) for c in value)
+    return q.describe(value)
+
+
 class UnknownPlaybook(Exception):
     pass
 
@@ -380,7 +387,7 @@ class Consultations:
         pb = loaded.playbook
         visible = visible_questions(pb, answers)
         items = tuple(
-            AnswerSummary(q.id, f"{n}. {q.label}", q.describe(answers[q.id]))
+            AnswerSummary(q.id, f"{n}. {q.label}", _listed(q, answers[q.id]))
             for n, q in enumerate(visible, start=1)
             if q.id in found.values
         )

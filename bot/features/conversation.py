@@ -177,7 +177,9 @@ class Conversation:
         name = word.lstrip("/")
         free_text = waiting.question_kind == QuestionKind.FREE_TEXT
         if (slash or (name in BARE_COMMANDS and not free_text)) and name:
-            command = await self._command(user, name, arg, text, waiting, event.playbook_id, now)
+            command = await self._command(
+                user, name, arg, text, waiting, event.playbook_id, now, event.platform_timezone
+            )
             if command is not None:
                 return command
             if slash:
@@ -263,6 +265,7 @@ class Conversation:
         waiting: _Waiting,
         playbook_id: str | None,
         now: datetime,
+        zone: str | None = None,
     ) -> Result | None:
         """The command's result; None when ``name`` is not a command."""
         simple: dict[str, ev.InEvent] = {
@@ -302,7 +305,8 @@ class Conversation:
             if when is None:
                 return _fail(f"I did not understand that. Use remind {WHEN_USAGE}.")
             plan = None if isinstance(when, NoCheckIns) else when
-            return await self.run(ev.ScheduleCheckIns(user=user, when=plan), now)
+            schedule = ev.ScheduleCheckIns(user=user, when=plan, platform_timezone=zone)
+            return await self.run(schedule, now)
         if name == "checkin":
             return await self._checkin_command(user, arg, now)
         if name == "timezone":

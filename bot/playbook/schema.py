@@ -352,7 +352,7 @@ class Wording(_Strict):
         "The best route depends on your answer to “{question}”, which is still open."
     )
     short_case: str = "If it is {answer}, go for {path}."
-    short_any_case: str = "Whichever your answer to “{question}”, {path} fits best."
+    short_any_case: str = "Whatever you decide about {question}, {path} fits best."
     short_keep_open: str = "Until you know, {path} keeps the most doors open."
     short_flip: str = "If {change}, {path} would come first."
     change_single: str = "your answer to “{question}” were “{answer}” instead of “{current}”"
@@ -377,7 +377,10 @@ class Wording(_Strict):
     )
     reason_for: str = "It does well on {criterion}, which matters to you."
     reason_against: str = "It does less well on {criterion}."
-    verdict_rank: str = "For you it ranks number {rank} of the {count} routes I considered."
+    # After a named route's verdict: its place, said only where it tells something (the
+    # runner-up); "" leaves the place out ({rank}, {count}, {lead}: the recommended route).
+    verdict_second: str = "It comes second for you, after {lead}."
+    verdict_rank: str = ""
     verdict_top: str = "It is the route I recommend for you."
     step_cycle: str = "{text} (for the {month} {year} round)."
     heading_short: str = "In short"

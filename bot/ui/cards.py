@@ -133,6 +133,7 @@ class Option:
     value: str
     label: str
     description: str = ""
+    typed: str = ""  # what a person types for it in the picker's command, if not its value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,6 +8,7 @@ here (``bot/ui/budgets.py``), never by cutting in an adapter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.checkins import texts as checkin_texts
 from bot.core.reply import Reply
@@ -293,7 +294,10 @@ def understood(u: Understood) -> list[Card]:
         *prose(u.correct),
         Choices(
             intent=it.Revisit(consultation=u.consultation_id),
-            options=tuple(option(item.question_id, item.prompt) for item in u.items[:OPTIONS_MAX]),
+            options=tuple(
+                replace(option(item.question_id, item.prompt), typed=item.prompt.split(".")[0])
+                for item in u.items[:OPTIONS_MAX]
+            ),
             placeholder="Correct one of these",
             numbered=False,
             command="edit {value}",
