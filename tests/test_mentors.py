@@ -505,3 +505,51 @@ async def test_a_double_click_on_share_creates_one_request(
     assert sorted([first.outcome, second.outcome]) == sorted([Outcome.APPLIED, Outcome.STALE])
     await worker.drain()
     assert await count(engine, MentorRequest) == 1 and len(board.live(CHANNEL)) == 1
+
+
+async def test_the_largest_summary_of_the_default_playbook_is_one_message_everywhere(
+    sqlite_url: str, settings: Settings
+) -> None:
+    """Every option of every multiple-choice question picked: the board card and the
+    introduction still fit one card, one Discord message and one Slack message."""
+    from adapters.discord.cards import render as discord_render
+    from adapters.slack.cards import render as slack_render
+    from bot.messages import MentorBoardCard, MentorIntro, Question, QuestionKind
+    from bot.ui.presenters import present
+
+    engine = await make_engine(sqlite_url, settings, "ml-research-career")
+    user = ev.UserRef("slack", TEAM, "U0MAX")
+    try:
+        await engine.set_mentor_channel("slack", TEAM, CHANNEL)
+        res = await engine.run(ev.Start(user=user, playbook_id="ml-research-career"))
+        for _ in range(40):
+            asked = [m for m in res.messages if isinstance(m, Question)]
+            if not asked:
+                break
+            q = asked[-1]
+            value: Any
+            if q.kind == QuestionKind.FREE_TEXT:
+                value = "skip"
+            elif q.kind == QuestionKind.SCALE:
+                value = str(q.scale_max)
+            elif q.kind == QuestionKind.MULTI_CHOICE:
+                value = [c.id for c in q.choices][: q.max_choices]
+                value = [v for v in value if v not in ("none", "none_yet", "not_yet", "courses")]
+            else:
+                value = q.choices[0].id
+            res = await engine.run(ev.Answer(user=user, value=value))
+        shown = await engine.handle(ev.AskMentor(user=user))
+        assert shown.outcome == Outcome.CONFIRM, shown.text()
+        (consent_card,) = shown.cards
+        assert budgets.check(consent_card) == []
+        summary = next(m for m in (await engine.run(ev.AskMentor(user=user))).messages)
+        for view in (
+            MentorBoardCard(1, "requested", summary.summary),  # type: ignore[union-attr]
+            MentorIntro(1, "claimed", summary.summary, True),  # type: ignore[union-attr]
+        ):
+            cards = present([view])
+            assert len(cards) == 1 and budgets.check(cards[0]) == []
+            assert len(discord_render(cards)) == 1
+            assert len(slack_render(cards)) == 1
+    finally:
+        await engine.db.dispose()
