@@ -18,6 +18,7 @@ from bot.playbook.schema import Playbook
 from bot.snapshots import payload_to_advice
 
 TOP_FAMILIES = 2  # the families of the top routes a request is tagged with
+ASKED = ("choice", "cue")  # topics the person picked or their story raised (not the rules')
 
 
 def summarise(
@@ -34,7 +35,7 @@ def summarise(
     )
     if advice is not None:
         routes = tuple(v.title for v in advice.verdicts if v.named)
-        questions = tuple(t.title for t in advice.topics if t.selected_by in ("choice", "cue"))
+        questions = tuple(t.title for t in advice.topics if t.selected_by in ASKED)
         short = " ".join(advice.short_version)
     else:
         routes = _picked_labels(pb, answers, "routes")
@@ -63,7 +64,8 @@ def _tags(pb: Playbook, answers: dict[str, Any], advice: Advice | None) -> tuple
             family = families.get(path_id) or _family(pb, path_id)
             if family and family not in out:
                 out.append(family)
-        out += [t.topic_id for t in advice.topics if t.topic_id not in out]
+        asked = [t.topic_id for t in advice.topics if t.selected_by in ASKED]
+        out += [t for t in asked if t not in out]
         return tuple(out)
     topics_q = pb.role_question("topics")
     picked = (answers.get(topics_q.id) or []) if topics_q is not None else []
