@@ -67,6 +67,7 @@ from bot.ui.cards import (
     Step,
     Steps,
     Style,
+    Table,
     TextEntry,
     Tone,
     lower,
@@ -105,6 +106,7 @@ __all__ = [  # noqa: RUF022 - grouped by what an adapter does with them
     "Action",
     "Actions",
     "Context",
+    "Table",
     "Attachment",
     "notice",
     # text measured as the platforms count it

@@ -24,11 +24,14 @@ from bot.features.conversation import Conversation
 from bot.features.home import HomeView
 from bot.features.mentors import Mentors
 from bot.features.privacy import FORGET_ACTION, Privacy
+from bot.features.route_chart import RouteCharts
+from bot.features.stats import Stats
 from bot.messages import Level, Notice
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
 from bot.playbook.schema import Playbook
 from bot.settings import Settings
 from bot.store import repository as repo
+from bot.store import stats_repo
 from bot.store.database import BadInput, Database, StoreUnavailable
 from bot.ui import intents as it
 from bot.ui import presenters
@@ -66,6 +69,10 @@ class Engine:
         self.admin = Admin(
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
         )
+        # The statistics count the mentor hand-off's requests (stats_repo.mentor_counts
+        # reads mentor_requests, migration 0008; a schema without it says so instead).
+        self.stats = Stats(self.ctx, mentors=stats_repo.mentor_counts)
+        self.route_charts = RouteCharts(self.ctx)
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)
         home = HomeView(self.ctx, self.consultations.status_of, self.checkins.listing)
@@ -144,7 +151,9 @@ class Engine:
         """Apply one event and return its domain result. Never raises for any event content."""
         if (problem := event_problem(event)) is not None:
             return result(Outcome.INVALID, Notice(problem, Level.WARNING))
-        return await self._guarded(self.dispatcher.dispatch(event, self.clock()))
+        res = await self._guarded(self.dispatcher.dispatch(event, self.clock()))
+        await self.route_charts.attach(event.user, res)  # a recommendation's chart, if any
+        return res
 
     @staticmethod
     async def _guarded(work: Awaitable[Result]) -> Result:
@@ -245,6 +254,22 @@ class Engine:
     async def tenant_overview(self, platform: str, tenant: str) -> Reply:
         """What an admin has set for this server/workspace (SHOWN)."""
         return presenters.reply(await self._guarded(self.admin.tenant_overview(platform, tenant)))
+
+    # ------------------------------------------------------------------ admin insights
+
+    async def tenant_stats(
+        self,
+        platform: str | None,
+        tenant: str | None,
+        *,
+        chart: bool = False,
+        csv: bool = False,
+    ) -> Reply:
+        """Aggregates of a server/workspace (both None: the whole database), small counts
+        hidden (SHOWN); ``chart``: with a PNG of the funnel and the routes that came first
+        (or one line saying charts are not installed); ``csv``: with the figures as CSV."""
+        work = self.stats.report(platform, tenant, chart=chart, csv=csv)
+        return presenters.reply(await self._guarded(work))
 
     # ------------------------------------------------------------------ admin: mentors
     # The mentor hand-off's settings (bot/features/mentors.py); the same rule applies.

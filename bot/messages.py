@@ -504,4 +504,52 @@ CheckInMessage = (
     | RevisitOffer
     | RescheduleQuestion
 )
-AnyMessage = OutMessage | PathDetail | CheckInMessage | Home | MentorMessage
+
+
+# ---------------------------------------------------------------- admin insights
+
+
+@dataclass(frozen=True, slots=True)
+class StatsTable:
+    """One table of the admin statistics, every cell already published (counts rounded,
+    small ones hidden by bot.features.stats): ``rows`` are (label, a value per column);
+    ``group`` names the playbook a table is about ("" for the whole scope)."""
+
+    key: str  # overview | funnel | dropout | first_paths | checkins | mentors
+    title: str
+    columns: tuple[str, ...]  # the first names the row labels
+    rows: tuple[tuple[str, tuple[str, ...]], ...]
+    group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatsReport:
+    """``/advise-admin stats``: aggregates of one server, workspace or the whole database.
+
+    ``chart``: a PNG of the funnel and the routes that came first, when asked for and
+    matplotlib is installed (else ``chart_note`` says why not, in one line); ``csv``: the
+    tables as CSV, when asked for.
+    """
+
+    scope: str
+    tables: tuple[StatsTable, ...]
+    notes: tuple[str, ...] = ()
+    chart: bytes | None = None
+    chart_alt: str = ""
+    chart_note: str = ""
+    csv: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteChart:
+    """A person's top routes compared on the criteria they weighted, as a PNG, shown with
+    their recommendation on the platforms that show images (setting route_chart_platforms)."""
+
+    consultation_id: int
+    png: bytes
+    alt: str
+
+
+InsightMessage = StatsReport | RouteChart
+
+AnyMessage = OutMessage | PathDetail | CheckInMessage | Home | InsightMessage | MentorMessage

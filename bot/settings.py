@@ -152,6 +152,18 @@ class Settings(BaseSettings):
         48, ge=1, le=24 * 90, validation_alias=_env("mentor_resurface_hours")
     )
 
+    # Admin statistics: an unfinished consultation with no turn for this many days counts
+    # as abandoned at its current question.
+    stats_abandoned_days: int = Field(
+        14, ge=1, le=365, validation_alias=_env("stats_abandoned_days")
+    )
+    # Platforms whose recommendations carry a chart of the person's top routes (they show
+    # images); the console shows none. Needs the charts extra (matplotlib).
+    route_chart_platforms: list[Literal["console", "discord", "slack"]] = Field(
+        default_factory=lambda: ["discord", "slack"],
+        validation_alias=_env("route_chart_platforms"),
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

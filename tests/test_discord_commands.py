@@ -80,8 +80,14 @@ async def test_commands_are_synced_with_contexts_and_admin_permission(world: Wor
     assert advise["default_member_permissions"] is None
     assert int(admin["default_member_permissions"]) == P_MANAGE_GUILD
     assert admin["contexts"] == [0]
-    assert [o["name"] for o in admin["options"]] == ["playbook", "checkins", "show", "mentors"]
-    mentors = admin["options"][3]
+    assert [o["name"] for o in admin["options"]] == [
+        "playbook",
+        "checkins",
+        "show",
+        "stats",
+        "mentors",
+    ]
+    mentors = admin["options"][4]
     assert [o["name"] for o in mentors["options"]] == ["channel", "tag", "untag", "show"]
     intents = fake.identifies[0]["intents"]
     assert intents == INTENT_GUILDS | INTENT_DIRECT_MESSAGES  # typed DMs; nothing privileged

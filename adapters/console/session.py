@@ -162,9 +162,12 @@ class ConsoleSession:
         try:
             if not target:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(export.content, encoding="utf-8")
+            path.write_bytes(export.data())
         except OSError as exc:
             self.say(f"! Could not write {path}: {exc.strerror}. Nothing was changed.")
+            return
+        if export.is_image:
+            self.say(f"* Saved the chart to {path}.")
             return
         self.say(f"* Wrote your data to {path}.")
 

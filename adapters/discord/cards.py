@@ -366,8 +366,11 @@ class Outgoing:
         if self.rows:
             out["view"] = build_view(self.rows)
         if self.attachment is not None:
-            data = io.BytesIO(self.attachment.content.encode("utf-8"))
-            out["file"] = discord.File(data, filename=self.attachment.filename)
+            a = self.attachment
+            data = io.BytesIO(a.data())
+            out["file"] = discord.File(
+                data, filename=a.filename, description=cut(a.alt_text, 1024) or None
+            )
         return out
 
     def edit_kwargs(self) -> dict[str, Any]:

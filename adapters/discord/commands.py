@@ -170,8 +170,24 @@ def build_admin(flows: Flows) -> app_commands.Group:
 
         await flows.admin(interaction, action)
 
+    add_stats(group, flows, manage)
     add_mentor_admin(group, engine, flows, manage)
     return group
+
+
+def add_stats(group: app_commands.Group, flows: Flows, manage: Callable[[F], F]) -> None:
+    """``/advise-admin stats [csv]``: this server's statistics (small counts hidden), with
+    the chart attached as a PNG and, when asked, the figures as a CSV file."""
+    engine = flows.engine
+
+    @group.command(name="stats", description="How consultations here go (aggregates only)")
+    @app_commands.describe(csv="Also attach the figures as a CSV file")
+    @manage
+    async def stats(interaction: discord.Interaction, csv: bool = False) -> None:
+        async def action(tenant: str) -> Reply:
+            return await engine.tenant_stats(PLATFORM, tenant, chart=True, csv=csv)
+
+        await flows.admin(interaction, action)
 
 
 class AdviseTree(app_commands.CommandTree):

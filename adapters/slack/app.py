@@ -101,6 +101,11 @@ NOT_INSTALLED = (
     "Crossroads is not installed in this workspace (any more). "
     "Ask a workspace admin to install it again."
 )
+STATS_SENT = "I sent the statistics to our direct messages."
+STATS_NO_DM = (
+    "I could not open a direct message with you, so the chart (and CSV) could not be sent; "
+    "the figures are above."
+)
 VIEW_ACK_BUDGET = 2.0  # seconds; Slack allows 3 for the ack of a modal submission
 RECENT_IDS = 10_000
 OOPS = (
@@ -530,6 +535,9 @@ class Listeners:
                 ),
             )
             return
+        if parsed.kind is Kind.STATS:
+            await self.stats(parsed, turn)
+            return
         if parsed.kind in MENTOR_KINDS:
             call = mentor_admin(self.engine, parsed, team)
         elif parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
@@ -555,6 +563,34 @@ class Listeners:
             )
         for card in reply.cards:
             await self.tell(turn.respond, card)
+
+    async def stats(self, parsed: Parsed, turn: Turn) -> None:
+        """The workspace's statistics, for an admin already checked: tables, the chart
+        (uploaded with files_upload_v2) and the CSV go to the admin's DM, not the channel;
+        the command's channel gets an ephemeral pointer. Without a DM the tables come
+        ephemerally (a response_url carries no file) with a line saying so."""
+        team, user = turn.person.tenant, turn.person.user_id
+        dm = asyncio.ensure_future(self.courier.dm_channel(turn.client, team, user))
+        try:
+            reply = await self.safely(
+                self.engine.tenant_stats(PLATFORM, team, chart=True, csv=parsed.csv)
+            )
+        finally:
+            channel = await dm
+        log.info("slack admin %s used stats in team %s: %s", user, team, reply.outcome.value)
+        if channel is not None:
+            failure = await self.courier.send(turn.client, channel, render(reply.cards), team=team)
+            if failure is None:
+                if turn.body.get("channel_id") != channel:
+                    await self.tell(turn.respond, notice(STATS_SENT))
+                return
+            text = f"I could not deliver the statistics (Slack said: {failure.error}). Try again."
+            await self.tell(turn.respond, notice(text, Tone.ERROR))
+            return
+        for card in reply.cards:
+            if card.attachment is None:
+                await self.tell(turn.respond, card)
+        await self.tell(turn.respond, notice(STATS_NO_DM, Tone.WARNING))
 
     # ------------------------------------------------------------------ components
 

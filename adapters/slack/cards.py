@@ -87,6 +87,7 @@ class Limits:
     fallback: int = 3000  # the notification text we send
     modal_title: int = 24
     error: int = 300  # a modal's error message
+    alt_text: int = 1000  # an uploaded image's alt_txt (plain text)
 
 
 LIMITS = Limits()
@@ -114,12 +115,14 @@ class SlackPost:
 
 @dataclass(frozen=True, slots=True)
 class SlackFile:
-    """A document for the person, uploaded into the DM with the card's text as comment."""
+    """A file for the person (a document, an image), uploaded with the card's text as
+    comment; ``alt_text`` describes an image."""
 
     filename: str
-    content: str
+    content: str | bytes
     title: str
     comment: str = ""
+    alt_text: str = ""
 
 
 Outgoing = SlackPost | SlackFile
@@ -458,7 +461,15 @@ def render(cards: Sequence[Card]) -> list[Outgoing]:
     for card in cards:
         if card.attachment is not None:
             a = card.attachment
-            out.append(SlackFile(a.filename, a.content, card.title or a.filename, fallback(card)))
+            out.append(
+                SlackFile(
+                    a.filename,
+                    a.content,
+                    card.title or a.filename,
+                    fallback(card),
+                    clip(a.alt_text, LIMITS.alt_text),
+                )
+            )
             continue
         out += card_posts(card)
     return out

@@ -18,10 +18,11 @@ DEFAULT_REDIRECT_PATH = "/slack/oauth_redirect"
 PLACEHOLDER_URL = "https://YOUR-PUBLIC-HOST"
 # commands: /advise; chat:write: post and update our messages (and publish the App Home);
 # im:write: open the DM; users:read: admin/owner check and time zone via users.info;
-# files:write: the export file. im:history: the message.im event (what a person types in
-# the DM), and before re-sending a check-in whose first attempt may have gone out, the
-# sender looks for it in the DM (Slack has no nonce). app_home_opened needs no scope.
-# mpim:write: the group DM that introduces a person to their mentor.
+# files:write: the export file, the charts and the statistics CSV. im:history: the
+# message.im event (what a person types in the DM), and before re-sending a check-in
+# whose first attempt may have gone out, the sender looks for it in the DM (Slack has
+# no nonce). app_home_opened needs no scope. mpim:write: the group DM that introduces a
+# person to their mentor.
 BOT_SCOPES = (
     "commands",
     "chat:write",

@@ -25,6 +25,7 @@ class Kind(StrEnum):
     SETTINGS = "settings"  # admin: show the workspace settings
     SET_PLAYBOOK = "set_playbook"  # admin: default playbook
     SET_CHECKINS = "set_checkins"  # admin: check-in defaults
+    STATS = "stats"  # admin: the workspace's statistics
     MENTORS = "mentors"  # admin: the mentor hand-off's settings
     MENTORS_CHANNEL = "mentors_channel"  # admin: where mentor requests go
     MENTORS_TAG = "mentors_tag"  # admin: a mentor's tags (none: untagged)
@@ -33,7 +34,9 @@ class Kind(StrEnum):
 
 
 MENTOR_KINDS = frozenset({Kind.MENTORS, Kind.MENTORS_CHANNEL, Kind.MENTORS_TAG})
-ADMIN_KINDS = frozenset({Kind.SETTINGS, Kind.SET_PLAYBOOK, Kind.SET_CHECKINS, *MENTOR_KINDS})
+ADMIN_KINDS = frozenset(
+    {Kind.SETTINGS, Kind.SET_PLAYBOOK, Kind.SET_CHECKINS, Kind.STATS, *MENTOR_KINDS}
+)
 _CHECKIN_KEYS = {
     "cadence": "cadence_days",
     "every": "cadence_days",
@@ -54,6 +57,7 @@ class Parsed:
     cadence_days: int | None = None
     timezone: str | None = None
     quiet_hours: str | None = None
+    csv: bool = False  # STATS: also the figures as a CSV file
     channel: str = ""  # MENTORS_CHANNEL: a channel id
     mentor: str = ""  # MENTORS_TAG: a user id
     tags: tuple[str, ...] = ()  # MENTORS_TAG
@@ -89,6 +93,13 @@ def _checkins(args: list[str]) -> Parsed:
         timezone=values.get("timezone"),
         quiet_hours=values.get("quiet_hours"),
     )
+
+
+def _stats(args: list[str]) -> Parsed:
+    extra = [a.lower() for a in args]
+    if extra in ([], ["csv"]):
+        return Parsed(Kind.STATS, csv=bool(extra))
+    return _invalid("Use admin stats, or admin stats csv for the figures as a CSV file too.")
 
 
 def parse(text: str) -> Parsed:
@@ -127,11 +138,13 @@ def parse(text: str) -> Parsed:
             return Parsed(Kind.SET_PLAYBOOK, playbook=_playbook_arg(args[1:]))
         if sub in ("checkins", "check-ins", "checkin"):
             return _checkins(args[1:])
+        if sub in ("stats", "statistics"):
+            return _stats(args[1:])
         if sub in ("mentors", "mentor"):
             return parse_mentors(args[1:])
         return _invalid(
             f"Unknown settings command {sub[:30]!r}. Try: settings, settings "
-            f"playbook <id>, {CHECKIN_USAGE}"
+            f"playbook <id>, {CHECKIN_USAGE}, admin stats"
         )
     return _invalid(f"Unknown command {name[:30]!r}. Use help to see what I can do.")
 
@@ -168,6 +181,7 @@ HELP_ROWS = (
         "settings checkins [cadence=<days>] [timezone=<Area/City>] [quiet=HH:MM-HH:MM]",
         "check-in defaults",
     ),
+    ("admin stats [csv]", "how consultations here go, with a chart (admins and owners)"),
     ("settings mentors", "the mentors channel, tagged mentors, waiting requests"),
     ("settings mentors channel #channel", "where mentor requests go (keep it to mentors)"),
     ("settings mentors tag @user <families or topics>", "what a mentor speaks to"),

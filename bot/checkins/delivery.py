@@ -472,6 +472,7 @@ class DeliveryWorker:
         values: dict[str, object] = {
             "sent_occurrence": row.occurrence,
             "sent_at": now,
+            "deliveries": repo.ONE_MORE_DELIVERY,
             "failures": 0,
             "last_error": None,
             "updated_at": now,

@@ -307,7 +307,9 @@ class Mentors:
         return done
 
     def _hand_back(self, s: Session, req: MentorRequest, mentor: str, now: datetime) -> bool:
-        values = {"state": "released", "claimed_by": None, "claimed_at": None}
+        # claimed_at stays: when the request was last taken (the admin statistics' claim
+        # time); a new claim sets it again.
+        values = {"state": "released", "claimed_by": None}
         if not mrepo.change(
             s, req.id, ("claimed",), now, held_by=mentor, mentor_channel=None, **values
         ):

@@ -40,6 +40,8 @@ _u = User.__table__
 _p = PlanItem.__table__
 _t = TenantSettings.__table__
 _o = CheckInOutcome.__table__
+# The value of ``deliveries`` in the UPDATE that records a successful send.
+ONE_MORE_DELIVERY = _c.c.deliveries + 1
 
 
 def new_salt() -> str:

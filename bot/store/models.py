@@ -263,6 +263,9 @@ class CheckIn(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_occurrence: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Successful sends of this check-in, every occurrence counted once (a recurring one
+    # moves on when it is sent): the denominator of the admin statistics' reply rate.
+    deliveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     missed_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     missed_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

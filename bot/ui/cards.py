@@ -46,6 +46,7 @@ __all__ = [
     "Step",
     "Steps",
     "Style",
+    "Table",
     "TextEntry",
     "Tone",
     "lower",
@@ -195,6 +196,37 @@ class Context(Section):
     text: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Table(Section):
+    """Values under named columns, one row per label (statistics).
+
+    ``columns`` names the label column first, then each value column; every row holds a
+    label and one value per value column. It reads as fields (a row's label, then
+    "column value · column value"); a terminal may draw it aligned instead.
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    heading: str = ""
+
+    def basic(self) -> Sequence[Section]:
+        values = self.columns[1:]
+
+        def cells(row: tuple[str, ...]) -> str:
+            if len(values) == 1:
+                return row[1] if len(row) > 1 else "—"
+            return " · ".join(f"{c} {v}" for c, v in zip(values, row[1:], strict=False))
+
+        items = [Field(name=row[0], value=cells(row)) for row in self.rows]
+        chunks = [items[i : i + TABLE_FIELDS] for i in range(0, len(items), TABLE_FIELDS)]
+        return tuple(
+            Fields(items=tuple(chunk), heading=self.heading if i == 0 else "")
+            for i, chunk in enumerate(chunks or [[]])
+        )
+
+
+TABLE_FIELDS = 10  # fields per section a table lowers to (bot/ui/budgets.py FIELDS_MAX)
+
 BaseSection = Prose | Bullets | Fields | Steps | Choices | TextEntry | Actions | Context
 BASE = (Prose, Bullets, Fields, Steps, Choices, TextEntry, Actions, Context)
 INTERACTIVE = (Choices, TextEntry, Actions)
@@ -212,11 +244,22 @@ def lower(section: Section, depth: int = 0) -> tuple[BaseSection, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attachment:
-    """A document for the person: a file on chat platforms, written to disk on a console."""
+    """A file for the person: attached or uploaded on chat platforms, written to disk on a
+    console. ``content`` is text (a document, CSV) or bytes (an image: ``media_type``
+    image/png); ``alt_text`` describes an image for those who cannot see it."""
 
     filename: str
-    content: str
+    content: str | bytes
     media_type: str = "text/markdown"
+    alt_text: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/")
+
+    def data(self) -> bytes:
+        """The file's bytes (text as UTF-8)."""
+        return self.content if isinstance(self.content, bytes) else self.content.encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

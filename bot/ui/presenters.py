@@ -47,6 +47,8 @@ from bot.messages import (
     ReminderMessage,
     RescheduleQuestion,
     RevisitOffer,
+    RouteChart,
+    StatsReport,
     Status,
     Text,
     TimezoneQuestion,
@@ -88,6 +90,8 @@ from bot.ui.cards import (
     TextEntry,
     Tone,
 )
+from bot.ui.stats import route_chart
+from bot.ui.stats import stats as present_stats
 
 TONES = {
     Level.INFO: Tone.INFO,
@@ -773,6 +777,10 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
                 out.append(reschedule(m))
             case Home():
                 out += home(m)
+            case StatsReport():
+                out += present_stats(m)
+            case RouteChart():
+                out.append(route_chart(m))
             case MentorOffer():
                 out.append(mentor_offer(m))
             case MentorConsent():
