@@ -20,6 +20,7 @@ from bot.api import (
     CheckInService,
     Database,
     Engine,
+    MentorService,
     PlaybookError,
     PlaybookRegistry,
     Settings,
@@ -99,6 +100,9 @@ class Runtime:
     # Check-in delivery for this process: adapters register their CheckInSender on it;
     # serve() starts and stops it (docs/checkins.md).
     checkins: CheckInService | None = None
+    # The mentor hand-off's board work for this process: adapters register their
+    # MentorBoard on it; serve() starts and stops it (docs/mentors.md).
+    mentors: MentorService | None = None
     turns: Turns = field(default_factory=Turns)
     # Called first when the process is told to stop: each adapter stops taking new work
     # (closes its gateway / socket / server) but keeps what in-flight turns need to reply.
@@ -114,6 +118,8 @@ class Runtime:
     async def close(self) -> None:
         if self.checkins is not None:
             await self.checkins.stop()
+        if self.mentors is not None:
+            await self.mentors.stop()
         await self.db.dispose()
 
 
@@ -167,4 +173,4 @@ async def open_runtime(settings: Settings, *, log_to_stderr: bool = False) -> Ru
         len(registry.ids()),
         "sqlite" if db.is_sqlite else "postgresql",
     )
-    return Runtime(settings, db, engine, CheckInService(engine))
+    return Runtime(settings, db, engine, CheckInService(engine), MentorService(engine))

@@ -33,8 +33,17 @@ from bot.core.reply import Outcome, Reply
 from bot.engine import Engine
 from bot.events import InEvent, UserRef
 from bot.logging_setup import configure_logging
+from bot.mentors.service import MentorService
 from bot.playbook.loader import PlaybookError, PlaybookRegistry, load_playbook
-from bot.ports import Notification
+from bot.ports import (
+    BoardPost,
+    Introduced,
+    Introduction,
+    Mention,
+    MentorBoard,
+    Notification,
+    PostRef,
+)
 from bot.settings import Settings, SettingsError, load_settings, unknown_variables
 from bot.store.database import Database, StoreUnavailable
 from bot.store.migrate import current_revision, head_revision, upgrade
@@ -119,6 +128,12 @@ __all__ = [  # noqa: RUF022 - grouped by what an adapter does with them
     "Delivered",
     "RetryAfter",
     "Unreachable",
+    "MentorBoard",
+    "BoardPost",
+    "Introduction",
+    "Introduced",
+    "Mention",
+    "PostRef",
     # running: settings, the database, check-ins, logging
     "Settings",
     "SettingsError",
@@ -132,6 +147,7 @@ __all__ = [  # noqa: RUF022 - grouped by what an adapter does with them
     "DeliveryConfig",
     "DeliveryWorker",
     "CheckInService",
+    "MentorService",
     "configure_logging",
     # playbooks (the CLI's check and list)
     "PlaybookError",

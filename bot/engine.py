@@ -8,7 +8,7 @@ registers its own events and shares only the ``CoreContext``, so none calls anot
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from bot import events as ev
@@ -22,6 +22,7 @@ from bot.features.checkins import CheckIns
 from bot.features.consultation import Consultations, UnknownPlaybook
 from bot.features.conversation import Conversation
 from bot.features.home import HomeView
+from bot.features.mentors import Mentors
 from bot.features.privacy import FORGET_ACTION, Privacy
 from bot.features.route_chart import RouteCharts
 from bot.features.stats import Stats
@@ -57,20 +58,27 @@ class Engine:
     ) -> None:
         self.ctx = CoreContext(db, playbooks, settings, clock)
         self.checkins = CheckIns(self.ctx)
+        self.mentors = Mentors(self.ctx)
+        self.checkins.on_answered = self.mentors.checkin_answered
         self.consultations = Consultations(
-            self.ctx, self.checkins.offer, self.checkins.cancelled_by_new_plan
+            self.ctx,
+            self.checkins.offer,
+            self.checkins.cancelled_by_new_plan,
+            self.mentors.offer,
         )
         self.admin = Admin(
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
         )
-        # HOOK(mentors): the statistics count mentor requests once the mentor hand-off's
-        # table exists (stats_repo.mentor_counts); until then they say they do not.
+        # The statistics count the mentor hand-off's requests (stats_repo.mentor_counts
+        # reads mentor_requests, migration 0008; a schema without it says so instead).
         self.stats = Stats(self.ctx, mentors=stats_repo.mentor_counts)
         self.route_charts = RouteCharts(self.ctx)
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)
         home = HomeView(self.ctx, self.consultations.status_of, self.checkins.listing)
-        for feature in (self.consultations, self.checkins, Privacy(self.ctx), conversation, home):
+        privacy = Privacy(self.ctx, (self.mentors,))
+        features = (self.consultations, self.checkins, privacy, conversation, home, self.mentors)
+        for feature in features:
             feature.register(self.dispatcher)
 
     # The shared context is the one source of these; tests swap the database or the clock.
@@ -97,6 +105,14 @@ class Engine:
     @settings.setter
     def settings(self, settings: Settings) -> None:
         self.ctx.settings = settings
+
+    @property
+    def on_mentors_changed(self) -> Callable[[datetime], None] | None:
+        return self.ctx.on_mentors_changed
+
+    @on_mentors_changed.setter
+    def on_mentors_changed(self, callback: Callable[[datetime], None] | None) -> None:
+        self.ctx.on_mentors_changed = callback
 
     @property
     def playbooks(self) -> PlaybookRegistry:
@@ -254,3 +270,22 @@ class Engine:
         (or one line saying charts are not installed); ``csv``: with the figures as CSV."""
         work = self.stats.report(platform, tenant, chart=chart, csv=csv)
         return presenters.reply(await self._guarded(work))
+
+    # ------------------------------------------------------------------ admin: mentors
+    # The mentor hand-off's settings (bot/features/mentors.py); the same rule applies.
+
+    async def set_mentor_channel(self, platform: str, tenant: str, channel_id: str) -> Reply:
+        """Where this server's/workspace's mentor requests are posted (APPLIED, INVALID)."""
+        work = self.mentors.set_channel(platform, tenant, channel_id)
+        return presenters.reply(await self._guarded(work))
+
+    async def tag_mentor(
+        self, platform: str, tenant: str, mentor_id: str, tags: Sequence[str]
+    ) -> Reply:
+        """A mentor's path families or topics (none: untagged); unknown tags are INVALID."""
+        work = self.mentors.tag_mentor(platform, tenant, mentor_id, tags)
+        return presenters.reply(await self._guarded(work))
+
+    async def mentor_overview(self, platform: str, tenant: str) -> Reply:
+        """The mentors channel, tagged mentors and waiting requests (SHOWN)."""
+        return presenters.reply(await self._guarded(self.mentors.overview(platform, tenant)))

@@ -400,9 +400,99 @@ class OfferAsked:
     consultation_id: int
 
 
+# ---------------------------------------------------------------- mentor hand-off
+
+
+@dataclass(frozen=True, slots=True)
+class MentorSummary:
+    """Exactly what a person agrees to share with mentors, and nothing else.
+
+    ``background``: their answers to the playbook's choice and scale questions (no free
+    text: not their story, notes or constraints); ``routes``: the routes they named as
+    weighing; ``short_version``: the recommendation's short version; ``questions``: the
+    questions they picked for the advice to answer.
+    """
+
+    playbook_title: str
+    background: tuple[AnswerSummary, ...]
+    routes: tuple[str, ...]
+    short_version: str
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MentorOffer:
+    """After a recommendation, where a mentors channel is set: would they like a mentor?"""
+
+    consultation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MentorConsent:
+    """What would be shared, word for word, with yes (with or without check-in copies)
+    and no. ``step``: the consultation's version, so a yes applies to this summary only."""
+
+    consultation_id: int
+    step: int
+    summary: MentorSummary
+
+
+@dataclass(frozen=True, slots=True)
+class MentorStatus:
+    """The person's own view of their request (after yes, or when they ask)."""
+
+    request_id: int
+    state: str
+    copy_checkins: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MentorBoardCard:
+    """A request on the mentors channel: the summary and a claim button while unclaimed;
+    once taken, a short line without the summary."""
+
+    request_id: int
+    state: str
+    summary: MentorSummary
+    resurfaced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MentorIntro:
+    """The introduction of a person and the mentor who took their request. Once the
+    request is no longer theirs (handed back, withdrawn, closed) it keeps no summary."""
+
+    request_id: int
+    state: str
+    summary: MentorSummary
+    copy_checkins: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MentorNote:
+    """A check-in answer copied to the mentor (the person agreed to it)."""
+
+    action: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class MentorAsked:
+    """A mentor hand-off message as a click answered it: ``where`` is which one
+    ("consent", "board", "intro", "status"); ``ident`` its consultation or request."""
+
+    where: str
+    ident: int
+
+
+MentorMessage = (
+    MentorOffer | MentorConsent | MentorStatus | MentorBoardCard | MentorIntro | MentorNote
+)
+
+
 # What a click can answer: the clicked message becomes a receipt of it, with the answer
 # in words (core.result.Result.answered; bot.ui.presenters.receipt).
-Answerable = Question | CheckInAsked | OfferAsked | Confirm
+Answerable = Question | CheckInAsked | OfferAsked | Confirm | MentorAsked
 
 
 CheckInMessage = (
@@ -462,4 +552,4 @@ class RouteChart:
 
 InsightMessage = StatsReport | RouteChart
 
-AnyMessage = OutMessage | PathDetail | CheckInMessage | Home | InsightMessage
+AnyMessage = OutMessage | PathDetail | CheckInMessage | Home | InsightMessage | MentorMessage

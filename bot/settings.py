@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     checkin_poll_seconds: int = Field(
         30, ge=1, le=3600, validation_alias=_env("checkin_poll_seconds")
     )
+    # A mentor request nobody has taken is posted again (once) after this many hours; a
+    # request a mentor handed back likewise.
+    mentor_resurface_hours: int = Field(
+        48, ge=1, le=24 * 90, validation_alias=_env("mentor_resurface_hours")
+    )
 
     # Admin statistics: an unfinished consultation with no turn for this many days counts
     # as abandoned at its current question.

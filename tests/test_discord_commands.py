@@ -73,13 +73,22 @@ async def test_commands_are_synced_with_contexts_and_admin_permission(world: Wor
         "timezone",
         "quiet",
         "help",
+        "mentor",
     ]
     start = advise["options"][0]
     assert [c["value"] for c in start["options"][0]["choices"]] == ["tiny", "tiny2"]
     assert advise["default_member_permissions"] is None
     assert int(admin["default_member_permissions"]) == P_MANAGE_GUILD
     assert admin["contexts"] == [0]
-    assert [o["name"] for o in admin["options"]] == ["playbook", "checkins", "show", "stats"]
+    assert [o["name"] for o in admin["options"]] == [
+        "playbook",
+        "checkins",
+        "show",
+        "stats",
+        "mentors",
+    ]
+    mentors = admin["options"][4]
+    assert [o["name"] for o in mentors["options"]] == ["channel", "tag", "untag", "show"]
     intents = fake.identifies[0]["intents"]
     assert intents == INTENT_GUILDS | INTENT_DIRECT_MESSAGES  # typed DMs; nothing privileged
     assert intents & PRIVILEGED_INTENTS == 0

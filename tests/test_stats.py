@@ -21,8 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, insert
-from sqlalchemy import Table as SaTable
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import charts
@@ -43,7 +42,7 @@ from bot.features.stats import (
 from bot.messages import CheckInPrompt, Plan, StatsReport
 from bot.settings import REPO_ROOT, Settings, load_settings
 from bot.store import stats_repo
-from bot.store.models import UTCDateTime
+from bot.store.models import Consultation, MentorRequest
 from bot.store.stats_repo import MentorCounts, PlaybookCounts, RawStats, Scope
 from bot.ui.cards import Card, Table
 from tests.checkin_doubles import FakeClock, RecordingSender
@@ -215,7 +214,9 @@ async def test_a_workspace_sees_its_own_aggregates_with_small_counts_hidden(eng:
     assert cell(checkins, "Replied: Done") == "10"  # 5
     assert cell(checkins, "Replied: Blocked") == HIDDEN  # 0
     text = reply.text()
-    assert MENTORS_MISSING in text and "rounded to the nearest 10" in text
+    assert "rounded to the nearest 10" in text
+    # The mentor hand-off is installed (migration 0008): its figures are counted, none yet.
+    assert MENTORS_MISSING not in text and cell(shown["Mentor requests"], "Requests") == HIDDEN
     for raw_figure in ("17", "16", "11"):  # no exact figure anywhere in what is shown
         assert f": {raw_figure}" not in text and f" {raw_figure} " not in text
 
@@ -327,37 +328,34 @@ async def test_mentor_figures_come_from_the_hook_when_installed(eng: Engine) -> 
     assert cell(few, "Requests") == HIDDEN and cell(few, "Time to claim: median") == "—"
 
 
-async def test_mentor_requests_are_counted_once_the_mentor_table_exists(eng: Engine) -> None:
-    """The default hook reads the mentor hand-off's table (created here with the columns
-    it counts, as the mentors branch's migration does): requests of this board only."""
+async def test_mentor_requests_are_counted_from_the_mentor_hand_off_s_table(eng: Engine) -> None:
+    """The default hook reads the mentor hand-off's table (migration 0008): requests of
+    this board only, claimed ones with their time to claim."""
     await answer(eng, slack(1), JOB_FIRST)
-    assert MENTORS_MISSING in (await eng.tenant_stats("slack", T1)).text()
-    meta = MetaData()
-    requests = SaTable(
-        "mentor_requests",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("platform", String(16)),
-        Column("tenant", String(64)),
-        Column("created_at", UTCDateTime()),
-        Column("claimed_at", UTCDateTime(), nullable=True),
-    )
     made = FIXED_NOW - timedelta(days=3)
-    rows = [
-        {
-            "platform": "slack",
-            "tenant": T1,
-            "created_at": made,
-            "claimed_at": made + timedelta(hours=h),
-        }
-        for h in (1, 2, 2, 3, 4, 5, 30)
-    ]
-    rows += [{"platform": "slack", "tenant": T1, "created_at": made, "claimed_at": None}] * 5
-    rows += [{"platform": "slack", "tenant": T2, "created_at": made, "claimed_at": None}] * 9
 
     def create(s: Session) -> None:
-        meta.create_all(s.connection())
-        s.execute(insert(requests), rows)
+        consultation = s.scalars(select(Consultation)).first()
+        assert consultation is not None
+
+        def row(tenant: str, claimed: timedelta | None) -> MentorRequest:
+            return MentorRequest(
+                user_id=consultation.user_id,
+                consultation_id=consultation.id,
+                platform="slack",
+                tenant=tenant,
+                state="closed" if claimed is not None else "withdrawn",
+                summary={},
+                tags=[],
+                copy_checkins=False,
+                claimed_at=made + claimed if claimed is not None else None,
+                created_at=made,
+                updated_at=made,
+            )
+
+        s.add_all(row(T1, timedelta(hours=h)) for h in (1, 2, 2, 3, 4, 5, 30))
+        s.add_all(row(T1, None) for _ in range(5))
+        s.add_all(row(T2, None) for _ in range(9))
 
     await eng.db.run(create)
     mentors = tables(await eng.tenant_stats("slack", T1))["Mentor requests"]

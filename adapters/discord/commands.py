@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.inbound import Flows
+from adapters.discord.mentors import add_mentor_admin, add_mentor_command
 from adapters.discord.tenancy import PLATFORM, server_of
 from bot.api import Engine, Reply, clip
 from bot.api import events as ev
@@ -110,6 +111,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
     async def help_(interaction: discord.Interaction) -> None:
         await flows.help(interaction)
 
+    add_mentor_command(group, flows)
     return group
 
 
@@ -169,6 +171,7 @@ def build_admin(flows: Flows) -> app_commands.Group:
         await flows.admin(interaction, action)
 
     add_stats(group, flows, manage)
+    add_mentor_admin(group, engine, flows, manage)
     return group
 
 

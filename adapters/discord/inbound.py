@@ -71,9 +71,10 @@ HELP = """**Crossroads** weighs up career paths with you, in a private consultat
 `/advise forget` delete everything I keep about you (asks first)
 `/advise checkins` your check-ins: snooze, change or cancel them
 `/advise timezone` / `/advise quiet` your time zone and quiet hours for check-ins
+`/advise mentor` ask for a mentor: you see exactly what would be shared first
 Or just type in our DM: `start`, your answers, `back`, `status`, `details 2`, `help`…
 Server admins (Manage Server): `/advise-admin playbook`, `/advise-admin checkins`, \
-`/advise-admin show`, `/advise-admin stats`."""
+`/advise-admin show`, `/advise-admin stats`, `/advise-admin mentors channel|tag|untag|show`."""
 
 # Any id the codec makes (an intent, or a text-box opener), plus a split select's suffix.
 ID_TEMPLATE = re.compile(r"x2(?:e[or][0-9]{1,4})?:[A-Za-z0-9_+./:-]{1,97}(?:#[0-9]{1,2})?")

@@ -19,6 +19,7 @@ from discord.http import Route
 
 from adapters.discord.checkins import DiscordCheckInSender
 from adapters.discord.client import DISCORD_GATEWAY, CrossroadsClient
+from adapters.discord.mentors import attach_mentors
 from adapters.discord.respond import IN_FLIGHT
 from adapters.runtime import Runtime, StartupError
 from bot.api import Settings
@@ -80,6 +81,7 @@ def build_client(rt: Runtime, **options: Any) -> CrossroadsClient:
     options.setdefault("sync_commands", not ids or 0 in ids)
     client = CrossroadsClient(rt, shard_count=count or None, shard_ids=ids or None, **options)
     attach_checkins(client, rt)
+    attach_mentors(client, rt)
     return client
 
 

@@ -66,8 +66,17 @@ from adapters.runtime import Runtime
 from adapters.slack import cards
 from adapters.slack.cards import TEXT_ACTION, TEXT_BLOCK, TEXT_CALLBACK, SlackPost, render
 from adapters.slack.delivery import Courier, Failure
+from adapters.slack.mentors import mentor_admin
 from adapters.slack.mrkdwn import fit, typed_text
-from adapters.slack.slash import ADMIN_KINDS, Kind, Parsed, help_card, parse, setting_event
+from adapters.slack.slash import (
+    ADMIN_KINDS,
+    MENTOR_KINDS,
+    Kind,
+    Parsed,
+    help_card,
+    parse,
+    setting_event,
+)
 from adapters.waiting import until_idle
 from bot.api import (
     Card,
@@ -525,7 +534,9 @@ class Listeners:
         if parsed.kind is Kind.STATS:
             await self.stats(parsed, turn)
             return
-        if parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
+        if parsed.kind in MENTOR_KINDS:
+            call = mentor_admin(self.engine, parsed, team)
+        elif parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
             call = self.engine.set_tenant_playbook(PLATFORM, team, parsed.playbook)
         elif parsed.kind is Kind.SET_CHECKINS:
             call = self.engine.set_tenant_checkin_defaults(

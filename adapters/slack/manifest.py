@@ -21,14 +21,23 @@ PLACEHOLDER_URL = "https://YOUR-PUBLIC-HOST"
 # files:write: the export file, the charts and the statistics CSV. im:history: the
 # message.im event (what a person types in the DM), and before re-sending a check-in
 # whose first attempt may have gone out, the sender looks for it in the DM (Slack has
-# no nonce). app_home_opened needs no scope.
-BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "users:read", "files:write")
+# no nonce). app_home_opened needs no scope. mpim:write: the group DM that introduces a
+# person to their mentor.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "files:write",
+    "mpim:write",
+)
 # Always: typed DMs (message.im) and the App Home (app_home_opened).
 BOT_EVENTS = ("message.im", "app_home_opened")
 # Only for multi-workspace installs: drop a workspace's tokens when it uninstalls.
 OAUTH_BOT_EVENTS = ("app_uninstalled", "tokens_revoked")
 USAGE_HINT = (
-    "[start|resume|status|back|restart|export|forget|checkins|timezone|quiet|help|settings]"
+    "[start|resume|status|back|restart|export|forget|checkins|timezone|quiet|mentor|help|settings]"
 )
 
 
@@ -65,7 +74,9 @@ def build_manifest(
         "command": settings.slack_command,
         "description": "Career advice: a consultation in a direct message",
         "usage_hint": USAGE_HINT,
-        "should_escape": False,
+        # Escaped: channels and users arrive as <#C…|name> and <@U…|name>, so the admin's
+        # "settings mentors channel #x" / "tag @y" carry ids (adapters/slack/slash.py).
+        "should_escape": True,
     }
     if http:
         command["url"] = events_url

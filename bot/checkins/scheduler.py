@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.checkins.delivery import DeliveryConfig, DeliveryWorker, DrainReport
 from bot.checkins.sender import CheckInSender
@@ -32,6 +32,7 @@ __all__ = [
     "WAKE_JOB",
     "CheckInScheduler",
     "CheckInService",
+    "Drainable",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,24 @@ POLL_JOB = "checkins-poll"
 MAX_ROUNDS = 50
 
 
+class Drainable(Protocol):
+    """What the scheduler drives: the check-in DeliveryWorker, or the MentorWorker."""
+
+    worker_id: str
+    clock: Callable[[], datetime]
+
+    async def drain(self) -> DrainReport: ...
+
+    async def next_wake(self) -> datetime | None: ...
+
+
 class CheckInScheduler:
-    """Wakes one DeliveryWorker at the next due time and every ``poll_seconds``."""
+    """Wakes one worker (DeliveryWorker, MentorWorker) at the next due time and every
+    ``poll_seconds``: the database decides who does what, the scheduler only when to look."""
 
     def __init__(
         self,
-        worker: DeliveryWorker,
+        worker: Drainable,
         *,
         poll_seconds: float = 30.0,
         clock: Callable[[], datetime] | None = None,

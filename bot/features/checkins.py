@@ -94,6 +94,9 @@ class CheckIns:
 
     def __init__(self, ctx: CoreContext) -> None:
         self.ctx = ctx
+        # Called in the unit of an answered check-in (the mentor hand-off copies it to the
+        # mentor if the person agreed): (session, user id, step, answer in words, now).
+        self.on_answered: Callable[[Session, int, str, str, datetime], None] | None = None
 
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(
@@ -547,6 +550,11 @@ class CheckIns:
             CheckInAsked(row.id, row.action),
             texts.choice_label(texts.PROMPT_CHOICES, choice),
         )
+        if self.on_answered is not None and choice not in (
+            CheckInChoice.SNOOZE_DAY,
+            CheckInChoice.SNOOZE_WEEK,
+        ):
+            self.on_answered(s, row.user_id, row.action, answered[1], now)
         if choice in (CheckInChoice.SNOOZE_DAY, CheckInChoice.SNOOZE_WEEK):
             if not live:
                 return Outcome.STALE, [Notice("That check-in is already closed.")], None

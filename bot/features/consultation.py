@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 OfferFor = Callable[[Session, int, int, list[repo.PlanRow]], AnyMessage | None]
 # The note naming the check-ins a changed plan cancelled (the check-ins feature's).
 CancelledNote = Callable[[list[str]], list[Notice]]
+# More offers after a recommendation (the mentor hand-off's), none by default.
+MoreOffers = Callable[[Session, repo.ConsultationState], list[AnyMessage]]
 
 
 def _listed(q: PlaybookQuestion, value: Any) -> str:
@@ -71,11 +73,16 @@ NOTHING_YET = "You have no consultation in progress. Use {start} to begin one."
 
 class Consultations:
     def __init__(
-        self, ctx: CoreContext, offer_for: OfferFor, cancelled_note: CancelledNote
+        self,
+        ctx: CoreContext,
+        offer_for: OfferFor,
+        cancelled_note: CancelledNote,
+        more_offers: MoreOffers | None = None,
     ) -> None:
         self.ctx = ctx
         self.offer_for = offer_for
         self.cancelled_note = cancelled_note
+        self.more_offers = more_offers
 
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._start, ev.Start, ev.Restart)
@@ -192,6 +199,8 @@ class Consultations:
         offer = self.offer_for(s, state.user_id, state.id, items)
         if offer is not None:
             out.append(offer)
+        if self.more_offers is not None:
+            out += self.more_offers(s, state)
         return out
 
     # ------------------------------------------------------------------ start / answer

@@ -110,10 +110,10 @@ class MentorCounts:
 # (its tables do not exist), and the statistics say so instead of showing figures.
 MentorQuery = Callable[[Session, Scope], MentorCounts | None]
 
-# HOOK(mentors): the mentor hand-off (issue #13 part 1, branch ``mentors``) owns the table
-# ``mentor_requests``; it is named here without its model (that branch adds the model),
-# only the columns counted: the board's platform and tenant (the server or workspace
-# whose mentors see the request), when it was made and when it was (last) claimed.
+# The mentor hand-off (bot/features/mentors.py, models.MentorRequest, migration 0008) owns
+# the table ``mentor_requests``; only the columns counted are named here: the board's
+# platform and tenant (the server or workspace whose mentors see the request), when it was
+# made and when it was last claimed (a hand-back keeps that time; a new claim resets it).
 _mentor_requests = table(
     "mentor_requests",
     column("platform", String()),

@@ -13,6 +13,7 @@ from dataclasses import replace
 from bot.checkins import texts as checkin_texts
 from bot.core.reply import Reply
 from bot.core.result import Result
+from bot.mentors import texts as mentor_texts
 from bot.messages import (
     Answerable,
     AnyMessage,
@@ -26,6 +27,14 @@ from bot.messages import (
     ExportFile,
     Home,
     Level,
+    MentorAsked,
+    MentorBoardCard,
+    MentorConsent,
+    MentorIntro,
+    MentorNote,
+    MentorOffer,
+    MentorStatus,
+    MentorSummary,
     Notice,
     OfferAsked,
     PathAdvice,
@@ -198,6 +207,8 @@ def receipt(asked: Answerable, words: str) -> Card:
                     Context(text=clip(f"You chose: {words}", CONTEXT_MAX)),
                 ),
             )
+        case MentorAsked():
+            return mentor_receipt(asked, words)
 
 
 def _path_sections(p: PathAdvice, *, full: bool) -> list[Section]:
@@ -616,6 +627,107 @@ def home(h: Home) -> list[Card]:
     return out
 
 
+# ---------------------------------------------------------------- mentor hand-off
+
+MT = mentor_texts
+
+
+def mentor_offer(o: MentorOffer) -> Card:
+    ask = action(MT.OFFER_BUTTON, it.AskMentor(consultation=o.consultation_id), "mentor")
+    return Card(title=MT.OFFER_TITLE, sections=(*prose(MT.OFFER_TEXT), *actions([ask])))
+
+
+def summary_sections(summary: MentorSummary, *, yours: bool) -> list[Section]:
+    """What is shared, in the same words on the consent card (``yours``), the board and the
+    introduction: background answers, routes weighed, the short version, the questions."""
+    out: list[Section] = fields(((a.prompt, a.answer) for a in summary.background), MT.BACKGROUND)
+    out += bullets(summary.routes or (MT.NONE_GIVEN,), MT.YOUR_ROUTES if yours else MT.ROUTES)
+    out += prose(summary.short_version or MT.NONE_GIVEN, MT.SHORT)
+    questions = MT.YOUR_QUESTIONS if yours else MT.QUESTIONS
+    out += bullets(summary.questions or (MT.NONE_GIVEN,), questions)
+    return out
+
+
+def mentor_consent(c: MentorConsent) -> list[Card]:
+    buttons = [
+        action(
+            choice.label,
+            it.ShareWithMentor(consultation=c.consultation_id, step=c.step, value=choice.id),
+            f"mentor {choice.id}",
+            Style.PRIMARY if choice.id == MT.SHARE else Style.DEFAULT,
+        )
+        for choice in MT.CONSENT_CHOICES
+    ]
+    sections = [
+        *prose(MT.CONSENT_LEAD),
+        *summary_sections(c.summary, yours=True),
+        Context(text=clip(MT.CONSENT_NOTHING_ELSE, CONTEXT_MAX)),
+        *actions(buttons),
+    ]
+    return pack(MT.CONSENT_TITLE, sections, Tone.WARNING)
+
+
+def mentor_status(st: MentorStatus) -> Card:
+    words = MT.STATUS_WORDS.get(st.state, st.state)
+    if st.copy_checkins and st.state in ("requested", "released", "claimed"):
+        words += MT.SHARED_COPY
+    sections: list[Section] = [*prose(words)]
+    if st.state in ("requested", "released", "claimed"):
+        withdraw = it.WithdrawRequest(request=st.request_id)
+        sections += actions([action(MT.WITHDRAW_BUTTON, withdraw, "mentor withdraw")])
+    return Card(title=MT.STATUS_TITLE, sections=tuple(sections))
+
+
+def mentor_board(b: MentorBoardCard) -> list[Card]:
+    if b.state not in ("requested", "released"):
+        return [
+            Card(title=MT.BOARD_TAKEN_TITLE, tone=Tone.SUCCESS, sections=(*prose(MT.BOARD_TAKEN),))
+        ]
+    lead = MT.BOARD_LEAD.format(playbook=b.summary.playbook_title)
+    claim = action(MT.CLAIM_BUTTON, it.ClaimRequest(request=b.request_id), "", Style.PRIMARY)
+    sections: list[Section] = [*prose(lead)]
+    if b.resurfaced:
+        sections.append(Context(text=MT.BOARD_AGAIN))
+    sections += [*summary_sections(b.summary, yours=False), *actions([claim])]
+    return pack(MT.BOARD_TITLE, sections)
+
+
+def mentor_intro(i: MentorIntro) -> list[Card]:
+    if i.state != "claimed":
+        ended = MT.INTRO_ENDED.get(i.state, MT.INTRO_ENDED["requested"])
+        return [Card(title=MT.INTRO_TITLE, sections=(*prose(ended),))]
+    buttons = [
+        action(MT.RELEASE_BUTTON, it.ReleaseRequest(request=i.request_id)),
+        action(MT.WITHDRAW_INTRO_BUTTON, it.WithdrawRequest(request=i.request_id)),
+        action(MT.CLOSE_BUTTON, it.CloseRequest(request=i.request_id)),
+    ]
+    sections: list[Section] = [*prose(MT.INTRO_LEAD), *summary_sections(i.summary, yours=False)]
+    if i.copy_checkins:
+        sections.append(Context(text=MT.INTRO_COPY))
+    return pack(MT.INTRO_TITLE, [*sections, *actions(buttons)], Tone.SUCCESS)
+
+
+def mentor_note(n: MentorNote) -> Card:
+    answer = Context(text=clip(MT.NOTE_ANSWER.format(answer=n.answer), CONTEXT_MAX))
+    return Card(title=MT.NOTE_TITLE, sections=(*prose(n.action), answer))
+
+
+def mentor_receipt(asked: MentorAsked, words: str) -> Card:
+    """What a clicked hand-off message becomes once the click applied."""
+    if asked.where == "board":
+        return mentor_board(
+            MentorBoardCard(asked.ident, "claimed", MentorSummary("", (), (), "", ()))
+        )[0]
+    if asked.where == "intro":
+        return Card(title=MT.INTRO_TITLE, tone=Tone.SUCCESS, sections=(*prose(words),))
+    title = MT.CONSENT_TITLE if asked.where == "consent" else MT.STATUS_TITLE
+    return Card(
+        title=title,
+        tone=Tone.SUCCESS,
+        sections=(Context(text=clip(f"You chose: {words}", CONTEXT_MAX)),),
+    )
+
+
 # ---------------------------------------------------------------- any result
 
 
@@ -669,6 +781,18 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
                 out += present_stats(m)
             case RouteChart():
                 out.append(route_chart(m))
+            case MentorOffer():
+                out.append(mentor_offer(m))
+            case MentorConsent():
+                out += mentor_consent(m)
+            case MentorStatus():
+                out.append(mentor_status(m))
+            case MentorBoardCard():
+                out += mentor_board(m)
+            case MentorIntro():
+                out += mentor_intro(m)
+            case MentorNote():
+                out.append(mentor_note(m))
         skip_plan = False
     return out
 
@@ -682,6 +806,8 @@ def reply(res: Result) -> Reply:
             awaiting = m.question_id
         elif isinstance(m, Confirm):
             awaiting = f"confirm:{m.action}"
+        elif isinstance(m, MentorConsent):
+            awaiting = "confirm:mentor"
     return Reply(
         outcome=res.outcome,
         cards=tuple(present(res.messages)),
