@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from bot.advice.textscan import Scanned
 from bot.messages import QuestionKind
 from bot.playbook.schema import Cue, CueValue, Playbook
 
@@ -34,11 +35,13 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 class _Text:
-    """A text prepared once for many patterns: where its clauses end (for the windows)."""
+    """A text prepared once for many patterns: where its clauses end (for the windows), and
+    what lets most patterns be skipped or tried only where they can start (textscan)."""
 
     def __init__(self, raw: str) -> None:
         self.text = raw.replace("\u2019", "'").replace("\u2018", "'")
         self.breaks = [m.end() for m in _CLAUSE_BREAK.finditer(self.text)]
+        self.scan = Scanned(self.text)
 
     def window(self, start: int) -> str:
         """The words before ``start`` in its clause (at most NEGATION_WINDOW of them)."""
@@ -80,7 +83,7 @@ def _effect(cue: Cue, t: _Text) -> tuple[bool, bool]:
     making the best use of my time ... could I use my time better" still counts."""
     negated_only = False
     for pattern in cue.match:
-        for m in _compiled(pattern).finditer(t.text):
+        for m in t.scan.finditer(pattern):
             window = t.window(m.start())
             if any(_compiled(p).search(window) for p in cue.not_after):
                 continue
@@ -118,7 +121,7 @@ def _read(pb: Playbook, t: _Text) -> CueHits:
     hits = CueHits()
     for cue in pb.cues:
         matched, negated = _effect(cue, t)
-        if not matched or any(_compiled(p).search(t.text) for p in cue.unless):
+        if not matched or any(t.scan.search(p) for p in cue.unless):
             continue
         into = hits.weak if cue.weak else hits.sets
         if negated:

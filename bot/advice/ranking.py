@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from bot.advice.scoring import scorer
 from bot.messages import NextStep, PathAdvice, QuestionKind
 from bot.playbook.conditions import Condition, evaluate
 from bot.playbook.schema import Path, Playbook, PlaybookQuestion
@@ -21,12 +22,12 @@ MIN_REASON = 0.25  # contributions smaller than this are not worth a sentence
 
 def visible_questions(pb: Playbook, answers: Answers) -> list[PlaybookQuestion]:
     """The questions this person is asked, given what they answered so far."""
-    return [q for q in pb.questions if evaluate(q.when, answers)]
+    return scorer(pb).visible(answers)
 
 
 def effective_answers(pb: Playbook, answers: Answers) -> dict[str, Any]:
     """Answers to questions that are still asked: a changed answer can hide a later question."""
-    return {q.id: answers[q.id] for q in visible_questions(pb, answers) if q.id in answers}
+    return scorer(pb).effective(answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,22 +122,9 @@ def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[
 
 
 def _top_id(pb: Playbook, answers: Answers) -> str | None:
-    """The leading path only: score_paths without the sentences, for the what-if search.
-
-    Sums in the same order and rounds the same way as score_paths, so both agree on ties.
-    """
-    current = effective_answers(pb, answers)
-    crit_weights = weights(pb, current)
-    best_id, best_score = None, 0.0
-    for path in pb.paths:
-        if not evaluate(path.when, current):
-            continue
-        amounts = [crit_weights[crit][0] * rating for crit, rating in path.ratings.items()]
-        amounts += [adj.score for adj in path.adjust if evaluate(adj.when, current)]
-        total = round(path.base + sum(amounts), 4)
-        if best_id is None or total > best_score:
-            best_id, best_score = path.id, total
-    return best_id
+    """The leading path only (ties: the earlier path), as score_paths would order them."""
+    order = scorer(pb).state(answers).order
+    return order[0][0] if order else None
 
 
 def _title(path: Path, answers: Answers) -> tuple[str, str]:
@@ -153,7 +141,9 @@ def what_would_change(pb: Playbook, answers: Answers) -> str:
     smallest change that flips the top path; computed, never canned.
     """
     current = effective_answers(pb, answers)
-    top = _top_id(pb, current)
+    ranks = scorer(pb)
+    state = ranks.state(current)
+    top = state.order[0][0] if state.order else None
     best: tuple[int, int, PlaybookQuestion, Any, str] | None = None
     for index, q in enumerate(visible_questions(pb, current)):
         if q.id not in current or q.kind == QuestionKind.FREE_TEXT or not q.what_if:
@@ -162,7 +152,8 @@ def what_would_change(pb: Playbook, answers: Answers) -> str:
             cost = abs(alternative - current[q.id]) if q.kind == QuestionKind.SCALE else distance
             if best is not None and (cost, index) >= best[:2]:
                 continue
-            new_top = _top_id(pb, {**current, q.id: alternative})
+            order = ranks.change(state, q.id, alternative)
+            new_top = order[0][0] if order else None
             if new_top is not None and new_top != top:
                 best = (cost, index, q, alternative, new_top)
                 break
