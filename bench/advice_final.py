@@ -7,7 +7,9 @@ implies is pre-filled as the consultation's story step does. Then the final turn
 (``rank``, ``compose``, ``ranking_to_payload``) runs for each person.
 
 Two uses:
-  timing       per-person time of each stage (p50 / p99 / mean, ms) over --people people;
+  timing       per-person time of each stage (p50 / p99 / mean, ms, wall clock) over
+               --people people, and the process CPU time per person (less moved by a busy
+               machine than wall time);
   --fingerprint  one sha256 over every person's payload and the story turn's pre-fill (JSON,
                sorted keys), and one per person with --per-person: run it on two checkouts and
                compare to show that a change keeps the advice identical.
@@ -129,6 +131,7 @@ def main() -> None:
 
         profile = cProfile.Profile()
         profile.enable()
+    cpu0 = time.process_time()
     for answers, _ in people:
         t0 = time.perf_counter()
         ranking = rank(pb, answers, TODAY)
@@ -140,10 +143,15 @@ def main() -> None:
         for name, took in (("rank", t1 - t0), ("compose", t2 - t1), ("payload", t3 - t2)):
             stages[name].append(took)
         stages["final"].append(t3 - t0)
+    cpu = time.process_time() - cpu0
     if profile is not None:
         profile.disable()
         profile.dump_stats(args.profile)
-    row: dict[str, Any] = {"playbook": args.playbook, "people": args.people}
+    row: dict[str, Any] = {
+        "playbook": args.playbook,
+        "people": args.people,
+        "cpu_ms_per_person": round(cpu / len(people) * 1e3, 3),
+    }
     for name, values in stages.items():
         values.sort()
         row[f"{name}_p50_ms"] = round(pct(values, 50) * 1e3, 3)

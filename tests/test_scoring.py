@@ -32,9 +32,11 @@ PLAYBOOKS = [
 ]
 
 
-def from_scratch(pb: Playbook, answers: dict[str, Any]) -> list[tuple[str, float]]:
+def from_scratch(
+    pb: Playbook, answers: dict[str, Any], hide: bool = True
+) -> list[tuple[str, float]]:
     visible = [q for q in pb.questions if interpret(q.when, answers)]
-    current = {q.id: answers[q.id] for q in visible if q.id in answers}
+    current = {q.id: answers[q.id] for q in visible if q.id in answers} if hide else answers
     weights: dict[str, float] = {}
     for c in pb.criteria:
         wq = pb.question(c.weight.question) if c.weight.question else None
@@ -84,6 +86,7 @@ def test_every_single_change_ranks_as_a_full_ranking(pb: Playbook, data: st.Data
     ranks = scorer(pb)
     state = ranks.state(answers)
     assert list(state.order) == from_scratch(pb, answers)
+    assert list(ranks.as_given(answers).order) == from_scratch(pb, answers, hide=False)
     for q in pb.questions:
         current = answers.get(q.id)
         alternatives = q.alternatives(current) if current is not None else q.choice_ids

@@ -91,33 +91,49 @@ def _in_sentence(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
+def _path_factors(
+    pb: Playbook,
+    path: Path,
+    answers: Answers,
+    crit_weights: dict[str, tuple[float, str]],
+    labels: dict[str, str],
+) -> tuple[Factor, ...]:
+    factors: list[Factor] = []
+    for crit, rating in path.ratings.items():
+        weight, why = crit_weights[crit]
+        amount = weight * rating
+        verb = "serves" if amount > 0 else "costs you on"
+        tail = f" ({why})" if why else ""
+        factors.append(
+            Factor(f"c:{crit}", amount, f"It {verb} {_in_sentence(labels[crit])}{tail}.")
+        )
+    for i, adj in enumerate(path.adjust):
+        if evaluate(adj.when, answers):
+            reason = adj.because.rstrip(".") + _cite(pb, adj.when, answers) + "."
+            factors.append(Factor(f"a:{path.id}:{i}", adj.score, reason))
+    return tuple(factors)
+
+
 def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[Path]]:
     """Score every path that applies to this person; return (ranked, dropped)."""
-    crit_weights = weights(pb, answers)
+    return scored_paths(pb, answers, len(pb.paths))
+
+
+def scored_paths(
+    pb: Playbook, answers: Answers, explained: int
+) -> tuple[list[ScoredPath], list[Path]]:
+    """``score_paths``, with the factors (the sentences) of only the first ``explained``
+    paths; the others have none. Scores and order come from the playbook's scorer, summed
+    as ``path.base`` plus each factor's amount in order (ratings, then adjustments)."""
+    state = scorer(pb).as_given(answers)
+    crit_weights = weights(pb, answers) if explained else {}
     labels = {c.id: c.label for c in pb.criteria}
     scored: list[ScoredPath] = []
-    dropped: list[Path] = []
-    for path in pb.paths:
-        if not evaluate(path.when, answers):
-            dropped.append(path)
-            continue
-        factors: list[Factor] = []
-        for crit, rating in path.ratings.items():
-            weight, why = crit_weights[crit]
-            amount = weight * rating
-            verb = "serves" if amount > 0 else "costs you on"
-            tail = f" ({why})" if why else ""
-            factors.append(
-                Factor(f"c:{crit}", amount, f"It {verb} {_in_sentence(labels[crit])}{tail}.")
-            )
-        for i, adj in enumerate(path.adjust):
-            if evaluate(adj.when, answers):
-                reason = adj.because.rstrip(".") + _cite(pb, adj.when, answers) + "."
-                factors.append(Factor(f"a:{path.id}:{i}", adj.score, reason))
-        total = path.base + sum(f.amount for f in factors)
-        scored.append(ScoredPath(path, round(total, 4), tuple(factors)))
-    order = {p.id: i for i, p in enumerate(pb.paths)}
-    scored.sort(key=lambda s: (-s.score, order[s.path.id]))
+    for n, (i, (_, score)) in enumerate(zip(state.ranked, state.order, strict=True)):
+        path = pb.paths[i]
+        factors = _path_factors(pb, path, answers, crit_weights, labels) if n < explained else ()
+        scored.append(ScoredPath(path, score, factors))
+    dropped = [p for p, applies in zip(pb.paths, state.applies, strict=True) if not applies]
     return scored, dropped
 
 
@@ -200,7 +216,8 @@ def _texts(items: list[Any], answers: Answers) -> tuple[str, ...]:
 def rank(pb: Playbook, answers: Answers, today: date) -> Ranking:
     """The full recommendation: ranked, explained, with next steps dated from ``today``."""
     current = effective_answers(pb, answers)
-    scored, dropped = score_paths(pb, current)
+    # Reasons for the paths shown and the two _why_order compares; scores for all.
+    scored, dropped = scored_paths(pb, current, max(pb.max_paths_shown, 2))
     shown = scored[: pb.max_paths_shown]
     advice: list[PathAdvice] = []
     for rank_no, s in enumerate(shown, start=1):

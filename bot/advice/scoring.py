@@ -20,6 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from bot.playbook.conditions import Test, compiled, references
@@ -47,6 +48,7 @@ class _PathTerms:
     when_reads: frozenset[str]
     ratings: tuple[tuple[str, float], ...]
     adjust: tuple[tuple[float, Test, frozenset[str]], ...]
+    adjust_scores: tuple[float, ...]
 
 
 @dataclass(slots=True)
@@ -61,6 +63,7 @@ class State:
     holds: list[tuple[bool, ...]]
     scores: list[float]
     order: Order
+    ranked: tuple[int, ...]  # the paths of ``order``, as indexes into the playbook's paths
     changes: dict[tuple[str, type, Any], Order] = field(default_factory=dict)
 
 
@@ -100,12 +103,21 @@ class Scorer:
                 when_reads=references(p.when),
                 ratings=tuple(p.ratings.items()),
                 adjust=adjust,
+                adjust_scores=tuple(a.score for a in p.adjust),
             )
             paths.append(terms)
             for qid in terms.when_reads.union(*(r for _, _, r in adjust)):
                 reads.setdefault(qid, set()).add(i)
         self.paths = tuple(paths)
+        self.path_ids = tuple(p.id for p in paths)
         self.path_reads = {k: frozenset(v) for k, v in reads.items()}
+        # (question id, path index) -> the path's adjustments whose conditions read it
+        self.adjust_reads: dict[tuple[str, int], tuple[int, ...]] = {}
+        for terms in paths:
+            for j, (_, _, reads_q) in enumerate(terms.adjust):
+                for qid in reads_q:
+                    key = (qid, terms.index)
+                    self.adjust_reads[key] = (*self.adjust_reads.get(key, ()), j)
         self._states: OrderedDict[tuple[Any, ...], State] = OrderedDict()
         self._lock = threading.Lock()  # a SQLite unit may run in the store's worker thread
 
@@ -152,17 +164,26 @@ class Scorer:
     @staticmethod
     def _total(p: _PathTerms, weights: dict[str, float], holds: tuple[bool, ...]) -> float:
         amounts = [weights[crit] * rating for crit, rating in p.ratings]
-        amounts += [score for (score, _, _), h in zip(p.adjust, holds, strict=True) if h]
+        amounts += compress(p.adjust_scores, holds)
         return round(p.base + sum(amounts), 4)
 
-    def _order(self, applies: list[bool], scores: list[float]) -> Order:
+    def _order(self, applies: list[bool], scores: list[float]) -> tuple[Order, tuple[int, ...]]:
         ranked = [(-scores[i], i) for i, a in enumerate(applies) if a]
         ranked.sort()
-        return tuple((self.paths[i].id, -neg) for neg, i in ranked)
+        ids = self.path_ids
+        return tuple((ids[i], -neg) for neg, i in ranked), tuple(i for _, i in ranked)
 
     def state(self, answers: Answers) -> State:
-        """The ranking of ``answers`` (as ``whatif.ranked``), kept for the changes after it."""
-        key = freeze(answers)
+        """The ranking of ``answers`` (as ``whatif.ranked``: hidden questions' answers
+        dropped first), kept for the changes after it."""
+        return self._state(answers, hide=True)
+
+    def as_given(self, answers: Answers) -> State:
+        """The ranking of ``answers`` as they are (as ``ranking.score_paths``)."""
+        return self._state(answers, hide=False)
+
+    def _state(self, answers: Answers, *, hide: bool) -> State:
+        key = (hide, *freeze(answers))
         with self._lock:
             found = self._states.get(key)
             if found is not None:
@@ -170,7 +191,7 @@ class Scorer:
                 return found
         given = dict(answers)
         shown = self.shown(given)
-        current = self._effective(given, shown)
+        current = self._effective(given, shown) if hide else given
         weights = self.weight_values(current)
         applies: list[bool] = []
         holds: list[tuple[bool, ...]] = []
@@ -182,7 +203,7 @@ class Scorer:
             holds.append(h)
             scores.append(self._total(p, weights, h) if ok else 0.0)
         made = State(
-            given, shown, current, weights, applies, holds, scores, self._order(applies, scores)
+            given, shown, current, weights, applies, holds, scores, *self._order(applies, scores)
         )
         with self._lock:
             self._states[key] = made
@@ -191,7 +212,9 @@ class Scorer:
         return made
 
     def change(self, base: State, qid: str, value: Any) -> Order:
-        """The ranking of ``{**base.answers, qid: value}``, from what that change can move."""
+        """The ranking of ``{**base.answers, qid: value}``, from what that change can move.
+
+        ``base`` is a ``state`` (hidden questions' answers dropped), not an ``as_given``."""
         key = (qid, type(value), tuple(value) if isinstance(value, list) else value)
         found = base.changes.get(key)
         if found is not None:
@@ -233,16 +256,24 @@ class Scorer:
                     if not ok:
                         applies[i] = False
                         continue
-                    old = base.holds[i] if base.applies[i] else None
-                    h = tuple(
-                        t(current) if old is None or not changed.isdisjoint(reads) else old[j]
-                        for j, (_, t, reads) in enumerate(p.adjust)
-                    )
+                    if base.applies[i]:  # re-evaluate the adjustments that read a change
+                        redo = {j for k in changed for j in self.adjust_reads.get((k, i), ())}
+                        old = base.holds[i]
+                        h = (
+                            tuple(
+                                p.adjust[j][1](current) if j in redo else old[j]
+                                for j in range(len(old))
+                            )
+                            if redo
+                            else old
+                        )
+                    else:
+                        h = tuple(t(current) for _, t, _ in p.adjust)
                     applies[i] = True
                     scores[i] = self._total(p, weights, h)
                 elif reweigh and applies[i]:
                     scores[i] = self._total(p, weights, base.holds[i])
-        order = self._order(applies, scores)
+        order, _ = self._order(applies, scores)
         base.changes[key] = order
         return order
 
