@@ -1,4 +1,5 @@
-"""The cue scanner finds exactly the matches ``re`` finds, on every cue pattern we ship.
+"""The cue scanner finds exactly the matches ``re`` finds, on every cue pattern we ship,
+and the cue reader built on it reads what reading every pattern with ``re`` reads.
 
 ``bot.advice.textscan`` skips patterns a text cannot match and tries anchored ones only
 where they can start; a skip that was wrong would silently drop a pre-filled answer. So the
@@ -17,8 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.advice import cues
+from bot.advice.cues import CueHits
 from bot.advice.textscan import Scanned, plan, spaced
 from bot.playbook.loader import load_playbook
+from bot.playbook.schema import Playbook
 from bot.settings import REPO_ROOT
 
 PLAYBOOK_FILES = sorted((REPO_ROOT / "config" / "playbooks").glob("*.yaml")) + sorted(
@@ -101,3 +105,67 @@ def test_a_word_start_is_where_re_sees_one() -> None:
     assert list(scanned.finditer(r"\bai\b")) == []
     assert [m.span() for m in Scanned("(AI) said").finditer(r"\bai\b")] == [(1, 3)]
     assert [m.group() for m in Scanned("the \u212aTH lab").finditer(r"\bkth\b")] == ["\u212aTH"]
+
+
+# The cue reader as it was before the scanner: every pattern run with re on the whole text.
+def reference_read(pb: Playbook, raw: str) -> CueHits:
+    text = raw.replace("\u2019", "'").replace("\u2018", "'")
+    hits = CueHits()
+    for cue in pb.cues:
+        negated_only, matched = False, False
+        for pattern in cue.match:
+            for m in re.compile(pattern, re.IGNORECASE).finditer(text):
+                window = cues._window(text, m.start())
+                if any(re.search(p, window, re.IGNORECASE) for p in cue.not_after):
+                    continue
+                if not cues._negates(window):
+                    matched = True
+                    break
+                negated_only = True
+            if matched:
+                break
+        negated = negated_only and not matched
+        if not (matched or negated) or any(re.search(p, text, re.IGNORECASE) for p in cue.unless):
+            continue
+        into = hits.weak if cue.weak else hits.sets
+        if negated:
+            if cue.negated is not None:
+                into.append(cue.negated)
+            continue
+        if cue.set is not None:
+            into.append(cue.set)
+        if cue.topic is not None and cue.topic not in hits.topics:
+            hits.topics.append(cue.topic)
+        if cue.route is not None and cue.route not in hits.routes:
+            hits.routes.append(cue.route)
+    return hits
+
+
+CUED = [load_playbook(f) for f in PLAYBOOK_FILES if load_playbook(f).cues]
+SHORT_TEXTS = [
+    "I worry that I am too old to start a PhD.",
+    "answer 1 from user 7: " + "x" * 30,
+    "I did a master's in physics at CERN, not in CS; I'd rather not do a PhD in ML.",
+    "MSc particle physics, LHC, ATLAS experiment. Industry or academia?",
+]
+
+
+@pytest.mark.parametrize("pb", CUED, ids=lambda pb: pb.id)
+def test_the_cue_reader_reads_what_re_reads(pb: Playbook) -> None:
+    rng = random.Random(7)
+    texts = [*STORIES, *SHORT_TEXTS]
+    texts += [t[a : a + 200] for t in STORIES for a in [rng.randrange(len(t))]]
+    for text in texts:
+        assert cues._read(pb, cues._Text(text)) == reference_read(pb, text), text[:80]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from([*WORDS, "not", "don't", "but", ",", ".", "i'm a", "i am"]), max_size=40
+    ),
+    st.sampled_from(CUED),
+)
+def test_generated_texts_are_read_as_re_reads_them(words: list[str], pb: Playbook) -> None:
+    text = " ".join(words)
+    assert cues._read(pb, cues._Text(text)) == reference_read(pb, text)

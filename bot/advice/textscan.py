@@ -281,3 +281,67 @@ class Scanned:
     def search(self, pattern: str) -> re.Match[str] | None:
         """``re.compile(pattern, re.IGNORECASE).search(text)``."""
         return next(self.finditer(pattern), None)
+
+
+# ------------------------------------------------------------------ many patterns at once
+
+NGRAM = 4  # pieces of a short text the index looks up
+SHORT = 400  # characters: a text up to this long has its pieces collected (cheap there)
+
+
+class Index:
+    """Patterns by a piece of text they need, so a text is tried on fewer of them.
+
+    ``candidates(scanned)`` is every pattern that may match the text (a superset of those
+    that do). One group of each pattern's required strings is indexed: a group whose strings
+    all begin words by those word prefixes (" physics": a word beginning "physics"), any
+    other group by its strings' first NGRAM characters, which are looked up in a short
+    text's pieces (a long text tries those patterns anyway); a pattern with nothing required
+    is always a candidate. A few set operations per text instead of a check per pattern.
+    """
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.always: set[str] = set()
+        self.by_prefix: dict[str, set[str]] = {}
+        self.by_piece: dict[str, set[str]] = {}
+        self.pieced: set[str] = set()
+        for pattern in dict.fromkeys(patterns):
+            checks = plan(pattern).checks
+            if not checks:
+                self.always.add(pattern)
+                continue
+            words = [c for c in checks if c.prefixes and not c.anywhere]
+            if words:
+                best = max(words, key=lambda c: (min(map(len, c.prefixes)), -len(c.prefixes)))
+                for prefix in best.prefixes:
+                    self.by_prefix.setdefault(prefix, set()).add(pattern)
+                continue
+            best = max(checks, key=_piece_strength)
+            for piece in _pieces(best):
+                self.by_piece.setdefault(piece, set()).add(pattern)
+            self.pieced.add(pattern)
+        self.prefix_keys = frozenset(self.by_prefix)
+        self.piece_keys = frozenset(self.by_piece)
+
+    def candidates(self, scanned: Scanned) -> set[str]:
+        found = set(self.always)
+        for key in self.prefix_keys.intersection(scanned.prefixes):
+            found |= self.by_prefix[key]
+        if len(scanned.spaced) > SHORT:
+            found |= self.pieced
+            return found
+        s = scanned.spaced
+        pieces = {s[i : i + n] for n in range(1, NGRAM + 1) for i in range(len(s) - n + 1)}
+        for key in self.piece_keys.intersection(pieces):
+            found |= self.by_piece[key]
+        return found
+
+
+def _pieces(check: Check) -> list[str]:
+    """What a text must contain for ``check`` to hold: " prefix" or a string's first part."""
+    return [(" " + p)[:NGRAM] for p in check.prefixes] + [s[:NGRAM] for s in check.anywhere]
+
+
+def _piece_strength(check: Check) -> tuple[int, int]:
+    pieces = _pieces(check)
+    return (min(map(len, pieces)), -len(pieces))
