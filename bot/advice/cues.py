@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from bot.advice.textscan import Index, Scanned
 from bot.messages import QuestionKind
 from bot.playbook.schema import Cue, CueValue, Playbook
 
@@ -34,11 +36,13 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 class _Text:
-    """A text prepared once for many patterns: where its clauses end (for the windows)."""
+    """A text prepared once for many patterns: where its clauses end (for the windows), and
+    what lets most patterns be skipped or tried only where they can start (textscan)."""
 
     def __init__(self, raw: str) -> None:
         self.text = raw.replace("\u2019", "'").replace("\u2018", "'")
         self.breaks = [m.end() for m in _CLAUSE_BREAK.finditer(self.text)]
+        self.scan = Scanned(self.text)
 
     def window(self, start: int) -> str:
         """The words before ``start`` in its clause (at most NEGATION_WINDOW of them)."""
@@ -75,12 +79,16 @@ class CueHits:
     weak: list[CueValue] = field(default_factory=list)  # bare keywords: only if nothing else
 
 
-def _effect(cue: Cue, t: _Text) -> tuple[bool, bool]:
+def _effect(cue: Cue, t: _Text, possible: set[str]) -> tuple[bool, bool]:
     """(matched, negated): negated only when every counted match is negated, so "not
-    making the best use of my time ... could I use my time better" still counts."""
+    making the best use of my time ... could I use my time better" still counts.
+
+    ``possible``: the patterns that may match the text (the others are skipped)."""
     negated_only = False
     for pattern in cue.match:
-        for m in _compiled(pattern).finditer(t.text):
+        if pattern not in possible:
+            continue
+        for m in t.scan.finditer(pattern):
             window = t.window(m.start())
             if any(_compiled(p).search(window) for p in cue.not_after):
                 continue
@@ -114,11 +122,30 @@ def _copy(hits: CueHits) -> CueHits:
     return CueHits(list(hits.sets), list(hits.topics), list(hits.routes), list(hits.weak))
 
 
+_INDEXES: OrderedDict[int, tuple[Playbook, Index]] = OrderedDict()
+_INDEXES_LOCK = threading.Lock()
+
+
+def _index(pb: Playbook) -> Index:
+    """The playbook's cue patterns indexed by what they need (built once per playbook)."""
+    with _INDEXES_LOCK:
+        found = _INDEXES.get(id(pb))
+        if found is not None and found[0] is pb:
+            return found[1]
+    made = Index([p for cue in pb.cues for p in cue.match])
+    with _INDEXES_LOCK:
+        _INDEXES[id(pb)] = (pb, made)
+        if len(_INDEXES) > 64:
+            _INDEXES.popitem(last=False)
+    return made
+
+
 def _read(pb: Playbook, t: _Text) -> CueHits:
     hits = CueHits()
+    possible = _index(pb).candidates(t.scan)
     for cue in pb.cues:
-        matched, negated = _effect(cue, t)
-        if not matched or any(_compiled(p).search(t.text) for p in cue.unless):
+        matched, negated = _effect(cue, t, possible)
+        if not matched or any(t.scan.search(p) for p in cue.unless):
             continue
         into = hits.weak if cue.weak else hits.sets
         if negated:

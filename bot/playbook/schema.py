@@ -416,18 +416,24 @@ class Playbook(_Strict):
     cues: list[Cue] = Field(default_factory=list)
 
     _by_id: dict[str, PlaybookQuestion] = PrivateAttr(default_factory=dict)
+    _paths_by_id: dict[str, Path] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         self._by_id = {q.id: q for q in self.questions}
+        self._paths_by_id = {}
+        for p in self.paths:
+            self._paths_by_id.setdefault(p.id, p)  # the first, as a scan would find it
 
+    # The advice looks questions and paths up thousands of times per recommendation: read
+    # the private dict directly (``self._by_id`` goes through pydantic's __getattr__).
     def question(self, question_id: str) -> PlaybookQuestion | None:
-        return self._by_id.get(question_id)
+        return self.__pydantic_private__["_by_id"].get(question_id)  # type: ignore[index]
 
     def question_index(self, question_id: str) -> int:
         return next(i for i, q in enumerate(self.questions) if q.id == question_id)
 
     def path(self, path_id: str) -> Path | None:
-        return next((p for p in self.paths if p.id == path_id), None)
+        return self.__pydantic_private__["_paths_by_id"].get(path_id)  # type: ignore[index]
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
