@@ -99,6 +99,35 @@ def db_upgrade() -> None:
     _run(go)
 
 
+@cli.command()
+@click.option(
+    "--tenant",
+    default=None,
+    metavar="PLATFORM:ID",
+    help="One Discord server (discord:SERVER_ID) or Slack workspace (slack:TEAM_ID); "
+    "default: the whole database.",
+)
+@click.option(
+    "--csv",
+    "csv_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the figures as CSV to this file.",
+)
+@click.option(
+    "--chart",
+    "chart_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the funnel and routes chart as a PNG into this file (charts extra).",
+)
+def stats(tenant: str | None, csv_file: Path | None, chart_file: Path | None) -> None:
+    """Aggregate statistics (small counts hidden) as text tables."""
+    from adapters.console.stats import run_stats
+
+    _run(lambda: run_stats(_settings(), tenant, csv_file, chart_file))
+
+
 @cli.group()
 def playbook() -> None:
     """Playbook commands."""

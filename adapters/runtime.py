@@ -15,13 +15,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from bot.checkins.scheduler import CheckInService
-from bot.engine import Engine
-from bot.logging_setup import configure_logging
-from bot.playbook.loader import PlaybookError, PlaybookRegistry
-from bot.settings import Settings, SettingsError, load_settings, unknown_variables
-from bot.store.database import Database, StoreUnavailable
-from bot.store.migrate import current_revision, head_revision, upgrade
+from adapters.waiting import until_idle
+from bot.api import (
+    CheckInService,
+    Database,
+    Engine,
+    MentorService,
+    PlaybookError,
+    PlaybookRegistry,
+    Settings,
+    SettingsError,
+    StoreUnavailable,
+    configure_logging,
+    current_revision,
+    head_revision,
+    load_settings,
+    unknown_variables,
+    upgrade,
+)
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -78,12 +89,7 @@ class Turns:
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a shutdown deadline
         """Wait until no turn runs; False if some still did after ``timeout`` seconds."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await until_idle(self._idle, timeout)
 
 
 @dataclass
@@ -94,6 +100,9 @@ class Runtime:
     # Check-in delivery for this process: adapters register their CheckInSender on it;
     # serve() starts and stops it (docs/checkins.md).
     checkins: CheckInService | None = None
+    # The mentor hand-off's board work for this process: adapters register their
+    # MentorBoard on it; serve() starts and stops it (docs/mentors.md).
+    mentors: MentorService | None = None
     turns: Turns = field(default_factory=Turns)
     # Called first when the process is told to stop: each adapter stops taking new work
     # (closes its gateway / socket / server) but keeps what in-flight turns need to reply.
@@ -109,6 +118,8 @@ class Runtime:
     async def close(self) -> None:
         if self.checkins is not None:
             await self.checkins.stop()
+        if self.mentors is not None:
+            await self.mentors.stop()
         await self.db.dispose()
 
 
@@ -162,4 +173,4 @@ async def open_runtime(settings: Settings, *, log_to_stderr: bool = False) -> Ru
         len(registry.ids()),
         "sqlite" if db.is_sqlite else "postgresql",
     )
-    return Runtime(settings, db, engine, CheckInService(engine))
+    return Runtime(settings, db, engine, CheckInService(engine), MentorService(engine))

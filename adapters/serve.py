@@ -11,8 +11,7 @@ from typing import Any
 
 from adapters.console.session import ConsoleSession
 from adapters.runtime import Runtime, StartupError, open_runtime
-from bot.events import UserRef
-from bot.settings import Settings
+from bot.api import Settings, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +76,9 @@ async def serve(
         if rt.checkins is not None:
             # Delivers for the platforms whose adapters have registered a sender so far.
             await rt.checkins.start()
+        if rt.mentors is not None:
+            # Board work (mentor requests) for the platforms with a registered board.
+            await rt.mentors.start()
         tasks = [asyncio.create_task(service) for service in services]
         services = []
         stopping = asyncio.create_task(stop.wait())

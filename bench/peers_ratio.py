@@ -2,7 +2,8 @@
 
 Runs, in interleaved rounds (A B C D, A B C D, ...), the peer benchmarks of
 ``../shared/peers`` (see its README; build the PTB venv with its setup.sh) and the same
-workload through our console adapter, then prints for every round the ratio of our
+workload through our console adapter (bench/peers_turns.py: the peers' own
+crossroads_turns.py predates the core contract), then prints for every round the ratio of our
 throughput to each peer's, and the median, min and max of those ratios. Rounds are paired
 so that the machine's drift (a shared machine moves 2x) cancels out of the ratio.
 
@@ -47,11 +48,11 @@ def commands(args: argparse.Namespace, data: str) -> dict[str, list[str]]:
         "--store",
         "sqlite",
     ]
-    cr = [
+    cr = [  # the peers' workload through our API (bench/peers_turns.py, see RESULTS.md)
         str(Path(args.project) / ".venv" / "bin" / "python"),
-        str(Path(args.peers) / "crossroads_turns.py"),
-        "--project",
-        args.project,
+        str(Path(args.project) / "bench" / "peers_turns.py"),
+        "--peers",
+        args.peers,
         "--users",
         str(args.users),
         "--via",

@@ -7,6 +7,11 @@ Discord, the configured slash command (``/advise`` by default) in Slack.
 
 from __future__ import annotations
 
+__all__ = [
+    "DISCORD_COMMAND",
+    "command",
+]
+
 DISCORD_COMMAND = "/advise"
 
 

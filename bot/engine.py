@@ -8,7 +8,7 @@ registers its own events and shares only the ``CoreContext``, so none calls anot
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from bot import events as ev
@@ -21,12 +21,17 @@ from bot.features.admin import Admin, checkin_defaults
 from bot.features.checkins import CheckIns
 from bot.features.consultation import Consultations, UnknownPlaybook
 from bot.features.conversation import Conversation
+from bot.features.home import HomeView
+from bot.features.mentors import Mentors
 from bot.features.privacy import FORGET_ACTION, Privacy
-from bot.messages import Level, Notice, Text
+from bot.features.route_chart import RouteCharts
+from bot.features.stats import Stats
+from bot.messages import Level, Notice
 from bot.playbook.loader import PlaybookRegistry, playbook_digest
 from bot.playbook.schema import Playbook
 from bot.settings import Settings
 from bot.store import repository as repo
+from bot.store import stats_repo
 from bot.store.database import BadInput, Database, StoreUnavailable
 from bot.ui import intents as it
 from bot.ui import presenters
@@ -53,15 +58,27 @@ class Engine:
     ) -> None:
         self.ctx = CoreContext(db, playbooks, settings, clock)
         self.checkins = CheckIns(self.ctx)
+        self.mentors = Mentors(self.ctx)
+        self.checkins.on_answered = self.mentors.checkin_answered
         self.consultations = Consultations(
-            self.ctx, self.checkins.offer, self.checkins.cancelled_by_new_plan
+            self.ctx,
+            self.checkins.offer,
+            self.checkins.cancelled_by_new_plan,
+            self.mentors.offer,
         )
         self.admin = Admin(
             self.ctx, self.consultations.default_playbook_id, self.consultations.unknown_playbook
         )
+        # The statistics count the mentor hand-off's requests (stats_repo.mentor_counts
+        # reads mentor_requests, migration 0008; a schema without it says so instead).
+        self.stats = Stats(self.ctx, mentors=stats_repo.mentor_counts)
+        self.route_charts = RouteCharts(self.ctx)
         self.dispatcher = Dispatcher()
         conversation = Conversation(self.ctx, self.dispatcher.dispatch)
-        for feature in (self.consultations, self.checkins, Privacy(self.ctx), conversation):
+        home = HomeView(self.ctx, self.consultations.status_of, self.checkins.listing)
+        privacy = Privacy(self.ctx, (self.mentors,))
+        features = (self.consultations, self.checkins, privacy, conversation, home, self.mentors)
+        for feature in features:
             feature.register(self.dispatcher)
 
     # The shared context is the one source of these; tests swap the database or the clock.
@@ -88,6 +105,14 @@ class Engine:
     @settings.setter
     def settings(self, settings: Settings) -> None:
         self.ctx.settings = settings
+
+    @property
+    def on_mentors_changed(self) -> Callable[[datetime], None] | None:
+        return self.ctx.on_mentors_changed
+
+    @on_mentors_changed.setter
+    def on_mentors_changed(self, callback: Callable[[datetime], None] | None) -> None:
+        self.ctx.on_mentors_changed = callback
 
     @property
     def playbooks(self) -> PlaybookRegistry:
@@ -126,8 +151,15 @@ class Engine:
         """Apply one event and return its domain result. Never raises for any event content."""
         if (problem := event_problem(event)) is not None:
             return result(Outcome.INVALID, Notice(problem, Level.WARNING))
+        res = await self._guarded(self.dispatcher.dispatch(event, self.clock()))
+        await self.route_charts.attach(event.user, res)  # a recommendation's chart, if any
+        return res
+
+    @staticmethod
+    async def _guarded(work: Awaitable[Result]) -> Result:
+        """``work``'s result, or the polite one for what the core refuses or cannot reach."""
         try:
-            return await self.dispatcher.dispatch(event, self.clock())
+            return await work
         except StoreUnavailable as exc:
             return result(
                 Outcome.UNAVAILABLE,
@@ -175,10 +207,16 @@ class Engine:
                 combined = res
             else:
                 combined.messages += res.messages
+                combined.answered = combined.answered or res.answered
                 if res.outcome != Outcome.APPLIED:
                     combined.outcome = res.outcome
         assert combined is not None
         return presenters.reply(combined)
+
+    async def home(self, user: ev.UserRef) -> Reply:
+        """The person's overview as cards: consultation state, top of the advice and plan,
+        check-ins, with buttons to continue (Slack's App Home renders it)."""
+        return await self.handle(ev.ShowHome(user=user))
 
     async def has_open_consultation(self, user: ev.UserRef) -> bool:
         """Whether ``user`` has a consultation to resume (a front end picks start or resume)."""
@@ -188,12 +226,15 @@ class Engine:
         return self.ctx.playbook(playbook_id, version)
 
     # ------------------------------------------------------------------ admin
+    # Who may call these is the adapter's to check (Manage Server, workspace admins).
 
     async def tenant_default_playbook(self, platform: str, tenant: str) -> str:
         return await self.admin.tenant_default_playbook(platform, tenant)
 
-    async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Notice:
-        return await self.admin.set_tenant_playbook(platform, tenant, playbook_id)
+    async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Reply:
+        """The playbook new consultations of this server/workspace use (unknown: NOT_FOUND)."""
+        work = self.admin.set_tenant_playbook(platform, tenant, playbook_id)
+        return presenters.reply(await self._guarded(work))
 
     async def set_tenant_checkin_defaults(
         self,
@@ -203,10 +244,48 @@ class Engine:
         cadence_days: int | None = None,
         timezone: str | None = None,
         quiet_hours: str | None = None,
-    ) -> Notice:
-        return await self.admin.set_tenant_checkin_defaults(
+    ) -> Reply:
+        """Server/workspace check-in defaults (a value that does not fit: INVALID)."""
+        work = self.admin.set_tenant_checkin_defaults(
             platform, tenant, cadence_days=cadence_days, timezone=timezone, quiet_hours=quiet_hours
         )
+        return presenters.reply(await self._guarded(work))
 
-    async def tenant_overview(self, platform: str, tenant: str) -> Text:
-        return await self.admin.tenant_overview(platform, tenant)
+    async def tenant_overview(self, platform: str, tenant: str) -> Reply:
+        """What an admin has set for this server/workspace (SHOWN)."""
+        return presenters.reply(await self._guarded(self.admin.tenant_overview(platform, tenant)))
+
+    # ------------------------------------------------------------------ admin insights
+
+    async def tenant_stats(
+        self,
+        platform: str | None,
+        tenant: str | None,
+        *,
+        chart: bool = False,
+        csv: bool = False,
+    ) -> Reply:
+        """Aggregates of a server/workspace (both None: the whole database), small counts
+        hidden (SHOWN); ``chart``: with a PNG of the funnel and the routes that came first
+        (or one line saying charts are not installed); ``csv``: with the figures as CSV."""
+        work = self.stats.report(platform, tenant, chart=chart, csv=csv)
+        return presenters.reply(await self._guarded(work))
+
+    # ------------------------------------------------------------------ admin: mentors
+    # The mentor hand-off's settings (bot/features/mentors.py); the same rule applies.
+
+    async def set_mentor_channel(self, platform: str, tenant: str, channel_id: str) -> Reply:
+        """Where this server's/workspace's mentor requests are posted (APPLIED, INVALID)."""
+        work = self.mentors.set_channel(platform, tenant, channel_id)
+        return presenters.reply(await self._guarded(work))
+
+    async def tag_mentor(
+        self, platform: str, tenant: str, mentor_id: str, tags: Sequence[str]
+    ) -> Reply:
+        """A mentor's path families or topics (none: untagged); unknown tags are INVALID."""
+        work = self.mentors.tag_mentor(platform, tenant, mentor_id, tags)
+        return presenters.reply(await self._guarded(work))
+
+    async def mentor_overview(self, platform: str, tenant: str) -> Reply:
+        """The mentors channel, tagged mentors and waiting requests (SHOWN)."""
+        return presenters.reply(await self._guarded(self.mentors.overview(platform, tenant)))

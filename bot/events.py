@@ -6,6 +6,41 @@ from dataclasses import dataclass
 
 from bot.messages import AnswerValue
 
+__all__ = [
+    "Answer",
+    "AnswerCheckIn",
+    "AskMentor",
+    "Back",
+    "Cancel",
+    "CancelCheckIn",
+    "ChangeCheckIn",
+    "CheckInEvent",
+    "ClaimMentorRequest",
+    "CloseMentorRequest",
+    "Decline",
+    "Edit",
+    "Export",
+    "Forget",
+    "InEvent",
+    "ListCheckIns",
+    "MentorEvent",
+    "ReleaseMentorRequest",
+    "Restart",
+    "Resume",
+    "ScheduleCheckIns",
+    "SetQuietHours",
+    "SetTimezone",
+    "ShareWithMentor",
+    "ShowPath",
+    "ShowStatus",
+    "SnoozeCheckIn",
+    "Start",
+    "Typed",
+    "UserRef",
+    "When",
+    "WithdrawMentorRequest",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class UserRef:
@@ -184,12 +219,20 @@ class Typed:
 
     It may be a command ("back", "/edit 3", "remind weekly"), an answer to the current
     question, a reply to a check-in or to a confirmation; ``playbook_id`` is used if it
-    starts a consultation.
+    starts a consultation; ``platform_timezone`` if it sets check-ins ("remind weekly").
     """
 
     user: UserRef
     text: str
     playbook_id: str | None = None
+    platform_timezone: str | None = None  # as for ScheduleCheckIns: the platform's zone
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowHome:
+    """The person's overview (Slack's App Home): their consultation, plan and check-ins."""
+
+    user: UserRef
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,6 +242,75 @@ class Decline:
     user: UserRef
     action: str
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskMentor:
+    """Ask for a mentor after a recommendation: the core shows exactly what would be shared
+    and asks first (or shows the request already open). ``consultation_id`` None: the
+    latest. ``server_tenant``: the server asked from (Discord keys people by user), whose
+    mentors channel would get the request."""
+
+    user: UserRef
+    consultation_id: int | None = None
+    server_tenant: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShareWithMentor:
+    """Yes (``share``) or no to the summary shown at ``step`` of the consultation;
+    ``copy_checkins``: check-in answers are copied to the mentor too. Without ``step`` (no
+    card was shown) nothing is shared: the core shows the summary and asks."""
+
+    user: UserRef
+    share: bool
+    consultation_id: int | None = None
+    step: int | None = None
+    copy_checkins: bool = False
+    server_tenant: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimMentorRequest:
+    """A mentor takes request ``request_id`` from the board (``server_tenant``: the
+    server the click came from, on Discord)."""
+
+    user: UserRef
+    request_id: int
+    server_tenant: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseMentorRequest:
+    """The mentor who took ``request_id`` hands it back to the board."""
+
+    user: UserRef
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WithdrawMentorRequest:
+    """The person withdraws their request (None: their open one), at any time."""
+
+    user: UserRef
+    request_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseMentorRequest:
+    """The person or their mentor marks the hand-off as done."""
+
+    user: UserRef
+    request_id: int
+
+
+MentorEvent = (
+    AskMentor
+    | ShareWithMentor
+    | ClaimMentorRequest
+    | ReleaseMentorRequest
+    | WithdrawMentorRequest
+    | CloseMentorRequest
+)
 
 CheckInEvent = (
     ScheduleCheckIns
@@ -225,5 +337,7 @@ InEvent = (
     | Forget
     | Typed
     | Decline
+    | ShowHome
     | CheckInEvent
+    | MentorEvent
 )

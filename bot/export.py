@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.advice import visible_questions
+from bot.mentors.summary import from_json
 from bot.messages import ExportFile
 from bot.playbook.schema import Playbook
 from bot.snapshots import payload_to_advice
-from bot.store import checkins_repo
+from bot.store import checkins_repo, mentors_repo
 from bot.store import repository as repo
 from bot.store.models import User
 from bot.ui.advice import advice_markdown
@@ -75,6 +76,7 @@ def export_markdown(
                 box = "x" if item.status == "done" else " "
                 lines.append(f"- [{box}] {item.action}{due} — {item.status}")
     lines += checkins_section(s, user)
+    lines += mentors_section(s, user)
     lines.append("")
     return ExportFile(export_filename(user.platform, user.platform_user_id), "\n".join(lines))
 
@@ -147,4 +149,28 @@ def checkins_section(s: Session, user: User) -> list[str]:
         lines.append(f"- {_md(r.action) or '(step removed)'} — {every}, {r.state}{nxt}{error}")
         for outcome, at in history[r.id]:
             lines.append(f"   - {at:%Y-%m-%d %H:%M} UTC: {outcome.replace('_', ' ')}")
+    return lines
+
+
+def mentors_section(s: Session, user: User) -> list[str]:
+    """Every mentor request, with exactly what it shared and where it stands."""
+    requests = mentors_repo.user_requests(s, user.id)
+    if not requests:
+        return []
+    lines = ["", "## Mentor requests", ""]
+    for r in requests:
+        copied = "; check-in answers copied to the mentor" if r.copy_checkins else ""
+        lines.append(
+            f"- Asked {r.created_at:%Y-%m-%d} for consultation {r.consultation_id}: {r.state}"
+            f"{copied}. Shared with the mentors channel:"
+        )
+        shared = from_json(r.summary or {})
+        for a in shared.background:
+            lines.append(f"   - {_md(a.prompt)}: {_md(a.answer)}")
+        for route in shared.routes:
+            lines.append(f"   - Route you are weighing: {_md(route)}")
+        if shared.short_version:
+            lines.append(f"   - The advice, in short: {_md(shared.short_version)}")
+        for question in shared.questions:
+            lines.append(f"   - Your question: {_md(question)}")
     return lines

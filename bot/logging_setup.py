@@ -6,6 +6,13 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+__all__ = [
+    "CARRY_BODIES",
+    "LIBRARIES",
+    "LibraryFilter",
+    "configure_logging",
+]
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LIBRARIES = (
     "sqlalchemy",
@@ -16,13 +23,26 @@ LIBRARIES = (
     "slack_sdk",
     "apscheduler",
 )
+# Library loggers whose debug and info records carry what people wrote (SQL rows and
+# parameters, gateway payloads, HTTP bodies): kept out of the log at every level, DEBUG too.
+CARRY_BODIES = (
+    "sqlalchemy.engine",
+    "sqlalchemy.orm",
+    "discord.gateway",
+    "discord.http",
+    "discord.webhook",
+    "discord.state",
+    "slack_bolt",
+    "slack_sdk",
+)
 # Harmless library warnings a person cannot act on. bolt reads SLACK_BOT_TOKEN from the
 # environment itself and says it is unused because the adapter passes its own client.
 _DROPPED = frozenset({"As you gave `client` as well, `token` will be unused."})
 
 
 class LibraryFilter(logging.Filter):
-    """Keeps library records below WARNING out of every handler, unless logging at DEBUG.
+    """Keeps library records below WARNING out of every handler, unless logging at DEBUG
+    (and even then those of the loggers in CARRY_BODIES, which hold people's text).
 
     A logger level is not enough: slack_bolt copies the root's level onto each logger it
     creates (slack_bolt.logger._configure_from_root), and at INFO it logs the whole body
@@ -38,7 +58,9 @@ class LibraryFilter(logging.Filter):
         library = record.name.split(".", 1)[0] in LIBRARIES
         if not library:
             return True
-        if record.levelno < logging.WARNING and self.level > logging.DEBUG:
+        if record.levelno < logging.WARNING and (
+            self.level > logging.DEBUG or record.name.startswith(CARRY_BODIES)
+        ):
             return False
         return record.msg not in _DROPPED
 

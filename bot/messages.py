@@ -368,6 +368,133 @@ class RescheduleQuestion:
     checkin_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Home:
+    """A person's overview (Slack's App Home): where their consultation stands, the top
+    of its advice and plan, and their check-ins.
+
+    ``status`` None: no consultation. ``question``/``total``: the current question's
+    position while the consultation is active ("question 3 of 7").
+    """
+
+    status: Status | None
+    question: int = 0
+    total: int = 0
+    recommendation: Recommendation | None = None
+    plan: Plan | None = None
+    checkins: CheckInList | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInAsked:
+    """A delivered check-in, as a click on its DM answered it (the receipt's subject)."""
+
+    checkin_id: int
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAsked:
+    """The check-in offer after a recommendation, as a click answered it."""
+
+    consultation_id: int
+
+
+# ---------------------------------------------------------------- mentor hand-off
+
+
+@dataclass(frozen=True, slots=True)
+class MentorSummary:
+    """Exactly what a person agrees to share with mentors, and nothing else.
+
+    ``background``: their answers to the playbook's choice and scale questions (no free
+    text: not their story, notes or constraints); ``routes``: the routes they named as
+    weighing; ``short_version``: the recommendation's short version; ``questions``: the
+    questions they picked for the advice to answer.
+    """
+
+    playbook_title: str
+    background: tuple[AnswerSummary, ...]
+    routes: tuple[str, ...]
+    short_version: str
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MentorOffer:
+    """After a recommendation, where a mentors channel is set: would they like a mentor?"""
+
+    consultation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MentorConsent:
+    """What would be shared, word for word, with yes (with or without check-in copies)
+    and no. ``step``: the consultation's version, so a yes applies to this summary only."""
+
+    consultation_id: int
+    step: int
+    summary: MentorSummary
+
+
+@dataclass(frozen=True, slots=True)
+class MentorStatus:
+    """The person's own view of their request (after yes, or when they ask)."""
+
+    request_id: int
+    state: str
+    copy_checkins: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MentorBoardCard:
+    """A request on the mentors channel: the summary and a claim button while unclaimed;
+    once taken, a short line without the summary."""
+
+    request_id: int
+    state: str
+    summary: MentorSummary
+    resurfaced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MentorIntro:
+    """The introduction of a person and the mentor who took their request. Once the
+    request is no longer theirs (handed back, withdrawn, closed) it keeps no summary."""
+
+    request_id: int
+    state: str
+    summary: MentorSummary
+    copy_checkins: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MentorNote:
+    """A check-in answer copied to the mentor (the person agreed to it)."""
+
+    action: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class MentorAsked:
+    """A mentor hand-off message as a click answered it: ``where`` is which one
+    ("consent", "board", "intro", "status"); ``ident`` its consultation or request."""
+
+    where: str
+    ident: int
+
+
+MentorMessage = (
+    MentorOffer | MentorConsent | MentorStatus | MentorBoardCard | MentorIntro | MentorNote
+)
+
+
+# What a click can answer: the clicked message becomes a receipt of it, with the answer
+# in words (core.result.Result.answered; bot.ui.presenters.receipt).
+Answerable = Question | CheckInAsked | OfferAsked | Confirm | MentorAsked
+
+
 CheckInMessage = (
     CheckInOffer
     | CheckInPrompt
@@ -377,4 +504,52 @@ CheckInMessage = (
     | RevisitOffer
     | RescheduleQuestion
 )
-AnyMessage = OutMessage | PathDetail | CheckInMessage
+
+
+# ---------------------------------------------------------------- admin insights
+
+
+@dataclass(frozen=True, slots=True)
+class StatsTable:
+    """One table of the admin statistics, every cell already published (counts rounded,
+    small ones hidden by bot.features.stats): ``rows`` are (label, a value per column);
+    ``group`` names the playbook a table is about ("" for the whole scope)."""
+
+    key: str  # overview | funnel | dropout | first_paths | checkins | mentors
+    title: str
+    columns: tuple[str, ...]  # the first names the row labels
+    rows: tuple[tuple[str, tuple[str, ...]], ...]
+    group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatsReport:
+    """``/advise-admin stats``: aggregates of one server, workspace or the whole database.
+
+    ``chart``: a PNG of the funnel and the routes that came first, when asked for and
+    matplotlib is installed (else ``chart_note`` says why not, in one line); ``csv``: the
+    tables as CSV, when asked for.
+    """
+
+    scope: str
+    tables: tuple[StatsTable, ...]
+    notes: tuple[str, ...] = ()
+    chart: bytes | None = None
+    chart_alt: str = ""
+    chart_note: str = ""
+    csv: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteChart:
+    """A person's top routes compared on the criteria they weighted, as a PNG, shown with
+    their recommendation on the platforms that show images (setting route_chart_platforms)."""
+
+    consultation_id: int
+    png: bytes
+    alt: str
+
+
+InsightMessage = StatsReport | RouteChart
+
+AnyMessage = OutMessage | PathDetail | CheckInMessage | Home | InsightMessage | MentorMessage

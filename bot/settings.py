@@ -26,6 +26,20 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as SourceError
 
+__all__ = [
+    "CONFIG_DIR",
+    "OTHER_VARIABLES",
+    "REPO_ROOT",
+    "SECRET_FIELDS",
+    "SETTINGS_FILE",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "normalise_database_url",
+    "setting_variables",
+    "unknown_variables",
+]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("CROSSROADS_CONFIG_DIR", REPO_ROOT / "config"))
 SETTINGS_FILE = CONFIG_DIR / "settings.toml"
@@ -131,6 +145,23 @@ class Settings(BaseSettings):
     # Safety poll: reminders another process scheduled are picked up within this time.
     checkin_poll_seconds: int = Field(
         30, ge=1, le=3600, validation_alias=_env("checkin_poll_seconds")
+    )
+    # A mentor request nobody has taken is posted again (once) after this many hours; a
+    # request a mentor handed back likewise.
+    mentor_resurface_hours: int = Field(
+        48, ge=1, le=24 * 90, validation_alias=_env("mentor_resurface_hours")
+    )
+
+    # Admin statistics: an unfinished consultation with no turn for this many days counts
+    # as abandoned at its current question.
+    stats_abandoned_days: int = Field(
+        14, ge=1, le=365, validation_alias=_env("stats_abandoned_days")
+    )
+    # Platforms whose recommendations carry a chart of the person's top routes (they show
+    # images); the console shows none. Needs the charts extra (matplotlib).
+    route_chart_platforms: list[Literal["console", "discord", "slack"]] = Field(
+        default_factory=lambda: ["discord", "slack"],
+        validation_alias=_env("route_chart_platforms"),
     )
 
     @classmethod

@@ -13,6 +13,17 @@ from bot.events import UserRef
 from bot.messages import QuestionKind
 from bot.playbook.schema import PlaybookQuestion, Wording
 
+__all__ = [
+    "BAD_EVENT",
+    "MAX_ID",
+    "SKIP_WORDS",
+    "Invalid",
+    "clean_text",
+    "event_problem",
+    "parse_answer",
+    "whole_number",
+]
+
 SKIP_WORDS = frozenset({"skip", "-", "none", "n/a"})
 # Control characters (except tab, newline and carriage return, which clean_text turns into
 # a newline), bidi controls, and lone surrogates (never text: only a broken decoder makes

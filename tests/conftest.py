@@ -115,3 +115,16 @@ async def engine(sqlite_url: str, settings: Settings) -> AsyncIterator[Engine]:
 @pytest.fixture
 def alice() -> UserRef:
     return UserRef("console", "local", "alice")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def charts_warm() -> None:
+    """Load matplotlib (and build its font cache on a fresh machine) once, before any test
+    whose reply draws a chart: the first import costs a second or more, which would
+    otherwise land inside one test's deadlines on the platform fakes."""
+    from bot import charts
+
+    if charts.available():
+        from matplotlib import font_manager
+
+        assert font_manager.fontManager.ttflist

@@ -56,8 +56,36 @@ class Bot:
         self.client: CrossroadsClient = build_client(rt, **options)
         self.outcomes: dict[int, str] = {}
         self._waiters: dict[int, asyncio.Future[str]] = {}
+        self.dm_outcomes: dict[int, str] = {}
+        self._dm_waiters: dict[int, asyncio.Future[str]] = {}
         self._task: asyncio.Task[None] | None = None
         self.client.observers.append(self._on_handled)
+        self.client.dm_observers.append(self._on_dm)
+
+    def _on_dm(self, message: discord.Message, outcome: str) -> None:
+        self.dm_outcomes[message.id] = outcome
+        waiter = self._dm_waiters.pop(message.id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
+
+    async def dm_handled(self, message_id: int, timeout: float = 5.0) -> str:  # noqa: ASYNC109
+        """The outcome of a typed DM once the bot answered it (every reply sent)."""
+        if message_id in self.dm_outcomes:
+            return self.dm_outcomes[message_id]
+        loop = asyncio.get_running_loop()
+        waiter = self._dm_waiters.setdefault(message_id, loop.create_future())
+        return await asyncio.wait_for(asyncio.shield(waiter), timeout)
+
+    async def typed(
+        self,
+        text: str,
+        *,
+        user_id: int | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> tuple[FakeMessage, str]:
+        """A person types ``text`` in their DM with the bot; (their message, the outcome)."""
+        message = await self.fake.user_sends_dm(text, user_id=user_id)
+        return message, await self.dm_handled(message.id, timeout)
 
     def _on_handled(self, interaction: discord.Interaction, outcome: str) -> None:
         self.outcomes[interaction.id] = outcome

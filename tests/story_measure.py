@@ -127,7 +127,7 @@ STORIES: tuple[Story, ...] = (
             "degree": one("bachelor"),
             "field": one("cs"),
             "situation": one("software_job"),
-            "experience": some({"courses", "open_source"}),
+            "experience": some({"open_source"}, {"courses"}),  # "courses only" does not fit
             "goal": one("applied"),
             "region": one("europe"),
             "routes": some({"research_engineer", "masters_first"}, {"phd_ml"}),
@@ -246,5 +246,5 @@ def measure(story: Story) -> Measure:
 
 
 BATCHES: dict[str, tuple[Story, ...]] = {
-    name: load_batch(STORY_DIR / name) for name in ("blind1", "blind2", "blind3")
+    name: load_batch(STORY_DIR / name) for name in ("blind1", "blind2", "blind3", "blind4")
 }

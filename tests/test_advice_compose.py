@@ -115,11 +115,19 @@ def test_every_named_route_gets_its_verdict_in_order_then_the_strong_unnamed_one
     assert [v.path_id for v in advice.verdicts] == ["phd_domain", "masters_first"]
     masters = advice.verdicts[1]
     assert masters.text.startswith("Skip it, unless a programme you want requires it.")
-    assert "number 4 of the 4 routes" in masters.text
-    # The top route was not named: it follows, as the strong route they did not name.
-    assert advice.paths[0].path_id == "industry"
-    assert advice.unnamed is not None and advice.unnamed.path_id == "industry"
-    assert "It is the route I recommend for you." in advice.unnamed.text
+    assert masters.rank == 4 and "routes I considered" not in masters.text  # no bare rank
+
+
+def test_the_runner_up_says_it_comes_second_and_after_what() -> None:
+    routes = PB.role_question("routes")
+    assert routes is not None
+    named = [c for c in routes.choice_ids if c != "none_yet"]
+    advice = advise({**PHYSICIST, "goal": "applied", "routes": named})
+    assert not advice.conditional
+    [second] = [v for v in advice.verdicts if v.rank == 2]
+    assert second.text.endswith("It comes second for you, after a job at a tech company.")
+    others = [v for v in advice.verdicts if v.rank and v.rank > 2]
+    assert others and all("second for you" not in v.text for v in others)
 
 
 def test_a_named_route_that_does_not_apply_says_why() -> None:
@@ -584,8 +592,7 @@ def test_a_decided_person_gets_the_answer_first_and_each_named_route_a_verdict()
         (
             "masters_first",
             4,
-            "Skip it, unless a programme you want requires it. For you it ranks number 4 of "
-            "the 4 routes I considered.",
+            "Skip it, unless a programme you want requires it.",
         ),
     ]
     assert a.unnamed is None
@@ -701,3 +708,17 @@ def test_a_named_route_that_is_left_out_says_why() -> None:
         "It is meant for people who do not hold a master's yet.",
     )
     assert a.unnamed is not None and a.unnamed.path_id == "phd_domain"
+
+
+def test_a_step_counted_from_today_is_not_due_over_the_holidays() -> None:
+    from datetime import date
+
+    from bot.advice.plan import past_the_holidays
+
+    assert past_the_holidays(date(2026, 12, 21)) == date(2026, 12, 21)
+    assert past_the_holidays(date(2026, 12, 22)) == date(2027, 1, 4)  # a Monday
+    assert past_the_holidays(date(2027, 1, 1)) == date(2027, 1, 4)
+    assert past_the_holidays(date(2027, 12, 30)) == date(2028, 1, 4)  # a Tuesday
+    assert past_the_holidays(date(2028, 1, 3)) == date(2028, 1, 4)
+    assert past_the_holidays(date(2032, 1, 2)) == date(2032, 1, 5)  # the 4th is a Sunday
+    assert past_the_holidays(date(2027, 1, 4)) == date(2027, 1, 4)

@@ -120,10 +120,14 @@ async def test_delivered_check_ins_are_answered_by_typing_in_order(eng: Engine) 
     eng.clock.advance(days=1)  # type: ignore[attr-defined]
     prompts = await deliver(eng, RecordingSender())
     assert len(prompts) >= 2
-    first, second = prompts[0], prompts[1]
+    # The first delivered waits for the typed reply; then the others in the order they
+    # were sent (one clock here, so by id), none skipped whatever order the worker used.
+    first = prompts[0]
+    rest = sorted({p.checkin_id for p in prompts} - {first.checkin_id})
     reply = await say(eng, "done")
     assert reply.outcome == Outcome.APPLIED and "marked it done" in reply.text()
-    assert f"check-in #{second.checkin_id}" in reply.text()  # the next one waits
+    assert f"check-in #{rest[0]}" in reply.text()  # the next one waits
+    second = next(p for p in prompts if p.checkin_id == rest[0])
     reply = await say(eng, "snooze a week")
     assert "Snoozed" in reply.text()
     outcomes = await eng.db.run(
@@ -152,3 +156,44 @@ async def test_someone_elses_check_in_picked_from_a_list_is_refused(eng: Engine)
     assert (await eng.act(ANN, it.ManageCheckIn(action="cancel"), click)).outcome == (
         Outcome.APPLIED
     )
+
+
+async def test_typed_replies_follow_the_send_order_and_skip_none(eng: Engine) -> None:
+    """Delivered out of id order (two workers, a retry): the queue goes by when each was
+    sent, and one sent earlier than the last answered is still asked for, not skipped."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    await say(eng, "start")
+    for line in ("worker", "1", "4", "skip"):
+        await say(eng, line)
+    await say(eng, "remind 1")
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    prompts = await deliver(eng, RecordingSender())
+    ids = sorted({p.checkin_id for p in prompts})
+    assert len(ids) >= 3
+    head = await eng.db.run(
+        lambda s: s.scalar(select(User.awaiting).where(User.platform_user_id == ANN.user_id))
+    )
+    first = int(str(head).split(":")[1])
+    later = [i for i in ids if i != first]
+    # The highest id was sent before the others that remain: it comes next.
+    order = [later[-1], *later[:-1]]
+    base = FIXED_NOW + timedelta(days=1)
+
+    def resend(s: object) -> None:
+        for n, cid in enumerate(order):
+            s.execute(  # type: ignore[attr-defined]
+                update(CheckIn).where(CheckIn.id == cid).values(sent_at=base + timedelta(minutes=n))
+            )
+
+    await eng.db.run(resend)
+    seen = []
+    for _ in order:
+        reply = await say(eng, "done")
+        assert "marked it done" in reply.text()
+        text = reply.text()
+        if "Next: check-in #" in text:
+            seen.append(int(text.split("Next: check-in #")[1].split()[0]))
+    assert seen == order

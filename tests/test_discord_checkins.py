@@ -171,8 +171,9 @@ async def test_pick_checkins_list_snooze_cancel_then_a_reminder_is_answered_done
     mark = fake.mark()
     iid, outcome = await click(world, offer, button(offer, "Every week"))
     assert outcome == "applied"
-    closed = fake.message(offer.id)
+    closed = fake.message(offer.id)  # the offer's receipt: what was chosen, no buttons
     assert closed.components == [] and closed.embeds[0]["title"] == OFFER_TITLE
+    assert "You chose: Every week" in text_of(closed)
     dm = dm_id(fake)
     listing = await fake.wait_for_message(titled("Your check-ins"), channel_id=dm, after=mark)
     said = "\n".join(text_of(m) for m in fake.messages[dm] if m.id >= listing.id)
@@ -229,8 +230,8 @@ async def test_pick_checkins_list_snooze_cancel_then_a_reminder_is_answered_done
     mark = fake.mark()
     _, outcome = await click(world, prompt, menu["custom_id"], values=[texts.CheckInChoice.DONE])
     assert outcome == "applied"
-    answered = fake.message(prompt.id)
-    assert answered.components == [] and answered.embeds == prompt.embeds
+    answered = fake.message(prompt.id)  # the check-in's receipt: its step and the answer
+    assert answered.components == [] and "You answered: Done" in text_of(answered)
     thanks = await fake.wait_for_message(channel_id=dm, after=mark)
     assert thanks.embeds
 
@@ -265,6 +266,7 @@ async def test_in_days_modal_schedules_and_a_bad_answer_is_refused(world: World)
     good = await fake.inject_modal_submit(iid, {"text": "10"})
     assert await bot.handled(good) == "applied"
     assert fake.message(offer.id).components == []
+    assert "You chose: In 10 days" in text_of(fake.message(offer.id))
 
     # The time-zone question's "Other…" asks in a modal.
     zone_q = await fake.wait_for_message(

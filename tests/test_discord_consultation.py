@@ -172,6 +172,10 @@ async def test_restart_mid_consultation_and_clicks_on_messages_from_before(world
     final = await next_dm(fake, mark)
     assert final.embeds[1]["fields"][0]["name"] == "In short"
     assert len(fake.identifies) == 3
+    # pay rated 5 of 5: a chart of the top routes on it is attached beside the advice
+    sent = [f for m in fake.all_messages() for f in m.files]
+    [chart] = [f for f in sent if f.filename == "crossroads-routes.png"]
+    assert chart.data.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 async def test_dms_closed_continue_ephemerally_in_the_channel(world: World) -> None:

@@ -294,18 +294,32 @@ async def test_database_outage_is_a_polite_notice(eng: Engine, tmp_path) -> None
 
 async def test_admin_checkin_defaults_are_validated_and_merged(eng: Engine) -> None:
     bad = await eng.set_tenant_checkin_defaults("slack", "T1", cadence_days=400)
-    assert "between 1 and 90" in bad.text
+    assert bad.outcome == Outcome.INVALID and "between 1 and 90" in bad.text()
     bad = await eng.set_tenant_checkin_defaults("slack", "T1", timezone="Mars/Base")
-    assert "IANA" in bad.text
+    assert bad.outcome == Outcome.INVALID and "IANA" in bad.text()
     bad = await eng.set_tenant_checkin_defaults("slack", "T1", quiet_hours="late")
-    assert "21:00-08:00" in bad.text
+    assert bad.outcome == Outcome.INVALID and "21:00-08:00" in bad.text()
+    nothing = await eng.set_tenant_checkin_defaults("slack", "T1")
+    assert nothing.outcome == Outcome.INVALID and "Nothing to change" in nothing.text()
     await eng.set_tenant_checkin_defaults("slack", "T1", cadence_days=14)
     ok = await eng.set_tenant_checkin_defaults("slack", "T1", quiet_hours="22:30 - 07:00")
-    assert ok.text == "Check-in defaults here: cadence days 14, quiet hours 22:30-07:00."
+    assert ok.outcome == Outcome.APPLIED
+    assert ok.text() == "Check-in defaults here: cadence days 14, quiet hours 22:30-07:00."
     overview = await eng.tenant_overview("slack", "T1")
-    assert "every 14 days" in overview.text and "22:30-07:00" in overview.text
+    assert overview.outcome == Outcome.SHOWN
+    assert overview.cards[0].title == "Crossroads settings here"
+    assert "every 14 days" in overview.text() and "22:30-07:00" in overview.text()
     other = await eng.tenant_overview("slack", "T2")
-    assert "the dates each plan suggests" in other.text and "21:00-08:00" in other.text
+    assert "the dates each plan suggests" in other.text() and "21:00-08:00" in other.text()
+
+
+async def test_admin_playbook_change_answers_with_a_reply(eng: Engine) -> None:
+    unknown = await eng.set_tenant_playbook("slack", "T1", "nope")
+    assert unknown.outcome == Outcome.NOT_FOUND and "nope" in unknown.text()
+    assert await eng.tenant_default_playbook("slack", "T1") == "tiny"
+    changed = await eng.set_tenant_playbook("slack", "T1", "tiny")
+    assert changed.outcome == Outcome.APPLIED
+    assert changed.text() == "New consultations here now use the playbook tiny."
 
 
 async def test_sqlite_lock_held_by_another_process_does_not_block_the_loop(

@@ -27,6 +27,9 @@ from bot.store.models import (
     AnswerRecord,
     CheckIn,
     Consultation,
+    MentorJob,
+    MentorPost,
+    MentorRequest,
     PlanItem,
     TenantSettings,
     User,
@@ -105,6 +108,9 @@ TYPED = (
     "",
     "\x00",
     "forget",
+    "mentor",
+    "mentor withdraw",
+    "yes with check-ins",
 )
 
 
@@ -151,6 +157,21 @@ def events(known: list[int]) -> st.SearchStrategy[ev.InEvent]:
         st.builds(ev.SetQuietHours, user=u, quiet_hours=t),
         st.builds(ev.Typed, user=u, text=t | st.sampled_from(TYPED), playbook_id=maybe_t),
         st.builds(ev.Decline, user=u, action=t),
+        st.builds(ev.ShowHome, user=u),
+        st.builds(ev.AskMentor, user=u, consultation_id=maybe_n, server_tenant=maybe_t),
+        st.builds(
+            ev.ShareWithMentor,
+            user=u,
+            share=st.booleans(),
+            consultation_id=maybe_n,
+            step=maybe_n,
+            copy_checkins=st.booleans(),
+            server_tenant=maybe_t,
+        ),
+        st.builds(ev.ClaimMentorRequest, user=u, request_id=n, server_tenant=maybe_t),
+        st.builds(ev.ReleaseMentorRequest, user=u, request_id=n),
+        st.builds(ev.WithdrawMentorRequest, user=u, request_id=maybe_n),
+        st.builds(ev.CloseMentorRequest, user=u, request_id=n),
     )
 
 
@@ -171,6 +192,7 @@ def _rows_of(s: Any, uid: int) -> list[tuple[Any, ...]]:
         (AnswerRecord, AnswerRecord.consultation_id.in_(cids)),
         (PlanItem, PlanItem.consultation_id.in_(cids)),
         (CheckIn, CheckIn.user_id == uid),
+        (MentorRequest, MentorRequest.user_id == uid),
     ):
         for row in s.scalars(select(model).where(where).order_by(*model.__table__.primary_key)):
             out.append(tuple(getattr(row, c.key) for c in model.__table__.columns))
@@ -180,7 +202,8 @@ def _rows_of(s: Any, uid: int) -> list[tuple[Any, ...]]:
 def _invalid_rows(s: Any, engine: Engine) -> list[str]:
     """Every row that breaks the schema's intent: too long, not text, answers that do not fit."""
     bad: list[str] = []
-    for model in (User, Consultation, AnswerRecord, PlanItem, TenantSettings, CheckIn):
+    models = (User, Consultation, AnswerRecord, PlanItem, TenantSettings, CheckIn)
+    for model in (*models, MentorRequest, MentorJob, MentorPost):
         for row in s.scalars(select(model)):
             for col in model.__table__.columns:
                 value = getattr(row, col.key)
@@ -229,6 +252,7 @@ def test_hostile_events_never_raise_and_leave_only_valid_rows(
         make_engine(db_url, settings.model_copy(update={"default_playbook": "tiny"}))
     )
     try:
+        loop.run_until_complete(engine.set_mentor_channel("console", "local", "C1"))
         loop.run_until_complete(_finish(engine, BOB))
         loop.run_until_complete(_finish(engine, ALICE))
 

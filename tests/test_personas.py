@@ -225,7 +225,7 @@ async def test_seed_person_gets_ml_for_physics_first_and_an_honest_hep_card(eng:
     assert any("postponing it tends to mean never doing it" in c for c in industry.cons)
     assert any("without a doctorate is possible but uncommon" in r for r in industry.risks)
     assert any("plan" in r and "switch later" in r for r in industry.risks)
-    assert any("stipend" in p for p in industry.pros)
+    assert any("what a doctoral position pays" in p for p in industry.pros)
 
     # Not having looked at the landscape shows up as a risk on the top path.
     assert any("not mapped these groups" in r for r in run.rec.top.risks)

@@ -5,8 +5,11 @@ Why once: since issue 14 the core decides what happened (``Reply.outcome``) and 
 adapter only shows it, so these behaviours must look the same on each platform; a test per
 platform would drift. The seam is ``PlatformDriver``: a platform joins by implementing it
 (a few moves a person makes: a command, a press, typing into a text box, and what they
-were shown) and adding itself to ``DRIVERS``. Only Slack is here so far; Discord adds a
-``DiscordPlatform`` built on tests/discord_harness.py the same way.
+were shown) and adding itself to ``DRIVERS``: Discord (tests/discord_platform.py, on
+tests/discord_harness.py) and Slack (below, on tests/fakes/slack_driver.py).
+
+Where the platforms legitimately differ, the test says so beside the expectation (one
+place: a Discord text box enforces its length in the client).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from bot.engine import Engine
 from bot.messages import Status
 from bot.settings import Settings
 from tests.conftest import make_engine
+from tests.discord_harness import TOKEN
+from tests.discord_platform import discord_platform
+from tests.fakes.discord_fake import FakeDiscord
 from tests.fakes.slack_driver import (  # noqa: F401 - fixtures
     SlackDriver,
     elements,
@@ -187,7 +193,17 @@ Starter = Callable[
     [dict[str, Any], Engine, Path, str],
     contextlib.AbstractAsyncContextManager[PlatformDriver],
 ]
-DRIVERS: dict[str, tuple[Starter, tuple[str, ...]]] = {"slack": (slack_platform, ("fake",))}
+DRIVERS: dict[str, tuple[Starter, tuple[str, ...]]] = {
+    "discord": (discord_platform, ("discord_fake",)),
+    "slack": (slack_platform, ("fake",)),
+}
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    """The fake Discord (its own name: ``fake`` is the Slack fake in this module)."""
+    async with FakeDiscord(token=TOKEN) as server:
+        yield server
 
 
 @pytest.fixture
@@ -250,14 +266,31 @@ async def test_someone_else_s_click_is_refused_to_them_alone(
     assert await answers(tiny, chat.ref(OWNER)) == []
 
 
-async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, tiny: Engine) -> None:
+async def at_the_last_question(chat: PlatformDriver, tiny: Engine) -> Any:
+    """The owner's consultation at its last question (a text box): the message asking it.
+
+    The first four answers go straight to the core; the platform shows where it stands.
+    """
     await chat.command(OWNER, "start", "What are you?")
     ref = chat.ref(OWNER)
     for value in ("student", "yes", ["code"], "4"):
         await tiny.run(ev.Answer(user=ref, value=value))
-    notes = await chat.command(OWNER, "resume", "Anything else?")
+    return await chat.command(OWNER, "resume", "Anything else?")
+
+
+async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, tiny: Engine) -> None:
+    notes = await at_the_last_question(chat, tiny)
+    ref = chat.ref(OWNER)
     refused = await chat.type_into(notes, "Type your answer", "x" * 150, user=OWNER)
-    assert refused == "That is 150 characters; please keep it to 100 or fewer."
+    # Platforms differ here: Discord's client enforces the text box's max_length, so the
+    # text never reaches the bot and the client says why; Slack sends it and the core does.
+    assert (
+        refused
+        == {
+            "discord": "text input 'text' must be 0..100 characters",
+            "slack": "That is 150 characters; please keep it to 100 or fewer.",
+        }[chat.platform]
+    )
     await chat.settle()
     assert chat.interactive(notes)  # still waiting for an answer
     assert len(await answers(tiny, ref)) == 4
@@ -269,12 +302,89 @@ async def test_invalid_input_is_explained_and_not_taken(chat: PlatformDriver, ti
 async def test_someone_else_s_text_box_is_refused_in_the_form(
     chat: PlatformDriver, tiny: Engine
 ) -> None:
-    await chat.command(OWNER, "start", "What are you?")
+    notes = await at_the_last_question(chat, tiny)
     ref = chat.ref(OWNER)
-    for value in ("student", "yes", ["code"], "4"):
-        await tiny.run(ev.Answer(user=ref, value=value))
-    notes = await chat.command(OWNER, "resume", "Anything else?")
     refused = await chat.type_into(notes, "Type your answer", "mine now", user=OTHER)
     assert refused is not None and "belong to someone else" in refused
     await chat.settle()
     assert chat.interactive(notes) and len(await answers(tiny, ref)) == 4
+
+
+async def offer_after_the_last_answer(chat: PlatformDriver, tiny: Engine) -> Any:
+    """A consultation finished on the platform: the check-in offer it ends with."""
+    notes = await at_the_last_question(chat, tiny)
+    assert await chat.type_into(notes, "Type your answer", "short", user=OWNER) is None
+    return await chat.shown(OWNER, "Shall I check in with you on your plan?")
+
+
+async def test_an_invalid_time_is_explained_by_the_core_and_not_taken(
+    chat: PlatformDriver, tiny: Engine
+) -> None:
+    """Input within the text box's limits that the core refuses: the same on every platform."""
+    offer = await offer_after_the_last_answer(chat, tiny)
+    refused = await chat.type_into(offer, "In a few days…", "soonish", user=OWNER)
+    assert refused is not None and refused.startswith("I did not understand that time.")
+    await chat.settle()
+    assert chat.interactive(offer)  # still open: nothing was scheduled
+    listing = (await tiny.run(ev.ListCheckIns(user=chat.ref(OWNER)))).messages
+    assert [getattr(m, "items", None) for m in listing] == [()]
+
+
+async def test_a_used_offer_becomes_its_receipt_and_cannot_be_used_twice(
+    chat: PlatformDriver, tiny: Engine
+) -> None:
+    offer = await offer_after_the_last_answer(chat, tiny)
+    await chat.press(offer, "Every week", user=OWNER)
+    await chat.shown(OWNER, "Check-ins are set for")
+    await chat.settle()
+    assert "You chose: Every week" in chat.text(offer) and not chat.interactive(offer)
+
+
+async def test_a_used_confirmation_becomes_its_receipt(chat: PlatformDriver, tiny: Engine) -> None:
+    await chat.command(OWNER, "start", "What are you?")
+    ask = await chat.command(OWNER, "forget", "It cannot be undone")
+    await chat.press(ask, "Keep it", user=OWNER)
+    await chat.shown(OWNER, "Nothing was deleted.")
+    await chat.settle()
+    assert "You chose: Keep it" in chat.text(ask) and not chat.interactive(ask)
+    assert await tiny.has_open_consultation(chat.ref(OWNER))
+
+
+@pytest.fixture
+async def career(sqlite_url: str, settings: Settings) -> AsyncIterator[Engine]:
+    engine = await make_engine(
+        sqlite_url,
+        settings.model_copy(update={"default_playbook": "ml-research-career"}),
+        "ml-research-career",
+    )
+    yield engine
+    await engine.db.dispose()
+
+
+@pytest.fixture
+async def story_chat(
+    platform: tuple[Starter, dict[str, Any]], career: Engine, tmp_path: Path, sqlite_url: str
+) -> AsyncIterator[PlatformDriver]:
+    starter, fixtures = platform
+    async with starter(fixtures, career, tmp_path, sqlite_url) as driver:
+        yield driver
+
+
+async def test_a_story_typed_into_the_text_box_prefills_the_answers(
+    story_chat: PlatformDriver, career: Engine
+) -> None:
+    from tests.story_measure import STORIES
+
+    seed = next(s for s in STORIES if s.name == "seed").text
+    chat = story_chat
+    question = await chat.command(OWNER, "start", "Tell me about your situation")
+    assert await chat.type_into(question, "Type your answer", seed, user=OWNER) is None
+    understood = await chat.shown(OWNER, "Here is what I took from what you wrote")
+    shown = chat.text(understood).replace("**", "")
+    assert "field: Physics: particle / high-energy physics" in shown
+    await chat.shown(OWNER, "What kind of ML researcher do you want to become?")
+    await chat.settle()
+    [status] = (await career.run(ev.ShowStatus(user=chat.ref(OWNER)))).messages
+    assert isinstance(status, Status)
+    told = {a.question_id for a in status.answers if a.answer.endswith("(from your story)")}
+    assert {"degree", "field", "experience", "routes", "phd_view"} <= told

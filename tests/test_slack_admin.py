@@ -63,7 +63,7 @@ async def test_member_is_refused_and_nothing_changes(drv: SlackDriver, engine: E
     text = await reply_to(drv, "settings playbook tiny2", MEMBER)
     assert "Only workspace admins and owners" in text
     overview = await engine.tenant_overview("slack", drv.fake.team.id)
-    assert "Default playbook: tiny " in overview.text
+    assert "Default playbook: tiny " in overview.text()
     [info] = drv.fake.calls_to("users.info")
     assert info.params["user"] == MEMBER
     assert "Only workspace admins" in await reply_to(drv, "settings", MEMBER)
@@ -82,9 +82,8 @@ async def test_admin_and_owner_change_the_workspace_settings(
     # the core's own refusals come back politely, and change nothing
     assert "no playbook called" in await reply_to(drv, "settings playbook nope", ADMIN)
     assert "not a time zone" in await reply_to(drv, "settings checkins tz=Mars/Base", ADMIN)
-    assert (
-        "Default playbook: tiny2" in (await engine.tenant_overview("slack", drv.fake.team.id)).text
-    )
+    overview = await engine.tenant_overview("slack", drv.fake.team.id)
+    assert "Default playbook: tiny2" in overview.text()
     # and a new consultation here uses the workspace's playbook
     await drv.command("start", user_id=ADMIN)
     intro = await drv.posted(1)
@@ -96,9 +95,8 @@ async def test_failed_permission_check_changes_nothing(drv: SlackDriver, engine:
     text = await reply_to(drv, "settings playbook tiny2", ADMIN)
     assert "could not check your permissions" in text
     assert [c.status for c in drv.fake.calls_to("users.info")] == [500, 500, 500]
-    assert (
-        "Default playbook: tiny " in (await engine.tenant_overview("slack", drv.fake.team.id)).text
-    )
+    overview = await engine.tenant_overview("slack", drv.fake.team.id)
+    assert "Default playbook: tiny " in overview.text()
 
 
 async def test_help_and_usage_errors_answer_in_the_ack(drv: SlackDriver) -> None:

@@ -412,7 +412,12 @@ def test_manifest_for_socket_mode_and_for_http_with_oauth(tmp_path: Any) -> None
     assert socket["settings"]["interactivity"] == {"is_enabled": True}
     assert "url" not in socket["features"]["slash_commands"][0]
     assert socket["oauth_config"] == {"scopes": {"bot": list(BOT_SCOPES)}}
-    assert "event_subscriptions" not in socket["settings"]
+    events = socket["settings"]["event_subscriptions"]
+    assert events == {"bot_events": ["message.im", "app_home_opened"]}  # no URL: the socket
+    home = socket["features"]["app_home"]
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"]
+    assert home["messages_tab_read_only_enabled"] is False  # people type in the DM
+    assert "im:history" in BOT_SCOPES  # message.im needs it
 
     http = build_manifest(
         load_settings(
@@ -429,10 +434,10 @@ def test_manifest_for_socket_mode_and_for_http_with_oauth(tmp_path: Any) -> None
     assert http["settings"]["socket_mode_enabled"] is False
     assert http["settings"]["interactivity"]["request_url"] == command["url"]
     assert http["oauth_config"]["redirect_urls"] == ["https://bot.example.org/slack/oauth_redirect"]
-    assert http["settings"]["event_subscriptions"]["bot_events"] == [
-        "app_uninstalled",
-        "tokens_revoked",
-    ]
+    assert http["settings"]["event_subscriptions"] == {
+        "bot_events": ["message.im", "app_home_opened", "app_uninstalled", "tokens_revoked"],
+        "request_url": command["url"],
+    }
     json.dumps(http)
 
 

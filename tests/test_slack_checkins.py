@@ -211,7 +211,7 @@ async def test_due_reminder_arrives_as_dm_and_done_is_recorded(
         await submit_text(drv, "1", opened=2)
         await dm_with(fake, "Check-ins are set for 4 steps")
         await drv.updated(offer)
-        assert "You chose: 1" in texts(offer) and not has_buttons(offer)
+        assert "You chose: In 1 day" in texts(offer) and not has_buttons(offer)
 
         clock_of(tiny).advance(days=1)  # Tue 10:00 UTC: 11:00 in Zurich, one hour late
         report = await worker(tiny, drv.service.checkin_sender).drain()
@@ -227,7 +227,7 @@ async def test_due_reminder_arrives_as_dm_and_done_is_recorded(
         assert ack.status == 200 and ack.body is None
         await dm_with(fake, "Well done! I marked it done on your plan.")
         await drv.updated(prompt)
-        assert not has_buttons(prompt) and "You chose: Done" in texts(prompt)
+        assert not has_buttons(prompt) and "You answered: Done" in texts(prompt)
         first = (await rows(tiny))[0]
         status = await tiny.db.run(
             lambda s: s.scalar(select(PlanItem.status).where(PlanItem.id == first.plan_item_id))

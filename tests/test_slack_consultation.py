@@ -135,6 +135,12 @@ async def test_full_consultation(
             if block["type"] == "section":
                 assert len(block["text"]["text"]) <= 3000
         assert "Your next steps" in texts(card) and "Every route I considered" in texts(card)
+        # pay rated 4 of 5: the chart of the top routes on it is uploaded beside the advice
+        await fake.wait_for_call("files.completeUploadExternal")
+        [chart] = [f for f in fake.files.values() if f.completed]
+        assert chart.filename.endswith(".png") and chart.content
+        assert chart.content.startswith(b"\x89PNG\r\n\x1a\n") and chart.alt_txt
+        assert chart.channels == [fake.dm_channel(USER)]
         n_posts += 1  # then the check-in offer (tests/test_slack_checkins.py)
         assert "Shall I check in" in texts(await drv.posted(n_posts))
 
@@ -151,8 +157,8 @@ async def test_full_consultation(
         assert "&lt;@U0BOSS&gt;" in texts(status)
 
         await drv.command("export", user_id=USER)
-        upload = await fake.wait_for_call("files.completeUploadExternal")
-        [file] = [f for f in fake.files.values() if f.completed]
+        upload = await fake.wait_for_call("files.completeUploadExternal", count=2)
+        [file] = [f for f in fake.files.values() if f.completed and f.filename.endswith(".md")]
         assert file.channels == [fake.dm_channel(USER)] and "Crossroads" in file.text
         assert upload.team_id == fake.team.id
 

@@ -21,6 +21,7 @@ from bot.messages import (
     ChoiceOption,
     Confirm,
     ExportFile,
+    Home,
     MissedCheckIn,
     NextStep,
     Notice,
@@ -168,6 +169,45 @@ def test_any_check_in_message_fits(text: str) -> None:
         ExportFile("me.md", text),
     ]
     _fits(presenters.present(messages))
+
+
+@settings(max_examples=25, deadline=None)
+@given(WORDS)
+def test_any_home_overview_fits(text: str) -> None:
+    """The App Home overview, in every state, with long text and many check-ins."""
+    when = datetime(2027, 1, 5, 10, 0)
+    rec = Recommendation(7, 12, text[:100], tuple(_path(n, text) for n in range(1, 11)), (), text)
+    items = tuple(PlanItemView(i, text[:500], date(2027, 2, i), "open") for i in range(1, 9))
+    plan = Plan(7, items)
+    views = tuple(
+        CheckInView(i, i, text[:500], "every 7 days", "pending", when, "open", text[:200])
+        for i in range(1, 40)
+    )
+    checkins = CheckInList(views, "UTC", "21:00-08:00", checkin_texts.LIST_ACTIONS)
+    answers = tuple(AnswerSummary(f"q{i}", text[:200], text[:500]) for i in range(14))
+    active = Status(7, text[:100], "active", 3, 14, answers)
+    done = Status(7, text[:100], "completed", 14, 14, answers)
+    for home in (
+        Home(status=None),
+        Home(status=None, checkins=checkins),
+        Home(status=active, question=4, total=14, plan=plan, checkins=checkins),
+        Home(status=done, recommendation=rec, plan=plan, checkins=checkins),
+    ):
+        cards = presenters.present([home])
+        _fits(cards)
+        assert cards and cards[0].interactive()  # always a way to go on
+    cards = presenters.home(Home(status=done, recommendation=rec, plan=plan))
+    opened = [
+        a.intent.path
+        for c in cards
+        for s in c.sections
+        if isinstance(s, Actions)
+        for a in s.items
+        if isinstance(a.intent, it.OpenPath)
+    ]
+    assert opened == ["path_1", "path_2", "path_3"]  # the top routes, in rank order
+    shown = [st.text for c in cards for s in c.sections if isinstance(s, Steps) for st in s.items]
+    assert len(shown) == presenters.HOME_STEPS  # the top of the plan, not all of it
 
 
 def test_plan_steps_are_in_date_order() -> None:

@@ -11,8 +11,9 @@ import shutil
 import textwrap
 from typing import TextIO
 
-from bot.ui.cards import (
+from bot.api import (
     Actions,
+    BaseSection,
     Bullets,
     Card,
     Choices,
@@ -21,10 +22,12 @@ from bot.ui.cards import (
     Prose,
     Section,
     Steps,
+    Table,
     TextEntry,
     Tone,
+    clean_text,
+    lower,
 )
-from bot.validation import clean_text
 
 PREFIX = {Tone.WARNING: "! ", Tone.ERROR: "! ", Tone.INFO: "* ", Tone.SUCCESS: "* "}
 
@@ -69,8 +72,9 @@ def _command(template: str, **values: str) -> str:
 def _choices(s: Choices) -> list[str]:
     if s.command:  # a picker: typed as a command naming the option
         lines = [f"  {_command(s.command, value='N')}  {_safe(s.placeholder)}".rstrip()]
-        if not all(o.value.isdigit() for o in s.options):  # ids are listed elsewhere
-            lines += [f"    {o.value}: {_safe(o.label)}" for o in s.options]
+        typed = [o.typed or o.value for o in s.options]
+        if not all(t.isdigit() for t in typed):  # numbers are listed elsewhere
+            lines += [f"    {t}: {_safe(o.label)}" for t, o in zip(typed, s.options, strict=True)]
         return lines
     if not s.numbered:  # a scale: type the value
         shown = " · ".join(_safe(o.label) for o in s.options)
@@ -106,7 +110,41 @@ def _entry(s: TextEntry) -> list[str]:
     return ["  " + hint + _keep(s.current)]
 
 
-def _section(s: Section) -> list[str]:
+TABLE_LABEL_MAX = 48
+
+
+def _table(s: Table) -> list[str]:
+    """A table drawn aligned (a terminal's font is monospaced): labels left, values right;
+    a header row when there are several value columns."""
+    head = [f"{_safe(s.heading)}:"] if s.heading else []
+
+    def cell(text: str, width: int = TABLE_LABEL_MAX) -> str:
+        text = " ".join(_safe(text).split())
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    rows = [[cell(v) for v in row] for row in s.rows]
+    header = [cell(c) for c in s.columns]
+    shown = [header, *rows] if len(header) > 2 else rows
+    if not shown:
+        return head
+    n = max(len(r) for r in shown)
+    shown = [r + [""] * (n - len(r)) for r in shown]
+    widths = [max(len(r[i]) for r in shown) for i in range(n)]
+    lines = []
+    for r in shown:
+        values = "  ".join(v.rjust(w) for v, w in zip(r[1:], widths[1:], strict=True))
+        lines.append(f"  {r[0].ljust(widths[0])}  {values}".rstrip())
+    return [*head, *lines]
+
+
+def _drawn(section: Section) -> tuple[Section, ...]:
+    """What is drawn for a section: a table as itself, anything else as base sections."""
+    return (section,) if isinstance(section, Table) else lower(section)
+
+
+def _section(s: BaseSection | Table) -> list[str]:
+    if isinstance(s, Table):
+        return _table(s)
     head = [f"{_safe(s.heading)}:"] if getattr(s, "heading", "") else []
     match s:
         case Prose():
@@ -142,12 +180,14 @@ def render(card: Card, width: int | None = None) -> str:
     lines: list[str] = []
     if card.title:
         lines.append(f"=== {_safe(card.title)} ===")
-    for i, section in enumerate(card.sections):
+    # any kind of section, as the base kinds drawn here (a table drawn as one)
+    drawn = [part for section in card.sections for part in _drawn(section)]
+    for i, section in enumerate(drawn):
         body = _section(section)
         if (
             i == 0
             and not card.title
-            and len(card.sections) == 1  # a one-paragraph notice; not a continued card
+            and len(drawn) == 1  # a one-paragraph notice; not a continued card
             and body
             and isinstance(section, Prose)
             and not section.heading

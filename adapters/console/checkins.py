@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import events as ev
-from bot.checkins.sender import Delivered, SendResult
-from bot.ports import Notification
-from bot.ui.cards import Card
+from bot.api import Card, Delivered, Notification, SendResult
+from bot.api import events as ev
 
 PLATFORM = "console"
 

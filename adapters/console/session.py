@@ -20,13 +20,20 @@ from typing import BinaryIO, TextIO
 
 from adapters.console import checkins as console_checkins
 from adapters.console.cards import render, terminal_width
-from bot import events as ev
-from bot.checkins.delivery import DeliveryConfig, DeliveryWorker
-from bot.core.reply import Outcome, Reply
-from bot.engine import Engine
-from bot.store.database import StoreUnavailable
-from bot.ui import intents as it
-from bot.ui.cards import Attachment, Card, TextEntry, Tone
+from bot.api import (
+    Attachment,
+    Card,
+    DeliveryConfig,
+    DeliveryWorker,
+    Engine,
+    Outcome,
+    Reply,
+    StoreUnavailable,
+    TextEntry,
+    Tone,
+)
+from bot.api import events as ev
+from bot.api import intents as it
 
 log = logging.getLogger(__name__)
 MAX_LINE = 64_000  # a longer line is read in full but rejected, never half-applied
@@ -91,7 +98,9 @@ class _FdLines:
 
 def _wants_paragraph(card: Card | None) -> bool:
     """The question waiting is a story: a paste of several lines, ended by an empty line."""
-    return card is not None and any(isinstance(s, TextEntry) and s.multiline for s in card.sections)
+    return card is not None and any(
+        isinstance(s, TextEntry) and s.multiline for s in card.interactive()
+    )
 
 
 def _asks_question(card: Card) -> bool:
@@ -153,9 +162,12 @@ class ConsoleSession:
         try:
             if not target:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(export.content, encoding="utf-8")
+            path.write_bytes(export.data())
         except OSError as exc:
             self.say(f"! Could not write {path}: {exc.strerror}. Nothing was changed.")
+            return
+        if export.is_image:
+            self.say(f"* Saved the chart to {path}.")
             return
         self.say(f"* Wrote your data to {path}.")
 

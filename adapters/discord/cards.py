@@ -29,10 +29,9 @@ from typing import Any
 
 import discord
 
-from bot.ui import cards as c
-from bot.ui import codec
-from bot.ui import intents as it
-from bot.ui.budgets import units
+from bot.api import cards as c
+from bot.api import codec, units
+from bot.api import intents as it
 
 NO_MENTIONS = discord.AllowedMentions.none()
 TEXT_INPUT_ID = "text"  # the one text input of every modal
@@ -156,7 +155,7 @@ def _due(step_due: Any) -> str:
     return f" — by {step_due.day} {step_due:%b %Y}" if step_due else ""
 
 
-def section_lines(s: c.Section, numbered: bool = False) -> list[str]:
+def section_lines(s: c.BaseSection, numbered: bool = False) -> list[str]:
     """The Markdown lines a text section shows (escaped); interactive ones show none,
     except a choice list that is answered by typing numbers (``numbered``)."""
     match s:
@@ -288,7 +287,7 @@ def typed_numbers(choices: c.Choices) -> bool:
     return _menus_for(choices) is None
 
 
-def section_rows(s: c.Section) -> list[Row]:
+def section_rows(s: c.BaseSection) -> list[Row]:
     """The action rows an interactive section becomes (none for a text section)."""
     match s:
         case c.Actions():
@@ -367,8 +366,11 @@ class Outgoing:
         if self.rows:
             out["view"] = build_view(self.rows)
         if self.attachment is not None:
-            data = io.BytesIO(self.attachment.content.encode("utf-8"))
-            out["file"] = discord.File(data, filename=self.attachment.filename)
+            a = self.attachment
+            data = io.BytesIO(a.data())
+            out["file"] = discord.File(
+                data, filename=a.filename, description=cut(a.alt_text, 1024) or None
+            )
         return out
 
     def edit_kwargs(self) -> dict[str, Any]:
@@ -399,17 +401,18 @@ def _blocks(card: c.Card) -> tuple[list[_Block], list[str]]:
 
     Small print after which only small print or controls follow is the footer.
     """
+    drawn = card.basic()  # any kind of section, as the base kinds drawn here
     last_text = max(
         (
             i
-            for i, s in enumerate(card.sections)
+            for i, s in enumerate(drawn)
             if section_lines(s, _numbered(s)) and not isinstance(s, c.Context)
         ),
         default=-1,
     )
     blocks: list[_Block] = [_Block(None)]
     footer: list[str] = []
-    for i, s in enumerate(card.sections):
+    for i, s in enumerate(drawn):
         if isinstance(s, c.Context) and i > last_text:
             footer.append(s.text)
             continue
@@ -423,7 +426,7 @@ def _blocks(card: c.Card) -> tuple[list[_Block], list[str]]:
     return [b for b in blocks if b.paragraphs], footer
 
 
-def _numbered(s: c.Section) -> bool:
+def _numbered(s: c.BaseSection) -> bool:
     return isinstance(s, c.Choices) and typed_numbers(s)
 
 
@@ -483,7 +486,7 @@ def card_rows(card: c.Card) -> list[Row]:
         return out
 
     rows: list[Row] = []
-    for s in card.sections:
+    for s in card.basic():
         for row in section_rows(s):
             if isinstance(row, Menu):
                 rows.append(replace(row, custom_id=unique(row.custom_id)))

@@ -14,10 +14,8 @@ import discord
 
 from adapters.discord.cards import render
 from adapters.discord.tenancy import PLATFORM
-from bot import events as ev
-from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
-from bot.ports import Notification
-from bot.validation import whole_number
+from bot.api import Delivered, Notification, RetryAfter, SendResult, Unreachable, whole_number
+from bot.api import events as ev
 
 log = logging.getLogger(__name__)
 

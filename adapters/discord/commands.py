@@ -16,10 +16,10 @@ import discord
 from discord import app_commands
 
 from adapters.discord.inbound import Flows
+from adapters.discord.mentors import add_mentor_admin, add_mentor_command
 from adapters.discord.tenancy import PLATFORM, server_of
-from bot import events as ev
-from bot.engine import Engine
-from bot.ui.budgets import clip
+from bot.api import Engine, Reply, clip
+from bot.api import events as ev
 
 F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_MANAGE_SERVER = (
@@ -111,6 +111,7 @@ def build_advise(flows: Flows) -> app_commands.Group:
     async def help_(interaction: discord.Interaction) -> None:
         await flows.help(interaction)
 
+    add_mentor_command(group, flows)
     return group
 
 
@@ -132,7 +133,7 @@ def build_admin(flows: Flows) -> app_commands.Group:
     @_playbook_choices(engine)
     @manage
     async def set_playbook(interaction: discord.Interaction, playbook: str) -> None:
-        async def action(tenant: str) -> Any:
+        async def action(tenant: str) -> Reply:
             return await engine.set_tenant_playbook(PLATFORM, tenant, playbook)
 
         await flows.admin(interaction, action)
@@ -150,7 +151,7 @@ def build_admin(flows: Flows) -> app_commands.Group:
         timezone: app_commands.Range[str, 1, 64] | None = None,
         quiet_hours: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
-        async def action(tenant: str) -> Any:
+        async def action(tenant: str) -> Reply:
             return await engine.set_tenant_checkin_defaults(
                 PLATFORM,
                 tenant,
@@ -164,12 +165,29 @@ def build_admin(flows: Flows) -> app_commands.Group:
     @group.command(name="show", description="What is set for this server")
     @manage
     async def show(interaction: discord.Interaction) -> None:
-        async def action(tenant: str) -> Any:
+        async def action(tenant: str) -> Reply:
             return await engine.tenant_overview(PLATFORM, tenant)
 
         await flows.admin(interaction, action)
 
+    add_stats(group, flows, manage)
+    add_mentor_admin(group, engine, flows, manage)
     return group
+
+
+def add_stats(group: app_commands.Group, flows: Flows, manage: Callable[[F], F]) -> None:
+    """``/advise-admin stats [csv]``: this server's statistics (small counts hidden), with
+    the chart attached as a PNG and, when asked, the figures as a CSV file."""
+    engine = flows.engine
+
+    @group.command(name="stats", description="How consultations here go (aggregates only)")
+    @app_commands.describe(csv="Also attach the figures as a CSV file")
+    @manage
+    async def stats(interaction: discord.Interaction, csv: bool = False) -> None:
+        async def action(tenant: str) -> Reply:
+            return await engine.tenant_stats(PLATFORM, tenant, chart=True, csv=csv)
+
+        await flows.admin(interaction, action)
 
 
 class AdviseTree(app_commands.CommandTree):

@@ -42,14 +42,9 @@ from adapters.discord.cards import (
 )
 from adapters.discord.respond import DEFER_AFTER, Delivery, respond
 from adapters.discord.tenancy import guild_tenant, person, server_of
-from bot import events as ev
-from bot.core.actions import Click
-from bot.core.reply import Outcome, Reply
-from bot.engine import Engine, UnknownPlaybook
-from bot.ui import codec
-from bot.ui import intents as it
-from bot.ui.budgets import split
-from bot.ui.cards import Card, Prose, Tone
+from bot.api import Click, Engine, Outcome, Reply, codec
+from bot.api import events as ev
+from bot.api import intents as it
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +71,10 @@ HELP = """**Crossroads** weighs up career paths with you, in a private consultat
 `/advise forget` delete everything I keep about you (asks first)
 `/advise checkins` your check-ins: snooze, change or cancel them
 `/advise timezone` / `/advise quiet` your time zone and quiet hours for check-ins
+`/advise mentor` ask for a mentor: you see exactly what would be shared first
+Or just type in our DM: `start`, your answers, `back`, `status`, `details 2`, `help`…
 Server admins (Manage Server): `/advise-admin playbook`, `/advise-admin checkins`, \
-`/advise-admin show`."""
+`/advise-admin show`, `/advise-admin stats`, `/advise-admin mentors channel|tag|untag|show`."""
 
 # Any id the codec makes (an intent, or a text-box opener), plus a split select's suffix.
 ID_TEMPLATE = re.compile(r"x2(?:e[or][0-9]{1,4})?:[A-Za-z0-9_+./:-]{1,97}(?:#[0-9]{1,2})?")
@@ -116,18 +113,6 @@ def click_delivery(reply: Reply, *, ephemeral: bool) -> Delivery:
         ephemeral=ephemeral,
         outcome=outcome.value,
     )
-
-
-def admin_card(message: Any) -> Card:
-    """An admin method's answer (a notice or a titled text) as a card.
-
-    The admin methods still return the core's notice/text objects, not a Reply; only
-    their public fields are read (``text``, ``title``, ``level``).
-    """
-    level = str(getattr(getattr(message, "level", None), "value", "info"))
-    tone = Tone(level) if level in set(Tone) else Tone.INFO
-    sections = tuple(Prose(text=p) for p in split(str(message.text)))
-    return Card(title=str(getattr(message, "title", "") or ""), tone=tone, sections=sections)
 
 
 class Flows:
@@ -207,17 +192,16 @@ class Flows:
         await self._run(interaction, work, ephemeral=in_guild)
 
     async def admin(
-        self, interaction: discord.Interaction, action: Callable[[str], Awaitable[Any]]
+        self, interaction: discord.Interaction, action: Callable[[str], Awaitable[Reply]]
     ) -> None:
         """Run an admin action for this server's tenant; the reply is always ephemeral."""
         tenant = guild_tenant(interaction.guild_id or 0)
 
         async def work() -> Delivery:
-            try:
-                card = admin_card(await action(tenant))
-            except UnknownPlaybook as exc:
-                card = Card(tone=Tone.WARNING, sections=(Prose(text=str(exc)),))
-            return Delivery(messages=render([card]), ephemeral=True, outcome="admin")
+            reply = await action(tenant)
+            return Delivery(
+                messages=render(reply.cards), ephemeral=True, outcome=reply.outcome.value
+            )
 
         await self._run(interaction, work, ephemeral=True)
 

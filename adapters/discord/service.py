@@ -19,9 +19,10 @@ from discord.http import Route
 
 from adapters.discord.checkins import DiscordCheckInSender
 from adapters.discord.client import DISCORD_GATEWAY, CrossroadsClient
+from adapters.discord.mentors import attach_mentors
 from adapters.discord.respond import IN_FLIGHT
 from adapters.runtime import Runtime, StartupError
-from bot.settings import Settings
+from bot.api import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -80,6 +81,7 @@ def build_client(rt: Runtime, **options: Any) -> CrossroadsClient:
     options.setdefault("sync_commands", not ids or 0 in ids)
     client = CrossroadsClient(rt, shard_count=count or None, shard_ids=ids or None, **options)
     attach_checkins(client, rt)
+    attach_mentors(client, rt)
     return client
 
 
@@ -118,11 +120,18 @@ async def run(rt: Runtime) -> None:
         count, ids = shard_plan(rt.settings)
 
         async def stop_intake() -> None:
-            """No new interactions: close the gateway, keep HTTP for in-flight replies."""
+            """No new interactions or DMs: close the gateway, keep HTTP for the replies of
+            those in flight (typed DMs already queued included)."""
             for shard in list(client.shards.values()):
                 await shard.disconnect()
-            if not await IN_FLIGHT.drain(STOP_DRAIN):
+            lanes = client.dms.lanes
+            answered, typed = await asyncio.gather(
+                IN_FLIGHT.drain(STOP_DRAIN), lanes.drain(STOP_DRAIN)
+            )
+            if not answered:
                 log.warning("stopping with %d interaction(s) still unanswered", IN_FLIGHT.running)
+            if not typed:
+                log.warning("stopping with %d DM(s) still unanswered", lanes.pending)
 
         rt.stop_intake.append(stop_intake)
         async with client:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.events import UserRef
+from bot.api import UserRef
 
 PLATFORM = "discord"
 PERSON_TENANT = "dm"

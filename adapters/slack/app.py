@@ -23,7 +23,19 @@ Why this shape (issue 14, step 5: bolt's own mechanisms):
   person's Slack time zone). What happened is ``reply.outcome``, never read from cards:
   APPLIED turns the clicked message into the core's receipt (or closes it: its buttons go,
   what was chosen stays); INVALID with a question re-asks in place; REFUSED answers only
-  the person who clicked (ephemeral); a STALE reply to a Slack retry is not shown again.
+  the person who clicked (ephemeral); a STALE reply to a Slack retry is not shown again;
+* typed DMs: a ``message`` event in the person's DM (``channel_type`` im) is ``ev.Typed``
+  for the core, the Reply's cards go back with chat.postMessage like every other reply.
+  The bot's own messages (``bot_id``), every ``subtype`` (edits, deletions, bot messages,
+  joins, file shares…) and hidden events are acknowledged and ignored; a redelivered
+  event (same ``event_id``) is not answered twice in this process. One person's DMs are
+  answered in the order they arrived (``adapters/lanes.py``), different people at once;
+  a typed answer and a click on the same question are settled by the core's version
+  check (the one that loses gets the polite "already answered" and where we are now);
+* the App Home: ``app_home_opened`` on the Home tab publishes the core's overview
+  (``Engine.home``: consultation state, top of the advice and plan, check-ins) with the
+  same renderer (``cards.home_view``); a button there answers in the person's DM and the
+  home is published again.
 
 The listeners hold no advising logic and no SQL; cards.py renders every card.
 """
@@ -49,23 +61,38 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lanes import Lanes
 from adapters.runtime import Runtime
 from adapters.slack import cards
 from adapters.slack.cards import TEXT_ACTION, TEXT_BLOCK, TEXT_CALLBACK, SlackPost, render
 from adapters.slack.delivery import Courier, Failure
-from adapters.slack.mrkdwn import fit
-from adapters.slack.slash import ADMIN_KINDS, Kind, Parsed, help_card, parse, setting_event
-from bot import events as ev
-from bot.core.actions import Click
-from bot.core.reply import Outcome, Reply
-from bot.engine import UnknownPlaybook
-from bot.store.database import StoreUnavailable
-from bot.ui import codec
-from bot.ui import intents as it
-from bot.ui.blocks import notice
-from bot.ui.budgets import clip
-from bot.ui.cards import Card, Prose, Tone
-from bot.validation import whole_number
+from adapters.slack.mentors import mentor_admin
+from adapters.slack.mrkdwn import fit, typed_text
+from adapters.slack.slash import (
+    ADMIN_KINDS,
+    MENTOR_KINDS,
+    Kind,
+    Parsed,
+    help_card,
+    parse,
+    setting_event,
+)
+from adapters.waiting import until_idle
+from bot.api import (
+    Card,
+    Click,
+    Outcome,
+    Prose,
+    Reply,
+    StoreUnavailable,
+    Tone,
+    clip,
+    codec,
+    notice,
+    whole_number,
+)
+from bot.api import events as ev
+from bot.api import intents as it
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +101,11 @@ ACK_DM = "I have sent you a direct message: let's continue there."
 NOT_INSTALLED = (
     "Crossroads is not installed in this workspace (any more). "
     "Ask a workspace admin to install it again."
+)
+STATS_SENT = "I sent the statistics to our direct messages."
+STATS_NO_DM = (
+    "I could not open a direct message with you, so the chart (and CSV) could not be sent; "
+    "the figures are above."
 )
 VIEW_ACK_BUDGET = 2.0  # seconds; Slack allows 3 for the ack of a modal submission
 RECENT_IDS = 10_000
@@ -158,6 +190,17 @@ class Turn:
         return actions[0] if isinstance(actions[0], Mapping) else {}
 
     @property
+    def event(self) -> Json:
+        event = self.body.get("event")
+        return event if isinstance(event, Mapping) else {}
+
+    @property
+    def from_home(self) -> bool:
+        """Whether a click came from the person's App Home (no message to update)."""
+        view = self.body.get("view")
+        return isinstance(view, Mapping) and view.get("type") == "home"
+
+    @property
     def clicked(self) -> Clicked:
         container = self.body.get("container") or {}
         channel = container.get("channel_id") or (self.body.get("channel") or {}).get("id")
@@ -193,31 +236,43 @@ def picked(turn: Turn) -> tuple[tuple[str, ...], str]:
     return (), _text(action) or "nothing selected"
 
 
+def _error(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or type(exc).__name__)
+    return type(exc).__name__
+
+
 def _text(obj: Json) -> str:
     text = obj.get("text")
     return str(text.get("text") or "") if isinstance(text, Mapping) else str(text or "")
+
+
+def typed_dm(event: Json, bot_user_id: str | None) -> str | None:
+    """The text a person typed in their DM with the bot, or None for any other message.
+
+    Ignored: other channels, the bot's own messages (and any bot's: ``bot_id``), every
+    ``subtype`` (message_changed, message_deleted, bot_message, channel_join, file_share…),
+    hidden events, and messages with no text.
+    """
+    if event.get("type") != "message" or event.get("channel_type") != "im":
+        return None
+    if event.get("subtype") or event.get("bot_id") or event.get("hidden"):
+        return None
+    user = event.get("user")
+    if not user or user == bot_user_id:
+        return None
+    text = typed_text(str(event.get("text") or ""))
+    return text if text.strip() else None
 
 
 def reason(reply: Reply) -> str:
     """What a modal shows under its text box for an INVALID (or REFUSED) reply: the core
     puts the reason first (the first paragraph of the first card)."""
     for card in reply.cards[:1]:
-        for section in card.sections:
+        for section in card.basic():
             if isinstance(section, Prose):
                 return clip(section.text, cards.LIMITS.error)
     return clip(reply.text(), cards.LIMITS.error) or "Please check your answer."
-
-
-def _as_card(message: object) -> Card:
-    """An admin method's answer (a titled text or a notice) as a card.
-
-    The admin methods still return the core's message objects; read only their words.
-    """
-    level = str(getattr(message, "level", Tone.INFO))
-    tone = next((t for t in Tone if t.value == level), Tone.INFO)
-    title = str(getattr(message, "title", "") or "")
-    body = str(getattr(message, "text", "") or "")
-    return Card(title=clip(title, cards.LIMITS.header), tone=tone, sections=(Prose(text=body),))
 
 
 class Listeners:
@@ -230,6 +285,7 @@ class Listeners:
         self.command = rt.settings.slack_command
         self.recent = RecentIds()
         self._zones: dict[tuple[str, str], str | None] = {}
+        self.lanes = Lanes()  # typed DMs: one person's in order, people concurrently
         self._work: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -247,7 +303,9 @@ class Listeners:
         team = context.team_id or context.enterprise_id or ""
         context[PERSON] = ev.UserRef(PLATFORM, team, context.user_id or "")
         context[RETRY] = _retry_num(request)
-        context[REPEAT] = self.recent.seen(body.get("trigger_id"))
+        # An interaction is one trigger_id; an event (a typed DM) one event_id, the same
+        # on Slack's retries and Socket Mode redeliveries.
+        context[REPEAT] = self.recent.seen(body.get("trigger_id") or body.get("event_id"))
         return await next_()
 
     def listener(self, *, ack: AckStep, lazy: Sequence[Work]) -> Callable[..., Awaitable[None]]:
@@ -293,12 +351,7 @@ class Listeners:
 
     async def drain(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109 - a shutdown deadline
         """Wait until no acknowledged work is running; False if some still was at ``timeout``."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await until_idle(self._idle, timeout)
 
     # ------------------------------------------------------------------ the core
 
@@ -478,30 +531,62 @@ class Listeners:
                 ),
             )
             return
-        card: Card
-        try:
-            if parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
-                card = _as_card(
-                    await self.engine.set_tenant_playbook(PLATFORM, team, parsed.playbook)
-                )
-            elif parsed.kind is Kind.SET_CHECKINS:
-                answer = await self.engine.set_tenant_checkin_defaults(
-                    PLATFORM,
-                    team,
-                    cadence_days=parsed.cadence_days,
-                    timezone=parsed.timezone,
-                    quiet_hours=parsed.quiet_hours,
-                )
-                card = _as_card(answer)
-            else:
-                card = _as_card(await self.engine.tenant_overview(PLATFORM, team))
-        except UnknownPlaybook as exc:
-            card = notice(str(exc), Tone.WARNING)
-        except StoreUnavailable as exc:
-            card = notice(f"{exc} Nothing was changed.", Tone.ERROR)
+        if parsed.kind is Kind.STATS:
+            await self.stats(parsed, turn)
+            return
+        if parsed.kind in MENTOR_KINDS:
+            call = mentor_admin(self.engine, parsed, team)
+        elif parsed.kind is Kind.SET_PLAYBOOK and parsed.playbook:
+            call = self.engine.set_tenant_playbook(PLATFORM, team, parsed.playbook)
+        elif parsed.kind is Kind.SET_CHECKINS:
+            call = self.engine.set_tenant_checkin_defaults(
+                PLATFORM,
+                team,
+                cadence_days=parsed.cadence_days,
+                timezone=parsed.timezone,
+                quiet_hours=parsed.quiet_hours,
+            )
+        else:
+            call = self.engine.tenant_overview(PLATFORM, team)
+        reply = await self.safely(call)
         if parsed.kind is not Kind.SETTINGS:
-            log.info("slack admin %s used %s in team %s", user, parsed.kind.value, team)
-        await self.tell(turn.respond, card)
+            log.info(
+                "slack admin %s used %s in team %s: %s",
+                user,
+                parsed.kind.value,
+                team,
+                reply.outcome.value,
+            )
+        for card in reply.cards:
+            await self.tell(turn.respond, card)
+
+    async def stats(self, parsed: Parsed, turn: Turn) -> None:
+        """The workspace's statistics, for an admin already checked: tables, the chart
+        (uploaded with files_upload_v2) and the CSV go to the admin's DM, not the channel;
+        the command's channel gets an ephemeral pointer. Without a DM the tables come
+        ephemerally (a response_url carries no file) with a line saying so."""
+        team, user = turn.person.tenant, turn.person.user_id
+        dm = asyncio.ensure_future(self.courier.dm_channel(turn.client, team, user))
+        try:
+            reply = await self.safely(
+                self.engine.tenant_stats(PLATFORM, team, chart=True, csv=parsed.csv)
+            )
+        finally:
+            channel = await dm
+        log.info("slack admin %s used stats in team %s: %s", user, team, reply.outcome.value)
+        if channel is not None:
+            failure = await self.courier.send(turn.client, channel, render(reply.cards), team=team)
+            if failure is None:
+                if turn.body.get("channel_id") != channel:
+                    await self.tell(turn.respond, notice(STATS_SENT))
+                return
+            text = f"I could not deliver the statistics (Slack said: {failure.error}). Try again."
+            await self.tell(turn.respond, notice(text, Tone.ERROR))
+            return
+        for card in reply.cards:
+            if card.attachment is None:
+                await self.tell(turn.respond, card)
+        await self.tell(turn.respond, notice(STATS_NO_DM, Tone.WARNING))
 
     # ------------------------------------------------------------------ components
 
@@ -522,7 +607,19 @@ class Listeners:
         zone = await self.platform_timezone(turn.client, person.tenant, person.user_id)
         click = Click(values=values, platform_timezone=zone)
         reply = await self.safely(self.engine.act(person, intent, click))
-        await self.after_click(turn, turn.clicked, reply, chosen)
+        if turn.from_home:
+            await self.after_home_click(turn, reply)
+        else:
+            await self.after_click(turn, turn.clicked, reply, chosen)
+
+    async def after_home_click(self, turn: Turn, reply: Reply) -> None:
+        """A button in the App Home: the cards go to the person's DM (the consultation
+        continues there), then the home is published again (it may have changed)."""
+        person = turn.person
+        channel = await self.courier.dm_channel(turn.client, person.tenant, person.user_id)
+        if channel is not None and reply.cards:
+            await self.courier.send(turn.client, channel, render(reply.cards), team=person.tenant)
+        await self.publish_home(turn)
 
     async def ack_opener(self, ack: AsyncAck, turn: Turn) -> bool:
         await ack()
@@ -596,6 +693,59 @@ class Listeners:
         await ack()
         self.spawn(finish())
 
+    # ------------------------------------------------------------------ typed DMs
+
+    async def ack_message(self, ack: AsyncAck, turn: Turn) -> bool:
+        """Every message event is acknowledged; only text a person typed in the DM is ours."""
+        await ack()
+        return typed_dm(turn.event, turn.context.bot_user_id) is not None
+
+    async def run_message(self, turn: Turn) -> None:
+        """Queue the typed text in the person's lane and wait until it was answered."""
+        person = turn.person
+        done = self.lanes.submit((person.tenant, person.user_id), lambda: self.answer_dm(turn))
+        if done is not None:
+            await asyncio.shield(done)
+
+    async def answer_dm(self, turn: Turn) -> None:
+        """One typed DM: ``ev.Typed`` to the core, the Reply's cards back into the DM."""
+        text = typed_dm(turn.event, turn.context.bot_user_id)
+        channel = str(turn.event.get("channel") or "")
+        if text is None or not channel:
+            return
+        person = turn.person
+        self.courier.remember_dm(person.tenant, person.user_id, channel)
+        zone = await self.platform_timezone(turn.client, person.tenant, person.user_id)
+        typed = ev.Typed(user=person, text=text, platform_timezone=zone)
+        reply = await self.safely(self.engine.handle(typed))
+        await self.courier.send(turn.client, channel, render(reply.cards), team=person.tenant)
+
+    # ------------------------------------------------------------------ App Home
+
+    async def ack_home(self, ack: AsyncAck, turn: Turn) -> bool:
+        await ack()
+        event = turn.event
+        if event.get("tab") == "messages" and event.get("channel") and event.get("user"):
+            # the person opened the DM: remember its id (saves a conversations.open later)
+            person = turn.person
+            self.courier.remember_dm(person.tenant, person.user_id, str(event["channel"]))
+        return event.get("tab") == "home" and bool(event.get("user"))
+
+    async def publish_home(self, turn: Turn) -> None:
+        """views.publish the person's App Home: the core's overview as Block Kit."""
+        person = turn.person
+        reply = await self.safely(self.engine.home(person))
+        try:
+            await turn.client.views_publish(
+                user_id=person.user_id, view=cards.home_view(reply.cards)
+            )
+        except _API_ERRORS as exc:
+            log.error(
+                "slack views.publish failed for team %s: %s",
+                person.tenant,
+                _error(exc),
+            )
+
     @staticmethod
     async def on_other(ack: AsyncAck) -> None:
         """Anything that is not ours: ack, nothing else."""
@@ -636,6 +786,8 @@ def build_app(
     app.action(OPENER)(on.listener(ack=on.ack_opener, lazy=[on.open_text_box]))
     app.action(re.compile(".*"))(on.on_other)  # not ours: ack only
     app.view(TEXT_CALLBACK)(on.on_text_submit)
+    app.event("message")(on.listener(ack=on.ack_message, lazy=[on.run_message]))
+    app.event("app_home_opened")(on.listener(ack=on.ack_home, lazy=[on.publish_home]))
     app.error(on.on_error)
     if oauth_settings is not None:
         app.enable_token_revocation_listeners()

@@ -36,6 +36,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    DividerBlock,
     HeaderBlock,
     InputBlock,
     Option,
@@ -48,21 +49,22 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from adapters.slack.mrkdwn import escape, fit, inert, mrkdwn
-from bot.ui import codec
-from bot.ui.budgets import clip, units
-from bot.ui.cards import (
+from bot.api import (
     Actions,
+    BaseSection,
     Bullets,
     Card,
     Choices,
     Context,
     Fields,
     Prose,
-    Section,
     Steps,
     Style,
     TextEntry,
     Tone,
+    clip,
+    codec,
+    units,
 )
 
 
@@ -85,6 +87,7 @@ class Limits:
     fallback: int = 3000  # the notification text we send
     modal_title: int = 24
     error: int = 300  # a modal's error message
+    alt_text: int = 1000  # an uploaded image's alt_txt (plain text)
 
 
 LIMITS = Limits()
@@ -112,12 +115,14 @@ class SlackPost:
 
 @dataclass(frozen=True, slots=True)
 class SlackFile:
-    """A document for the person, uploaded into the DM with the card's text as comment."""
+    """A file for the person (a document, an image), uploaded with the card's text as
+    comment; ``alt_text`` describes an image."""
 
     filename: str
-    content: str
+    content: str | bytes
     title: str
     comment: str = ""
+    alt_text: str = ""
 
 
 Outgoing = SlackPost | SlackFile
@@ -378,8 +383,8 @@ def _actions(s: Actions) -> list[Block]:
     return [ActionsBlock(elements=buttons)]
 
 
-def section_blocks(s: Section) -> list[Block]:
-    """The blocks of one section; they stay together in one message (a select and its
+def section_blocks(s: BaseSection) -> list[Block]:
+    """The blocks of one base section; they stay together in one message (a select and its
     Submit button must)."""
     match s:
         case Prose():
@@ -398,7 +403,7 @@ def section_blocks(s: Section) -> list[Block]:
             return _actions(s)
         case Context():
             return _context(s)
-    raise TypeError(f"no Slack rendering for {type(s).__name__}")  # a new section kind
+    raise TypeError(f"{type(s).__name__} is not a base section: lower it first")
 
 
 # ------------------------------------------------------------------------------ cards
@@ -422,7 +427,7 @@ def card_posts(card: Card) -> list[SlackPost]:
     if card.title:
         title = f"{mark} {card.title}" if mark else card.title
         head = [HeaderBlock(text=PlainTextObject(text=clip(title, LIMITS.header), emoji=True))]
-    groups = [section_blocks(s) for s in card.sections]
+    groups = [section_blocks(s) for s in card.basic()]  # any kind, as the base kinds
     if not card.title and groups:
         groups[0] = _marked(groups[0], mark)
     messages: list[list[Block]] = []
@@ -456,7 +461,15 @@ def render(cards: Sequence[Card]) -> list[Outgoing]:
     for card in cards:
         if card.attachment is not None:
             a = card.attachment
-            out.append(SlackFile(a.filename, a.content, card.title or a.filename, fallback(card)))
+            out.append(
+                SlackFile(
+                    a.filename,
+                    a.content,
+                    card.title or a.filename,
+                    fallback(card),
+                    clip(a.alt_text, LIMITS.alt_text),
+                )
+            )
             continue
         out += card_posts(card)
     return out
@@ -470,6 +483,26 @@ def post(card: Card) -> SlackPost:
     return SlackPost(
         posts[0].text, _with_ids([b for p in posts for b in p.blocks][: LIMITS.blocks])
     )
+
+
+def home_view(cards: Sequence[Card]) -> View:
+    """Cards as the App Home tab (``views.publish``): one view, a divider between cards.
+
+    The same renderer as messages; a home holds up to 100 blocks, so the cards (small:
+    an overview) fit; should they not, the last blocks give way to a line saying so.
+    """
+    blocks: list[Block] = []
+    for card in cards:
+        if card.attachment is not None:
+            continue
+        if blocks:
+            blocks.append(DividerBlock())
+        for message in card_posts(card):
+            blocks += message.blocks
+    if len(blocks) > LIMITS.modal_blocks:
+        note = ContextBlock(elements=[mrkdwn(escape("More in your DM with me."))])
+        blocks = [*blocks[: LIMITS.modal_blocks - 1], note]
+    return View(type="home", blocks=_with_ids(blocks))
 
 
 # ------------------------------------------------------------------------------ a clicked message

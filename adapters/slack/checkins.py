@@ -23,9 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.cards import SlackPost, render
 from adapters.slack.client import CONNECTION_RETRIES, TIMEOUT_SECONDS, api_base
 from adapters.slack.delivery import Courier
-from bot.checkins.sender import Delivered, RetryAfter, SendResult, Unreachable
-from bot.events import UserRef
-from bot.ports import Notification
+from bot.api import Delivered, Notification, RetryAfter, SendResult, Unreachable, UserRef
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"

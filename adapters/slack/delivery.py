@@ -109,12 +109,19 @@ class Courier:
 
     @staticmethod
     async def _upload(client: AsyncWebClient, channel: str, item: SlackFile) -> None:
+        """files_upload_v2 (files.getUploadURLExternal, the upload, completeUploadExternal):
+        text as ``content``, bytes (an image) as ``file`` with its alt text."""
+        data: dict[str, object] = (
+            {"file": item.content, "alt_txt": item.alt_text or None}
+            if isinstance(item.content, bytes)
+            else {"content": item.content}
+        )
         await client.files_upload_v2(
             channel=channel,
             filename=item.filename,
-            content=item.content,
             title=item.title,
             initial_comment=item.comment or EXPORT_COMMENT,
+            **data,  # type: ignore[arg-type]
         )
 
     async def update(

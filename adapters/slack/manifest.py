@@ -10,21 +10,34 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.settings import Settings
+from bot.api import Settings
 
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 DEFAULT_REDIRECT_PATH = "/slack/oauth_redirect"
 PLACEHOLDER_URL = "https://YOUR-PUBLIC-HOST"
-# commands: /advise; chat:write: post and update our messages; im:write: open the DM;
-# users:read: admin/owner check via users.info; files:write: the export file.
-# im:history: before re-sending a check-in whose first attempt may have gone out, the
-# sender looks for it in the DM (Slack has no nonce).
-BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "users:read", "files:write")
+# commands: /advise; chat:write: post and update our messages (and publish the App Home);
+# im:write: open the DM; users:read: admin/owner check and time zone via users.info;
+# files:write: the export file, the charts and the statistics CSV. im:history: the
+# message.im event (what a person types in the DM), and before re-sending a check-in
+# whose first attempt may have gone out, the sender looks for it in the DM (Slack has
+# no nonce). app_home_opened needs no scope. mpim:write: the group DM that introduces a
+# person to their mentor.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "files:write",
+    "mpim:write",
+)
+# Always: typed DMs (message.im) and the App Home (app_home_opened).
+BOT_EVENTS = ("message.im", "app_home_opened")
 # Only for multi-workspace installs: drop a workspace's tokens when it uninstalls.
 OAUTH_BOT_EVENTS = ("app_uninstalled", "tokens_revoked")
 USAGE_HINT = (
-    "[start|resume|status|back|restart|export|forget|checkins|timezone|quiet|help|settings]"
+    "[start|resume|status|back|restart|export|forget|checkins|timezone|quiet|mentor|help|settings]"
 )
 
 
@@ -61,7 +74,9 @@ def build_manifest(
         "command": settings.slack_command,
         "description": "Career advice: a consultation in a direct message",
         "usage_hint": USAGE_HINT,
-        "should_escape": False,
+        # Escaped: channels and users arrive as <#C…|name> and <@U…|name>, so the admin's
+        # "settings mentors channel #x" / "tag @y" carry ids (adapters/slack/slash.py).
+        "should_escape": True,
     }
     if http:
         command["url"] = events_url
@@ -74,11 +89,11 @@ def build_manifest(
         "socket_mode_enabled": not http,
         "token_rotation_enabled": False,
     }
-    if oauth:
-        subscriptions: dict[str, Any] = {"bot_events": list(OAUTH_BOT_EVENTS)}
-        if http:
-            subscriptions["request_url"] = events_url
-        app_settings["event_subscriptions"] = subscriptions
+    bot_events = [*BOT_EVENTS, *(OAUTH_BOT_EVENTS if oauth else ())]
+    subscriptions: dict[str, Any] = {"bot_events": bot_events}
+    if http:
+        subscriptions["request_url"] = events_url
+    app_settings["event_subscriptions"] = subscriptions
     oauth_config: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
     if oauth:
         oauth_config["redirect_urls"] = [
@@ -93,9 +108,11 @@ def build_manifest(
         },
         "features": {
             "app_home": {
-                "home_tab_enabled": False,
+                # the Home tab shows the person's consultation, plan and check-ins
+                "home_tab_enabled": True,
+                # the Messages tab is the DM: people type to the bot there
                 "messages_tab_enabled": True,
-                "messages_tab_read_only_enabled": True,
+                "messages_tab_read_only_enabled": False,
             },
             "bot_user": {"display_name": name, "always_online": False},
             "slash_commands": [command],

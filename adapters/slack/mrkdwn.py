@@ -13,7 +13,7 @@ import re
 
 from slack_sdk.models.blocks import MarkdownTextObject
 
-from bot.ui.budgets import clip, units
+from bot.api import clip, units
 
 
 def escape(text: str) -> str:
@@ -54,3 +54,33 @@ def fit(text: str, limit: int) -> str:
 def mrkdwn(text: str) -> MarkdownTextObject:
     """An mrkdwn text object for text we already escaped; verbatim: no auto-linking."""
     return MarkdownTextObject(text=text, verbatim=True)
+
+
+_SLACK_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_SPECIAL = {"here", "channel", "everyone"}
+
+
+def _token_text(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith("@"):  # a user: <@U123> or <@U123|name>
+        return "@" + (label or target[1:])
+    if target.startswith("#"):  # a channel: <#C123|general>
+        return "#" + (label or target[1:])
+    if target.startswith("!"):  # <!here>, <!subteam^S1|@team>, <!date^…|fallback>
+        name = target[1:]
+        if name in _SPECIAL:
+            return "@" + name
+        return label or name
+    return label or target  # a link: <https://…|label> or <https://…>
+
+
+def typed_text(text: str) -> str:
+    """What a person typed, as plain text, from a message event's ``text``.
+
+    Why: Slack sends message text formatted: ``&``, ``<`` and ``>`` as entities, mentions
+    and links as ``<…>`` tokens. The core keeps plain text (every renderer escapes it
+    again for its own medium), so ``R&amp;D`` becomes ``R&D``, a link its label or URL, a
+    mention ``@name``; nothing here can ping anyone, since output is always escaped.
+    """
+    plain = _SLACK_TOKEN.sub(_token_text, text)
+    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

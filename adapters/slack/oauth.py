@@ -36,7 +36,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import (
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
-from bot.store.database import Database
+from bot.api import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -37,10 +37,9 @@ from adapters.slack.manifest import (
     oauth_enabled,
     redirect_path,
 )
+from adapters.slack.mentors import SlackMentorBoard
 from adapters.slack.oauth import build_stores
-from bot.settings import Settings
-from bot.store.database import Database, StoreUnavailable
-from bot.validation import whole_number
+from bot.api import Database, Settings, StoreUnavailable, whole_number
 
 log = logging.getLogger(__name__)
 # Slack's answers that mean a token will never work: refuse to start instead of retrying.
@@ -133,6 +132,7 @@ class SlackService:
     socket: AsyncSocketModeHandler | None = None
     url: str | None = None  # http://host:port of the HTTP server, when there is one
     checkin_sender: SlackCheckInSender | None = None
+    mentor_board: SlackMentorBoard | None = None
     rt: Runtime | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -175,11 +175,15 @@ class SlackService:
         except BaseException:
             await service.stop()
             raise
+        tokens = token_lookup(rt)
         service.checkin_sender = SlackCheckInSender(
-            token_lookup(rt), settings.slack_api_base, session, listeners.courier
+            tokens, settings.slack_api_base, session, listeners.courier
         )
         if rt.checkins is not None:
             rt.checkins.register(service.checkin_sender)
+        service.mentor_board = SlackMentorBoard(tokens, settings.slack_api_base, session)
+        if rt.mentors is not None:
+            rt.mentors.register(service.mentor_board)
         log.info(
             "slack adapter running: %s mode, %s",
             settings.slack_mode,
@@ -213,6 +217,9 @@ class SlackService:
         if self.checkin_sender is not None and self.rt is not None and self.rt.checkins:
             self.rt.checkins.unregister(self.checkin_sender.platform)  # its session closes
         self.checkin_sender = None
+        if self.mentor_board is not None and self.rt is not None and self.rt.mentors:
+            self.rt.mentors.unregister(self.mentor_board.platform)
+        self.mentor_board = None
         if self.socket is not None:
             await self.socket.close_async()
             self.socket = None

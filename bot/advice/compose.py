@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from bot.advice import whatif
@@ -34,7 +35,7 @@ from bot.advice.ranking import (
     Answers,
     drop_reason,
     effective_answers,
-    score_paths,
+    scored_paths,
     visible_questions,
     weights,
 )
@@ -69,6 +70,9 @@ def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# The text helpers below are pure functions of a string, called a few hundred times per
+# recommendation mostly on the playbook's own sentences: each result is kept (bounded).
+@lru_cache(maxsize=8192)
 def sentence(text: str) -> str:
     """Whitespace collapsed, a capital first, a full stop last."""
     text = _SPACES.sub(" ", text).strip()
@@ -81,16 +85,25 @@ def sentence(text: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(_SPACES.sub(" ", text).strip()) if s]
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=8192)
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(s for s in _SENTENCE_END.split(_SPACES.sub(" ", text).strip()) if s)
 
 
 def first_sentence(text: str) -> str:
-    parts = sentences(text)
+    parts = _sentences(text)
     return parts[0] if parts else ""
 
 
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+@lru_cache(maxsize=8192)
 def _norm(s: str) -> str:
-    return re.sub(r"[^\w]+", " ", s.casefold()).strip()
+    return _NOT_WORD.sub(" ", s.casefold()).strip()
 
 
 class Said:
@@ -101,7 +114,7 @@ class Said:
 
     def fresh(self, text: str) -> str:
         kept = []
-        for s in sentences(text):
+        for s in _sentences(text):
             key = _norm(s)
             if key and key not in self._seen:
                 self._seen.add(key)
@@ -324,7 +337,7 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
     given = effective_answers(pb, answers)
     implied, hits = apply_cues(pb, given)
     current = effective_answers(pb, implied)
-    scored, dropped = score_paths(pb, current)
+    scored, dropped = scored_paths(pb, current, 0)  # the views give their own reasons
     if not scored:
         return None
     w = pb.wording
@@ -445,8 +458,14 @@ def compose(pb: Playbook, answers: Answers, today: date) -> Advice | None:
         rank_no = order.index(pid) + 1
         entry = next((v for v in path.verdict if evaluate(v.when, current)), None)
         body = sentence(entry.text) if entry else sentence(views[rank_no - 1].summary)
-        tail = w.verdict_top if pid == lead else w.verdict_rank.format(rank=rank_no, count=count)
-        text = said.fresh(f"{body} {sentence(tail)}") or sentence(tail)
+        if pid == lead:
+            tail = w.verdict_top
+        elif rank_no == 2 and order[0] == lead:
+            tail = w.verdict_second.format(lead=mid(lead), rank=rank_no, count=count)
+        else:
+            tail = w.verdict_rank.format(rank=rank_no, count=count, lead=mid(lead))
+        said_tail = sentence(tail) if tail else ""
+        text = said.fresh(f"{body} {said_tail}".strip()) or said_tail or body
         verdicts.append(Verdict(path_id=pid, title=title(pid), text=text, rank=rank_no))
     unnamed = None
     if named and lead not in named:

@@ -6,12 +6,16 @@ The intake uses ``read_cues`` to pre-fill answers from a person's story; the adv
 
 from __future__ import annotations
 
+import bisect
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from bot.advice.textscan import Index, Scanned
 from bot.messages import QuestionKind
 from bot.playbook.schema import Cue, CueValue, Playbook
 
@@ -31,12 +35,24 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+class _Text:
+    """A text prepared once for many patterns: where its clauses end (for the windows), and
+    what lets most patterns be skipped or tried only where they can start (textscan)."""
+
+    def __init__(self, raw: str) -> None:
+        self.text = raw.replace("\u2019", "'").replace("\u2018", "'")
+        self.breaks = [m.end() for m in _CLAUSE_BREAK.finditer(self.text)]
+        self.scan = Scanned(self.text)
+
+    def window(self, start: int) -> str:
+        """The words before ``start`` in its clause (at most NEGATION_WINDOW of them)."""
+        i = bisect.bisect_right(self.breaks, start) - 1
+        begin = self.breaks[i] if i >= 0 else 0
+        return " ".join(self.text[begin:start].split()[-NEGATION_WINDOW:])
+
+
 def _window(text: str, start: int) -> str:
-    """The words before ``start`` in the same clause (at most NEGATION_WINDOW of them)."""
-    before = text[:start]
-    breaks = list(_CLAUSE_BREAK.finditer(before))
-    clause = before[breaks[-1].end() :] if breaks else before
-    return " ".join(clause.split()[-NEGATION_WINDOW:])
+    return _Text(text).window(start)
 
 
 # "I don't know if I need a PhD, maybe a master's in Germany": doubt, not a negation.
@@ -59,13 +75,17 @@ class CueHits:
     weak: list[CueValue] = field(default_factory=list)  # bare keywords: only if nothing else
 
 
-def _effect(cue: Cue, text: str) -> tuple[bool, bool]:
+def _effect(cue: Cue, t: _Text, possible: set[str]) -> tuple[bool, bool]:
     """(matched, negated): negated only when every counted match is negated, so "not
-    making the best use of my time ... could I use my time better" still counts."""
+    making the best use of my time ... could I use my time better" still counts.
+
+    ``possible``: the patterns that may match the text (the others are skipped)."""
     negated_only = False
     for pattern in cue.match:
-        for m in _compiled(pattern).finditer(text):
-            window = _window(text, m.start())
+        if pattern not in possible:
+            continue
+        for m in t.scan.finditer(pattern):
+            window = t.window(m.start())
             if any(_compiled(p).search(window) for p in cue.not_after):
                 continue
             if not _negates(window):
@@ -74,14 +94,54 @@ def _effect(cue: Cue, text: str) -> tuple[bool, bool]:
     return negated_only, negated_only
 
 
+_READ: OrderedDict[tuple[int, str], tuple[Playbook, CueHits]] = OrderedDict()
+READ_CACHE = 256  # texts: the same story is read at the story turn and at every ranking
+
+
 def read_cues(pb: Playbook, text: str) -> CueHits:
     """Every cue that fires in ``text`` (a negated match counts as its ``negated`` value)."""
-    hits = CueHits()
     if not text:
-        return hits
+        return CueHits()
+    key = (id(pb), text)
+    cached = _READ.get(key)
+    if cached is not None and cached[0] is pb:  # the playbook is kept, so its id is not reused
+        _READ.move_to_end(key)
+        return _copy(cached[1])
+    hits = _read(pb, _Text(text))
+    _READ[key] = (pb, hits)
+    if len(_READ) > READ_CACHE:
+        _READ.popitem(last=False)
+    return _copy(hits)
+
+
+def _copy(hits: CueHits) -> CueHits:
+    return CueHits(list(hits.sets), list(hits.topics), list(hits.routes), list(hits.weak))
+
+
+_INDEXES: OrderedDict[int, tuple[Playbook, Index]] = OrderedDict()
+_INDEXES_LOCK = threading.Lock()
+
+
+def _index(pb: Playbook) -> Index:
+    """The playbook's cue patterns indexed by what they need (built once per playbook)."""
+    with _INDEXES_LOCK:
+        found = _INDEXES.get(id(pb))
+        if found is not None and found[0] is pb:
+            return found[1]
+    made = Index([p for cue in pb.cues for p in cue.match])
+    with _INDEXES_LOCK:
+        _INDEXES[id(pb)] = (pb, made)
+        if len(_INDEXES) > 64:
+            _INDEXES.popitem(last=False)
+    return made
+
+
+def _read(pb: Playbook, t: _Text) -> CueHits:
+    hits = CueHits()
+    possible = _index(pb).candidates(t.scan)
     for cue in pb.cues:
-        matched, negated = _effect(cue, text)
-        if not matched or any(_compiled(p).search(text) for p in cue.unless):
+        matched, negated = _effect(cue, t, possible)
+        if not matched or any(t.scan.search(p) for p in cue.unless):
             continue
         into = hits.weak if cue.weak else hits.sets
         if negated:

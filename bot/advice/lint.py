@@ -32,6 +32,20 @@ from bot.messages import QuestionKind
 from bot.playbook.conditions import evaluate
 from bot.playbook.schema import Playbook
 
+__all__ = [
+    "MAX_TEXT",
+    "MAX_TITLE",
+    "Problem",
+    "body_texts",
+    "check_cards",
+    "check_claims",
+    "cue_phrases",
+    "lint_advice",
+    "lint_playbook",
+    "persona_corpus",
+    "random_answers",
+]
+
 # Platform limits a single text must respect to be shown whole (Slack section, Discord).
 MAX_TEXT = 3000
 MAX_TITLE = 256

@@ -14,6 +14,16 @@ from bot.playbook.schema import CalendarEvent, Path, Playbook, StepSpec
 SLACK_DAYS = 7  # an event must be at least lead_days + this far away to be this cycle's
 
 
+def past_the_holidays(due: date) -> date:
+    """A step counted in days from today never falls due between 22 December and 3 January,
+    when groups and offices are shut: it moves to the first weekday from 4 January."""
+    if (due.month, due.day) >= (12, 22) or (due.month, due.day) <= (1, 3):
+        due = date(due.year + (due.month == 12), 1, 4)
+        while due.weekday() >= 5:
+            due += timedelta(days=1)
+    return due
+
+
 def next_occurrence(event: CalendarEvent, today: date, lead_days: int) -> tuple[date, bool]:
     """The event date a step is due before, and whether that is a later cycle.
 
@@ -51,7 +61,11 @@ def step_for(
             event_id=event.id,
             event_date=when,
         )
-    due = today + timedelta(days=spec.due_in_days) if spec.due_in_days is not None else None
+    due = (
+        past_the_holidays(today + timedelta(days=spec.due_in_days))
+        if spec.due_in_days is not None
+        else None
+    )
     return PlanStep(text=text, due=due, path_id=path.id)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from bot.advice.scoring import scorer
 from bot.messages import NextStep, PathAdvice, QuestionKind
 from bot.playbook.conditions import Condition, evaluate
 from bot.playbook.schema import Path, Playbook, PlaybookQuestion
@@ -21,12 +22,12 @@ MIN_REASON = 0.25  # contributions smaller than this are not worth a sentence
 
 def visible_questions(pb: Playbook, answers: Answers) -> list[PlaybookQuestion]:
     """The questions this person is asked, given what they answered so far."""
-    return [q for q in pb.questions if evaluate(q.when, answers)]
+    return scorer(pb).visible(answers)
 
 
 def effective_answers(pb: Playbook, answers: Answers) -> dict[str, Any]:
     """Answers to questions that are still asked: a changed answer can hide a later question."""
-    return {q.id: answers[q.id] for q in visible_questions(pb, answers) if q.id in answers}
+    return scorer(pb).effective(answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,53 +91,56 @@ def _in_sentence(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
+def _path_factors(
+    pb: Playbook,
+    path: Path,
+    answers: Answers,
+    crit_weights: dict[str, tuple[float, str]],
+    labels: dict[str, str],
+) -> tuple[Factor, ...]:
+    factors: list[Factor] = []
+    for crit, rating in path.ratings.items():
+        weight, why = crit_weights[crit]
+        amount = weight * rating
+        verb = "serves" if amount > 0 else "costs you on"
+        tail = f" ({why})" if why else ""
+        factors.append(
+            Factor(f"c:{crit}", amount, f"It {verb} {_in_sentence(labels[crit])}{tail}.")
+        )
+    for i, adj in enumerate(path.adjust):
+        if evaluate(adj.when, answers):
+            reason = adj.because.rstrip(".") + _cite(pb, adj.when, answers) + "."
+            factors.append(Factor(f"a:{path.id}:{i}", adj.score, reason))
+    return tuple(factors)
+
+
 def score_paths(pb: Playbook, answers: Answers) -> tuple[list[ScoredPath], list[Path]]:
     """Score every path that applies to this person; return (ranked, dropped)."""
-    crit_weights = weights(pb, answers)
+    return scored_paths(pb, answers, len(pb.paths))
+
+
+def scored_paths(
+    pb: Playbook, answers: Answers, explained: int
+) -> tuple[list[ScoredPath], list[Path]]:
+    """``score_paths``, with the factors (the sentences) of only the first ``explained``
+    paths; the others have none. Scores and order come from the playbook's scorer, summed
+    as ``path.base`` plus each factor's amount in order (ratings, then adjustments)."""
+    state = scorer(pb).as_given(answers)
+    crit_weights = weights(pb, answers) if explained else {}
     labels = {c.id: c.label for c in pb.criteria}
     scored: list[ScoredPath] = []
-    dropped: list[Path] = []
-    for path in pb.paths:
-        if not evaluate(path.when, answers):
-            dropped.append(path)
-            continue
-        factors: list[Factor] = []
-        for crit, rating in path.ratings.items():
-            weight, why = crit_weights[crit]
-            amount = weight * rating
-            verb = "serves" if amount > 0 else "costs you on"
-            tail = f" ({why})" if why else ""
-            factors.append(
-                Factor(f"c:{crit}", amount, f"It {verb} {_in_sentence(labels[crit])}{tail}.")
-            )
-        for i, adj in enumerate(path.adjust):
-            if evaluate(adj.when, answers):
-                reason = adj.because.rstrip(".") + _cite(pb, adj.when, answers) + "."
-                factors.append(Factor(f"a:{path.id}:{i}", adj.score, reason))
-        total = path.base + sum(f.amount for f in factors)
-        scored.append(ScoredPath(path, round(total, 4), tuple(factors)))
-    order = {p.id: i for i, p in enumerate(pb.paths)}
-    scored.sort(key=lambda s: (-s.score, order[s.path.id]))
+    for n, (i, (_, score)) in enumerate(zip(state.ranked, state.order, strict=True)):
+        path = pb.paths[i]
+        factors = _path_factors(pb, path, answers, crit_weights, labels) if n < explained else ()
+        scored.append(ScoredPath(path, score, factors))
+    dropped = [p for p, applies in zip(pb.paths, state.applies, strict=True) if not applies]
     return scored, dropped
 
 
 def _top_id(pb: Playbook, answers: Answers) -> str | None:
-    """The leading path only: score_paths without the sentences, for the what-if search.
-
-    Sums in the same order and rounds the same way as score_paths, so both agree on ties.
-    """
-    current = effective_answers(pb, answers)
-    crit_weights = weights(pb, current)
-    best_id, best_score = None, 0.0
-    for path in pb.paths:
-        if not evaluate(path.when, current):
-            continue
-        amounts = [crit_weights[crit][0] * rating for crit, rating in path.ratings.items()]
-        amounts += [adj.score for adj in path.adjust if evaluate(adj.when, current)]
-        total = round(path.base + sum(amounts), 4)
-        if best_id is None or total > best_score:
-            best_id, best_score = path.id, total
-    return best_id
+    """The leading path only (ties: the earlier path), as score_paths would order them."""
+    order = scorer(pb).state(answers).order
+    return order[0][0] if order else None
 
 
 def _title(path: Path, answers: Answers) -> tuple[str, str]:
@@ -153,7 +157,9 @@ def what_would_change(pb: Playbook, answers: Answers) -> str:
     smallest change that flips the top path; computed, never canned.
     """
     current = effective_answers(pb, answers)
-    top = _top_id(pb, current)
+    ranks = scorer(pb)
+    state = ranks.state(current)
+    top = state.order[0][0] if state.order else None
     best: tuple[int, int, PlaybookQuestion, Any, str] | None = None
     for index, q in enumerate(visible_questions(pb, current)):
         if q.id not in current or q.kind == QuestionKind.FREE_TEXT or not q.what_if:
@@ -162,7 +168,8 @@ def what_would_change(pb: Playbook, answers: Answers) -> str:
             cost = abs(alternative - current[q.id]) if q.kind == QuestionKind.SCALE else distance
             if best is not None and (cost, index) >= best[:2]:
                 continue
-            new_top = _top_id(pb, {**current, q.id: alternative})
+            order = ranks.change(state, q.id, alternative)
+            new_top = order[0][0] if order else None
             if new_top is not None and new_top != top:
                 best = (cost, index, q, alternative, new_top)
                 break
@@ -209,7 +216,8 @@ def _texts(items: list[Any], answers: Answers) -> tuple[str, ...]:
 def rank(pb: Playbook, answers: Answers, today: date) -> Ranking:
     """The full recommendation: ranked, explained, with next steps dated from ``today``."""
     current = effective_answers(pb, answers)
-    scored, dropped = score_paths(pb, current)
+    # Reasons for the paths shown and the two _why_order compares; scores for all.
+    scored, dropped = scored_paths(pb, current, max(pb.max_paths_shown, 2))
     shown = scored[: pb.max_paths_shown]
     advice: list[PathAdvice] = []
     for rank_no, s in enumerate(shown, start=1):

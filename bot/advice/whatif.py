@@ -11,29 +11,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.advice.ranking import Answers, effective_answers, visible_questions, weights
+from bot.advice.ranking import Answers, effective_answers, visible_questions
+from bot.advice.scoring import scorer
 from bot.messages import QuestionKind
-from bot.playbook.conditions import evaluate
 from bot.playbook.schema import Playbook, PlaybookQuestion
 
 
 def ranked(pb: Playbook, answers: Answers) -> list[tuple[str, float]]:
     """(path id, score) of every path that applies, best first; same sums as score_paths."""
-    current = effective_answers(pb, answers)
-    w = weights(pb, current)
-    out: list[tuple[int, str, float]] = []
-    for i, path in enumerate(pb.paths):
-        if not evaluate(path.when, current):
-            continue
-        amounts = [w[crit][0] * rating for crit, rating in path.ratings.items()]
-        amounts += [adj.score for adj in path.adjust if evaluate(adj.when, current)]
-        out.append((i, path.id, round(path.base + sum(amounts), 4)))
-    out.sort(key=lambda t: (-t[2], t[0]))
-    return [(pid, score) for _, pid, score in out]
+    return list(scorer(pb).state(answers).order)
 
 
 def top_id(pb: Playbook, answers: Answers) -> str | None:
-    order = ranked(pb, answers)
+    order = scorer(pb).state(answers).order
     return order[0][0] if order else None
 
 
@@ -68,12 +58,14 @@ def what_if_questions(pb: Playbook, answers: Answers) -> list[tuple[int, Playboo
 
 def single_changes(pb: Playbook, answers: Answers) -> Iterator[Change]:
     current = effective_answers(pb, answers)
+    ranks = scorer(pb)
+    state = ranks.state(current)
     for index, q in what_if_questions(pb, current):
         for distance, alt in enumerate(q.alternatives(current[q.id]), start=1):
             cost = abs(alt - current[q.id]) if q.kind == QuestionKind.SCALE else distance
-            new_top = top_id(pb, {**current, q.id: alt})
-            if new_top is not None:
-                yield Change(q, alt, float(cost), index, new_top)
+            order = ranks.change(state, q.id, alt)
+            if order:
+                yield Change(q, alt, float(cost), index, order[0][0])
 
 
 def family_flip(
@@ -125,12 +117,14 @@ def decision_map(pb: Playbook, answers: Answers, q: PlaybookQuestion) -> list[Br
     Answers leading to the same path are grouped, in the order of the choices.
     """
     current = effective_answers(pb, answers)
+    ranks = scorer(pb)
+    state = ranks.state(current)
     groups: dict[str, list[str]] = {}
     orders: dict[str, tuple[str, ...]] = {}
     for cid in q.choice_ids:
         if cid in q.undecided:
             continue
-        order = tuple(pid for pid, _ in ranked(pb, {**current, q.id: cid}))
+        order = tuple(pid for pid, _ in ranks.change(state, q.id, cid))
         if not order:
             continue
         groups.setdefault(order[0], []).append(cid)
@@ -141,9 +135,11 @@ def decision_map(pb: Playbook, answers: Answers, q: PlaybookQuestion) -> list[Br
 def keep_open(pb: Playbook, answers: Answers, q: PlaybookQuestion) -> str | None:
     """The path whose worst rank across the decisive answers of ``q`` is best."""
     current = effective_answers(pb, answers)
-    now = [pid for pid, _ in ranked(pb, current)]
+    ranks = scorer(pb)
+    state = ranks.state(current)
+    now = [pid for pid, _ in state.order]
     rankings = [
-        [pid for pid, _ in ranked(pb, {**current, q.id: cid})]
+        [pid for pid, _ in ranks.change(state, q.id, cid)]
         for cid in q.choice_ids
         if cid not in q.undecided
     ]

@@ -52,6 +52,18 @@ from bot.store.checkins_repo import DueRow
 from bot.store.database import Database, StoreUnavailable
 from bot.ui.presenters import notification
 
+__all__ = [
+    "DEFAULT_QUIET",
+    "Clock",
+    "DeliveryConfig",
+    "DeliveryWorker",
+    "DrainReport",
+    "Item",
+    "RateGate",
+    "Sleep",
+    "default_worker_id",
+]
+
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -460,6 +472,7 @@ class DeliveryWorker:
         values: dict[str, object] = {
             "sent_occurrence": row.occurrence,
             "sent_at": now,
+            "deliveries": repo.ONE_MORE_DELIVERY,
             "failures": 0,
             "last_error": None,
             "updated_at": now,

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.checkins.delivery import DeliveryConfig, DeliveryWorker, DrainReport
 from bot.checkins.sender import CheckInSender
@@ -26,18 +26,39 @@ from bot.store.database import StoreUnavailable
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+__all__ = [
+    "MAX_ROUNDS",
+    "POLL_JOB",
+    "WAKE_JOB",
+    "CheckInScheduler",
+    "CheckInService",
+    "Drainable",
+]
+
 log = logging.getLogger(__name__)
 WAKE_JOB = "checkins-wake"
 POLL_JOB = "checkins-poll"
 MAX_ROUNDS = 50
 
 
+class Drainable(Protocol):
+    """What the scheduler drives: the check-in DeliveryWorker, or the MentorWorker."""
+
+    worker_id: str
+    clock: Callable[[], datetime]
+
+    async def drain(self) -> DrainReport: ...
+
+    async def next_wake(self) -> datetime | None: ...
+
+
 class CheckInScheduler:
-    """Wakes one DeliveryWorker at the next due time and every ``poll_seconds``."""
+    """Wakes one worker (DeliveryWorker, MentorWorker) at the next due time and every
+    ``poll_seconds``: the database decides who does what, the scheduler only when to look."""
 
     def __init__(
         self,
-        worker: DeliveryWorker,
+        worker: Drainable,
         *,
         poll_seconds: float = 30.0,
         clock: Callable[[], datetime] | None = None,
@@ -138,6 +159,14 @@ class CheckInScheduler:
                 # Rows due but not claimable (held by a transaction in flight): look again soon.
                 self.wake_at(self.clock() + timedelta(seconds=1))
         self.totals.add(report)
+        # DEBUG only (one line per wake-up): which process claimed and sent how many, for
+        # an operator tracing a reminder across processes, and for the multi-process tests.
+        log.debug(
+            "check-ins: wake-up done by %s: %d claimed, %d delivered",
+            self.worker.worker_id,
+            report.claimed,
+            report.delivered,
+        )
         return report
 
 

@@ -13,6 +13,14 @@ from typing import Protocol, runtime_checkable
 from bot.events import UserRef
 from bot.ports import Notification
 
+__all__ = [
+    "CheckInSender",
+    "Delivered",
+    "RetryAfter",
+    "SendResult",
+    "Unreachable",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Delivered:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.events import When
 from bot.messages import NO_CHECKINS, CheckInChoice, ChoiceOption, WhenKind
 
 PROMPT_CHOICES = (
@@ -22,6 +23,22 @@ OFFER_CHOICES = (
     ChoiceOption(WhenKind.DATE, "On a date", "Pick the date"),
     ChoiceOption(NO_CHECKINS, "No check-ins"),
 )
+
+
+def choice_label(choices: tuple[ChoiceOption, ...], choice_id: str) -> str:
+    return next((c.label for c in choices if c.id == choice_id), choice_id)
+
+
+def when_words(when: When | None) -> str:
+    """What a person chose in the offer, in words ("Every week", "In 10 days")."""
+    if when is None:
+        return choice_label(OFFER_CHOICES, NO_CHECKINS)
+    if when.kind == WhenKind.IN_DAYS and when.days is not None:
+        return f"In {when.days} day{'s' if when.days != 1 else ''}"
+    if when.kind == WhenKind.DATE and when.on:
+        return f"On {when.on}"
+    return choice_label(OFFER_CHOICES, when.kind)
+
 
 SNOOZE_DAY = "snooze_day"
 SNOOZE_WEEK = "snooze_week"

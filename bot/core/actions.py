@@ -17,13 +17,23 @@ from bot import events as ev
 from bot.core.reply import Outcome
 from bot.core.result import Result, result
 from bot.core.when import WHEN_USAGE, NoCheckIns, parse_when
+from bot.mentors import texts as mentor_texts
 from bot.messages import Level, Notice, RescheduleQuestion, WhenKind
 from bot.store import checkins_repo
 from bot.store import repository as repo
 from bot.ui import intents as it
 
+__all__ = [
+    "COMMANDS",
+    "NOT_YOURS",
+    "NOT_YOURS_CHECKIN",
+    "Click",
+    "refusal",
+    "to_events",
+]
+
 COMMANDS = frozenset(
-    {"start", "resume", "status", "back", "restart", "checkins", "export", "forget"}
+    {"start", "resume", "status", "back", "restart", "checkins", "export", "forget", "mentor"}
 )
 NOT_YOURS = (
     "These buttons belong to someone else's consultation; start your own with the start command."
@@ -187,6 +197,40 @@ def to_events(
             if not zone:
                 return _invalid("Type a time zone such as Europe/Berlin.")
             return [ev.SetTimezone(user=user, timezone=zone)]
+        case it.AskMentor():
+            return [
+                ev.AskMentor(
+                    user=user,
+                    consultation_id=intent.consultation or None,
+                    server_tenant=click.server_tenant,
+                )
+            ]
+        case it.ShareWithMentor():
+            value = click.single(intent.value)
+            if value not in (mentor_texts.SHARE, mentor_texts.SHARE_CHECKINS, mentor_texts.NO):
+                return _invalid("Pick one of the buttons: share, share with check-ins, or not.")
+            return [
+                ev.ShareWithMentor(
+                    user=user,
+                    share=value != mentor_texts.NO,
+                    copy_checkins=value == mentor_texts.SHARE_CHECKINS,
+                    consultation_id=intent.consultation,
+                    step=intent.step,
+                    server_tenant=click.server_tenant,
+                )
+            ]
+        case it.ClaimRequest():
+            return [
+                ev.ClaimMentorRequest(
+                    user=user, request_id=intent.request, server_tenant=click.server_tenant
+                )
+            ]
+        case it.ReleaseRequest():
+            return [ev.ReleaseMentorRequest(user=user, request_id=intent.request)]
+        case it.WithdrawRequest():
+            return [ev.WithdrawMentorRequest(user=user, request_id=intent.request)]
+        case it.CloseRequest():
+            return [ev.CloseMentorRequest(user=user, request_id=intent.request)]
     return _invalid("I do not know that button any more; please use the latest message.")
 
 
@@ -200,6 +244,7 @@ def _command(user: ev.UserRef, name: str, playbook_id: str | None) -> list[ev.In
         "checkins": ev.ListCheckIns(user=user),
         "export": ev.Export(user=user),
         "forget": ev.Forget(user=user),
+        "mentor": ev.AskMentor(user=user),
     }
     event = events.get(name)
     return [event] if event is not None else _invalid("I do not know that command.")

@@ -56,6 +56,9 @@ class CoreContext:
         # Set by this process's check-in scheduler: called with the earliest due time a
         # committed event created, so delivery does not wait for the next poll.
         self.on_checkins_changed: Callable[[datetime], None] | None = None
+        # Set by this process's mentor service: called with the due time of board work a
+        # committed event queued (a post, an introduction), so it goes out at once.
+        self.on_mentors_changed: Callable[[datetime], None] | None = None
 
     def playbook(self, playbook_id: str, version: int | None = None) -> Playbook | None:
         if version is None:
@@ -88,3 +91,11 @@ class CoreContext:
                 self.on_checkins_changed(due)
             except Exception:  # a scheduler hiccup must not fail a committed turn
                 log.exception("could not wake the check-in scheduler")
+
+    def wake_mentors(self, due: datetime) -> None:
+        """Tell this process's mentor worker about new board work (no-op without one)."""
+        if self.on_mentors_changed is not None:
+            try:
+                self.on_mentors_changed(due)
+            except Exception:  # a scheduler hiccup must not fail a committed turn
+                log.exception("could not wake the mentor worker")

@@ -12,6 +12,11 @@ from enum import StrEnum
 
 from bot.ui.cards import Card
 
+__all__ = [
+    "Outcome",
+    "Reply",
+]
+
 
 class Outcome(StrEnum):
     APPLIED = "applied"  # the event changed something, as asked

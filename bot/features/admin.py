@@ -1,4 +1,10 @@
-"""Admin settings of a server or workspace: its default playbook and check-in defaults."""
+"""Admin settings of a server or workspace: its default playbook and check-in defaults.
+
+Each change answers a ``Result`` like any event (the engine presents it as a Reply): an
+unknown playbook raises ``UnknownPlaybook`` (NOT_FOUND), a value that does not fit is
+INVALID, a change APPLIED, the overview SHOWN. Who may call these is the adapter's to
+check (Discord: Manage Server; Slack: workspace admins and owners).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from bot import events as ev
 from bot.core.context import CoreContext
+from bot.core.reply import Outcome
+from bot.core.result import Result, result
 from bot.messages import Level, Notice, Text
 from bot.store import repository as repo
 
@@ -29,7 +37,7 @@ class Admin:
         ref = ev.UserRef(platform, tenant, "")
         return await self.ctx.db.run(lambda s: self._default_playbook_id(s, ref, tenant))
 
-    async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Notice:
+    async def set_tenant_playbook(self, platform: str, tenant: str, playbook_id: str) -> Result:
         if self.ctx.playbooks.get(playbook_id) is None:
             raise self._unknown_playbook(playbook_id)
         now = self.ctx.clock()
@@ -38,7 +46,10 @@ class Admin:
                 s, platform, tenant, now, default_playbook=playbook_id
             )
         )
-        return Notice(f"New consultations here now use the playbook {playbook_id}.", Level.SUCCESS)
+        return result(
+            Outcome.APPLIED,
+            Notice(f"New consultations here now use the playbook {playbook_id}.", Level.SUCCESS),
+        )
 
     async def set_tenant_checkin_defaults(
         self,
@@ -48,14 +59,17 @@ class Admin:
         cadence_days: int | None = None,
         timezone: str | None = None,
         quiet_hours: str | None = None,
-    ) -> Notice:
+    ) -> Result:
         """Server/workspace defaults for check-ins; invalid values get a polite refusal."""
         try:
             changes = checkin_defaults(cadence_days, timezone, quiet_hours)
         except ValueError as exc:
-            return Notice(str(exc), Level.WARNING)
+            return result(Outcome.INVALID, Notice(str(exc), Level.WARNING))
         if not changes:
-            return Notice("Nothing to change: give a cadence, a time zone or quiet hours.")
+            return result(
+                Outcome.INVALID,
+                Notice("Nothing to change: give a cadence, a time zone or quiet hours."),
+            )
         now = self.ctx.clock()
 
         def unit(s: Session) -> dict[str, Any]:
@@ -66,9 +80,9 @@ class Admin:
 
         merged = await self.ctx.db.run(unit)
         summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(merged.items()))
-        return Notice(f"Check-in defaults here: {summary}.", Level.SUCCESS)
+        return result(Outcome.APPLIED, Notice(f"Check-in defaults here: {summary}.", Level.SUCCESS))
 
-    async def tenant_overview(self, platform: str, tenant: str) -> Text:
+    async def tenant_overview(self, platform: str, tenant: str) -> Result:
         """What an admin has set for this server/workspace, in words."""
         row = await self.ctx.db.run(lambda s: repo.tenant_settings(s, platform, tenant))
         playbook = (row.default_playbook if row else None) or self.ctx.settings.default_playbook
@@ -89,7 +103,7 @@ class Admin:
             f"{self.ctx.settings.quiet_hours_start:%H:%M}-{self.ctx.settings.quiet_hours_end:%H:%M}"
         )
         lines.append(f"Quiet hours: {quiet}.")
-        return Text("\n".join(lines), title="Crossroads settings here")
+        return result(Outcome.SHOWN, Text("\n".join(lines), title="Crossroads settings here"))
 
 
 def checkin_defaults(

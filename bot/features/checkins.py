@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,7 +40,9 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.reply import Outcome
 from bot.core.result import Result as CoreResult
 from bot.messages import (
+    Answerable,
     AnyMessage,
+    CheckInAsked,
     CheckInChoice,
     CheckInList,
     CheckInOffer,
@@ -48,6 +50,7 @@ from bot.messages import (
     ChoiceOption,
     Level,
     Notice,
+    OfferAsked,
     PlanItemView,
     RevisitOffer,
     TimezoneQuestion,
@@ -60,7 +63,19 @@ from bot.store.checkins_repo import OwnedCheckIn
 from bot.store.models import PlanItem, User
 
 Messages = list[AnyMessage]
-Result = tuple[Outcome, Messages, datetime | None]
+
+
+class Done(NamedTuple):
+    """What a unit did; ``answered``: what a click answered, for the clicked message's
+    receipt (units with nothing to say there return the first three as a plain tuple)."""
+
+    outcome: Outcome
+    messages: Messages
+    due: datetime | None = None
+    answered: tuple[Answerable, str] | None = None
+
+
+Result = tuple[Outcome, Messages, datetime | None] | Done
 KNOWN_SOURCES = ("person", "platform")  # users.timezone_source values the person stands by
 CLOSED = ("answered", "done", "stopped", "cancelled", "replaced")
 DEFAULT_CADENCE_DAYS = 14
@@ -79,6 +94,9 @@ class CheckIns:
 
     def __init__(self, ctx: CoreContext) -> None:
         self.ctx = ctx
+        # Called in the unit of an answered check-in (the mentor hand-off copies it to the
+        # mentor if the person agreed): (session, user id, step, answer in words, now).
+        self.on_answered: Callable[[Session, int, str, str, datetime], None] | None = None
 
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(
@@ -112,9 +130,10 @@ class CheckIns:
                 unit = self._set_timezone
             case ev.SetQuietHours():
                 unit = self._set_quiet
+        answered: tuple[Answerable, str] | None = None
         for _attempt in range(3):
             try:
-                outcome, messages, due = await self.ctx.db.run(unit, event, now)
+                outcome, messages, due, answered = Done(*await self.ctx.db.run(unit, event, now))
                 break
             except IntegrityError:
                 # A concurrent twin (double click, second process) wrote first: redo on top.
@@ -133,7 +152,7 @@ class CheckIns:
             )
         if due is not None:
             self.ctx.wake_checkins(due)
-        return CoreResult(outcome, messages)
+        return CoreResult(outcome, messages, answered=answered)
 
     # ------------------------------------------------------------------ helpers
 
@@ -244,11 +263,12 @@ class CheckIns:
                 [Notice("There is no plan yet: finish a consultation first.")],
                 None,
             )
+        offer = (OfferAsked(loaded.state.id), texts.when_words(event.when))
         if event.when is None:
-            return (
+            return Done(
                 Outcome.APPLIED,
                 [Notice("No check-ins, then. You can set them up later from your check-ins.")],
-                None,
+                answered=offer,
             )
         items = repo.open_plan_items(s, loaded.state.id, event.plan_item_ids)
         if not items:
@@ -283,7 +303,7 @@ class CheckIns:
         question = self._timezone_question(user, prefs)
         if question is not None:
             out.append(question)
-        return Outcome.APPLIED, out, earliest
+        return Done(Outcome.APPLIED, out, earliest, offer)
 
     def _spec(
         self, when: ev.When, now_local: datetime, suggested: date | None, cadence: int
@@ -329,6 +349,12 @@ class CheckIns:
 
     def _list_unit(self, s: Session, event: ev.ListCheckIns, now: datetime) -> Result:
         return Outcome.SHOWN, [self._list_message_for(s, event.user, now)], None
+
+    def listing(self, s: Session, ref: ev.UserRef, now: datetime) -> CheckInList | None:
+        """The person's check-ins, or None for someone unknown (nobody is created)."""
+        uid = base_repo.user_id(s, ref)
+        user = repo.user_row(s, uid) if uid is not None else None
+        return self._list_message(s, user, self.prefs(s, user), now) if user else None
 
     def _list_message_for(self, s: Session, ref: ev.UserRef, now: datetime) -> CheckInList:
         user = self._user(s, ref, now)
@@ -520,6 +546,15 @@ class CheckIns:
         due: datetime | None = None
         out: Messages = []
         live = row.state not in CLOSED
+        answered = (
+            CheckInAsked(row.id, row.action),
+            texts.choice_label(texts.PROMPT_CHOICES, choice),
+        )
+        if self.on_answered is not None and choice not in (
+            CheckInChoice.SNOOZE_DAY,
+            CheckInChoice.SNOOZE_WEEK,
+        ):
+            self.on_answered(s, row.user_id, row.action, answered[1], now)
         if choice in (CheckInChoice.SNOOZE_DAY, CheckInChoice.SNOOZE_WEEK):
             if not live:
                 return Outcome.STALE, [Notice("That check-in is already closed.")], None
@@ -528,7 +563,7 @@ class CheckIns:
             out.append(
                 Notice(f"Snoozed: I will ask on {_fmt(to_local(due, prefs.tz))}.", Level.SUCCESS)
             )
-            return Outcome.APPLIED, out, due
+            return Done(Outcome.APPLIED, out, due, answered)
         if live and choice in (CheckInChoice.DONE, CheckInChoice.STOP):
             self._close(s, row, "done" if choice == CheckInChoice.DONE else "stopped", now)
         elif live and row.kind == "once":
@@ -538,7 +573,7 @@ class CheckIns:
             offer = self._revisit(s, row)
             if offer is not None:
                 out.append(offer)
-        return Outcome.APPLIED, out, due
+        return Done(Outcome.APPLIED, out, due, answered)
 
     def _revisit(self, s: Session, row: OwnedCheckIn) -> RevisitOffer | None:
         """Offer the questions behind this step, so the advice can be redone from there."""

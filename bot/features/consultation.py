@@ -53,6 +53,15 @@ log = logging.getLogger(__name__)
 OfferFor = Callable[[Session, int, int, list[repo.PlanRow]], AnyMessage | None]
 # The note naming the check-ins a changed plan cancelled (the check-ins feature's).
 CancelledNote = Callable[[list[str]], list[Notice]]
+# More offers after a recommendation (the mentor hand-off's), none by default.
+MoreOffers = Callable[[Session, repo.ConsultationState], list[AnyMessage]]
+
+
+def _listed(q: PlaybookQuestion, value: Any) -> str:
+    """An answer in words; several choices apart with semicolons (labels hold commas)."""
+    if isinstance(value, list):
+        return "; ".join(q.choice_label(str(c)) for c in value)
+    return q.describe(value)
 
 
 class UnknownPlaybook(Exception):
@@ -64,11 +73,16 @@ NOTHING_YET = "You have no consultation in progress. Use {start} to begin one."
 
 class Consultations:
     def __init__(
-        self, ctx: CoreContext, offer_for: OfferFor, cancelled_note: CancelledNote
+        self,
+        ctx: CoreContext,
+        offer_for: OfferFor,
+        cancelled_note: CancelledNote,
+        more_offers: MoreOffers | None = None,
     ) -> None:
         self.ctx = ctx
         self.offer_for = offer_for
         self.cancelled_note = cancelled_note
+        self.more_offers = more_offers
 
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._start, ev.Start, ev.Restart)
@@ -185,6 +199,8 @@ class Consultations:
         offer = self.offer_for(s, state.user_id, state.id, items)
         if offer is not None:
             out.append(offer)
+        if self.more_offers is not None:
+            out += self.more_offers(s, state)
         return out
 
     # ------------------------------------------------------------------ start / answer
@@ -371,7 +387,7 @@ class Consultations:
         pb = loaded.playbook
         visible = visible_questions(pb, answers)
         items = tuple(
-            AnswerSummary(q.id, f"{n}. {q.label}", q.describe(answers[q.id]))
+            AnswerSummary(q.id, f"{n}. {q.label}", _listed(q, answers[q.id]))
             for n, q in enumerate(visible, start=1)
             if q.id in found.values
         )
@@ -461,20 +477,29 @@ class Consultations:
         loaded = self.ctx.load(s, event.user)
         if loaded is None:
             return self.nothing_yet(event.user)
+        return result(Outcome.SHOWN, self.status_of(s, loaded))
+
+    @staticmethod
+    def status_of(s: Session, loaded: Loaded) -> Status:
+        """What was answered so far (``/status``, and the person's home overview)."""
         pb = loaded.playbook
         visible = visible_questions(pb, loaded.answers)
         answered = [q for q in visible if q.id in loaded.answers]
-        return result(
-            Outcome.SHOWN,
-            Status(
-                consultation_id=loaded.state.id,
-                playbook_title=pb.title,
-                state=loaded.state.status,
-                position=len(answered),
-                total=len(visible),
-                answers=tuple(
-                    AnswerSummary(q.id, q.label, q.describe(loaded.answers[q.id])) for q in answered
-                ),
+        told = repo.current_sources(s, loaded.state.id)
+        return Status(
+            consultation_id=loaded.state.id,
+            playbook_title=pb.title,
+            state=loaded.state.status,
+            position=len(answered),
+            total=len(visible),
+            answers=tuple(
+                AnswerSummary(
+                    q.id,
+                    q.label,
+                    q.describe(loaded.answers[q.id])
+                    + (" (from your story)" if told.get(q.id) == "story" else ""),
+                )
+                for q in answered
             ),
         )
 

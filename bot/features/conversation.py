@@ -28,6 +28,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.reply import Outcome
 from bot.core.result import Result, result
 from bot.core.when import WHEN_USAGE, NoCheckIns, parse_when
+from bot.mentors import texts as mentor_texts
 from bot.messages import CheckInChoice, Level, Notice, QuestionKind, Text
 from bot.store import checkins_repo
 from bot.store import repository as repo
@@ -36,6 +37,10 @@ from bot.validation import clean_text, whole_number
 Run = Callable[[ev.InEvent, datetime], Awaitable[Result]]
 
 YES = frozenset({"yes", "y", "yes please", "delete", "delete my data", "ok", "okay"})
+MENTOR_YES_COPY = frozenset(
+    {"yes with check-ins", "yes with checkins", "yes and check-ins", "share with check-ins"}
+)
+MENTOR_NO = frozenset({"no", "n", "not now", "no thanks", "no thank you"})
 HELP_TITLE = "What you can type"
 HELP = """start: start a consultation (or continue the one in progress)
 back: go back one question
@@ -49,6 +54,7 @@ checkins: your check-ins
 remind WHEN: check in on your plan (suggested, weekly, fortnightly, N days, a date, none)
 checkin N snooze [days] | change WHEN | cancel: change one check-in
 timezone Area/City; quiet HH:MM-HH:MM | off | default
+mentor: ask for a mentor (you see what would be shared first); mentor withdraw
 Anything else answers the question I asked last."""
 NO_CONSULTATION = (
     "You have no consultation in progress. Type start to begin one: I ask about your "
@@ -96,6 +102,7 @@ BARE_COMMANDS = frozenset(
         "checkin",
         "timezone",
         "quiet",
+        "mentor",
     }
 )
 
@@ -108,6 +115,10 @@ class _Waiting:
     status: str  # of the latest consultation: active | completed | "" (none)
     path_ids: tuple[str, ...]  # of the latest recommendation, in rank order
     current: Any = None  # the current question's earlier answer (Enter keeps it)
+    # The consultation and its version when the line was read: the answer applies to the
+    # question read here or not at all (a click that answered it meanwhile wins: STALE).
+    consultation_id: int | None = None
+    step: int | None = None
 
 
 def _fail(text: str) -> Result:
@@ -128,8 +139,11 @@ class Conversation:
         loaded = self.ctx.load(s, user)
         kind: QuestionKind | None = None
         status, paths, current = "", (), None
+        consultation_id: int | None = None
+        step: int | None = None
         if loaded is not None:
             status = loaded.state.status
+            consultation_id, step = loaded.state.id, loaded.state.version
             q = loaded.playbook.question(loaded.state.current_step or "")
             if status == "active" and q is not None:
                 kind = q.kind
@@ -138,7 +152,7 @@ class Conversation:
             if snap is not None:
                 ranked = sorted(snap.payload.get("paths", []), key=lambda p: p.get("rank", 0))
                 paths = tuple(str(p["path_id"]) for p in ranked)
-        return _Waiting(uid, awaiting or "", kind, status, paths, current)
+        return _Waiting(uid, awaiting or "", kind, status, paths, current, consultation_id, step)
 
     def _clear(self, s: Session, uid: int | None) -> None:
         if uid is not None:
@@ -149,7 +163,11 @@ class Conversation:
         user = event.user
         waiting = await self.ctx.db.run(self._waiting, user)
         low = " ".join(text.lower().split())
-        if waiting.awaiting.startswith("confirm:"):
+        if waiting.awaiting.startswith("confirm:mentor:"):
+            shared = self._mentor_answer(user, low, waiting)
+            if shared is not None:
+                return await self.run(shared, now)
+        elif waiting.awaiting.startswith("confirm:"):
             await self.ctx.db.run(self._clear, waiting.uid)
             if waiting.awaiting == "confirm:forget" and low.lstrip("/") in YES:
                 return await self.run(ev.Forget(user=user, confirmed=True), now)
@@ -159,7 +177,9 @@ class Conversation:
         name = word.lstrip("/")
         free_text = waiting.question_kind == QuestionKind.FREE_TEXT
         if (slash or (name in BARE_COMMANDS and not free_text)) and name:
-            command = await self._command(user, name, arg, text, waiting, event.playbook_id, now)
+            command = await self._command(
+                user, name, arg, text, waiting, event.playbook_id, now, event.platform_timezone
+            )
             if command is not None:
                 return command
             if slash:
@@ -171,12 +191,42 @@ class Conversation:
                 return answered
         if waiting.status == "active":
             keep = text == "" and waiting.current is not None
-            return await self.run(
-                ev.Answer(user=user, value=waiting.current if keep else text), now
+            answer = ev.Answer(
+                user=user,
+                value=waiting.current if keep else text,
+                consultation_id=waiting.consultation_id,
+                step=waiting.step,
             )
+            return await self.run(answer, now)
         if waiting.status == "completed":
             return result(Outcome.INVALID, Notice(COMPLETE))
         return result(Outcome.NOT_FOUND, Notice(NO_CONSULTATION))
+
+    @staticmethod
+    def _mentor_answer(user: ev.UserRef, low: str, waiting: _Waiting) -> ev.InEvent | None:
+        """A typed answer to the mentor consent card (None: the line is something else).
+
+        The card asked at a version of the consultation (``confirm:mentor:<version>``): a
+        yes shares that summary only, so a line typed after the answers changed shares
+        nothing and the card is shown again.
+        """
+        step = whole_number(waiting.awaiting.rsplit(":", 1)[1])
+        words = low.lstrip("/").removeprefix("mentor ").strip(" .!")
+        if words in YES or words == mentor_texts.SHARE:
+            share, copy = True, False
+        elif words in MENTOR_YES_COPY or words == mentor_texts.SHARE_CHECKINS:
+            share, copy = True, True
+        elif words in MENTOR_NO or words == mentor_texts.NO:
+            share, copy = False, False
+        else:
+            return None
+        return ev.ShareWithMentor(
+            user=user,
+            share=share,
+            copy_checkins=copy,
+            consultation_id=waiting.consultation_id,
+            step=step,
+        )
 
     async def _checkin_reply(
         self, user: ev.UserRef, low: str, waiting: _Waiting, now: datetime
@@ -215,6 +265,7 @@ class Conversation:
         waiting: _Waiting,
         playbook_id: str | None,
         now: datetime,
+        zone: str | None = None,
     ) -> Result | None:
         """The command's result; None when ``name`` is not a command."""
         simple: dict[str, ev.InEvent] = {
@@ -239,6 +290,10 @@ class Conversation:
             return await self.run(ev.Answer(user=user, value="skip"), now)
         if name == "help":
             return result(Outcome.SHOWN, Text(HELP, title=HELP_TITLE))
+        if name == "mentor":
+            if arg in ("withdraw", "cancel", "stop"):
+                return await self.run(ev.WithdrawMentorRequest(user=user), now)
+            return await self.run(ev.AskMentor(user=user), now)
         if name == "edit":
             if not arg:
                 return _fail("Which question? For example edit 2 (status lists them).")
@@ -250,7 +305,8 @@ class Conversation:
             if when is None:
                 return _fail(f"I did not understand that. Use remind {WHEN_USAGE}.")
             plan = None if isinstance(when, NoCheckIns) else when
-            return await self.run(ev.ScheduleCheckIns(user=user, when=plan), now)
+            schedule = ev.ScheduleCheckIns(user=user, when=plan, platform_timezone=zone)
+            return await self.run(schedule, now)
         if name == "checkin":
             return await self._checkin_command(user, arg, now)
         if name == "timezone":

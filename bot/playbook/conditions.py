@@ -13,12 +13,13 @@ question satisfies no leaf except ``answered: false``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Answers = Mapping[str, Any]
+Test = Callable[[Answers], bool]
 LEAF_OPS = ("is", "in", "not_in", "gte", "lte", "has", "has_any", "answered")
 
 
@@ -80,14 +81,19 @@ class Condition(BaseModel):
 
 def evaluate(cond: Condition | None, answers: Answers) -> bool:
     """True when ``cond`` holds for ``answers``; no condition always holds."""
+    return compiled(cond)(answers)
+
+
+def interpret(cond: Condition | None, answers: Answers) -> bool:
+    """``evaluate`` by walking the model: the definition the compiled form is tested against."""
     if cond is None:
         return True
     if cond.all is not None:
-        return all(evaluate(c, answers) for c in cond.all)
+        return all(interpret(c, answers) for c in cond.all)
     if cond.any is not None:
-        return any(evaluate(c, answers) for c in cond.any)
+        return any(interpret(c, answers) for c in cond.any)
     if cond.not_ is not None:
-        return not evaluate(cond.not_, answers)
+        return not interpret(cond.not_, answers)
     assert cond.q is not None
     value = answers.get(cond.q)
     if cond.answered is not None:
@@ -109,3 +115,86 @@ def evaluate(cond: Condition | None, answers: Answers) -> bool:
     if cond.has_any is not None:
         return isinstance(value, list) and any(v in value for v in cond.has_any)
     return False
+
+
+def _always(_answers: Answers) -> bool:
+    return True
+
+
+def compile_condition(cond: Condition | None) -> Test:
+    """``cond`` as a function of the answers: the same truth as ``evaluate``, decided once.
+
+    ``evaluate`` walks the model on every call (which of the dozen fields is set, then the
+    operator); a playbook's conditions are evaluated thousands of times per recommendation
+    (the what-if search re-ranks under every other answer), so the advice asks for each
+    condition's compiled form once (``compiled``) and calls it instead.
+    """
+    if cond is None:
+        return _always
+    if cond.all is not None:
+        parts = tuple(compile_condition(c) for c in cond.all)
+        if len(parts) == 1:
+            return parts[0]
+        return lambda a: all(p(a) for p in parts)
+    if cond.any is not None:
+        parts = tuple(compile_condition(c) for c in cond.any)
+        if len(parts) == 1:
+            return parts[0]
+        return lambda a: any(p(a) for p in parts)
+    if cond.not_ is not None:
+        inner = compile_condition(cond.not_)
+        return lambda a: not inner(a)
+    q = cond.q
+    assert q is not None
+    if cond.answered is not None:
+        wanted = cond.answered
+        return lambda a: (a.get(q) is not None) == wanted
+    if cond.is_ is not None:
+        target = cond.is_
+        return lambda a: (v := a.get(q)) is not None and v == target
+    if cond.in_ is not None:
+        among = tuple(cond.in_)
+        return lambda a: (v := a.get(q)) is not None and v in among
+    if cond.not_in is not None:
+        outside = tuple(cond.not_in)
+        return lambda a: (v := a.get(q)) is not None and v not in outside
+    if cond.gte is not None:
+        low = cond.gte
+        return lambda a: isinstance(v := a.get(q), int) and v >= low
+    if cond.lte is not None:
+        high = cond.lte
+        return lambda a: isinstance(v := a.get(q), int) and v <= high
+    if cond.has is not None:
+        item = cond.has
+        return lambda a: isinstance(v := a.get(q), list) and item in v
+    if cond.has_any is not None:
+        items = tuple(cond.has_any)
+        return lambda a: isinstance(v := a.get(q), list) and any(i in v for i in items)
+    return lambda a: False
+
+
+def references(cond: Condition | None) -> frozenset[str]:
+    """The question ids whose answers ``cond`` reads (nothing else can change its truth)."""
+    if cond is None:
+        return frozenset()
+    return frozenset(leaf.q for leaf in cond.leaves() if leaf.q is not None)
+
+
+# Compiled conditions, by object: a playbook's models are immutable and kept while in use
+# (the entry holds the condition, so its id cannot be reused while the entry lives).
+_COMPILED: dict[int, tuple[Condition, Test]] = {}
+COMPILED_LIMIT = 50_000
+
+
+def compiled(cond: Condition | None) -> Test:
+    """``compile_condition(cond)``, compiled once per condition object."""
+    if cond is None:
+        return _always
+    entry = _COMPILED.get(id(cond))
+    if entry is not None and entry[0] is cond:
+        return entry[1]
+    if len(_COMPILED) >= COMPILED_LIMIT:
+        _COMPILED.clear()
+    test = compile_condition(cond)
+    _COMPILED[id(cond)] = (cond, test)
+    return test

@@ -14,6 +14,15 @@ from pydantic import ValidationError
 
 from bot.playbook.schema import Loc, Playbook, validate_references
 
+__all__ = [
+    "PlaybookError",
+    "PlaybookIssue",
+    "PlaybookRegistry",
+    "load_playbook",
+    "parse_playbook",
+    "playbook_digest",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class PlaybookIssue:

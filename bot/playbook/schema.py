@@ -352,7 +352,7 @@ class Wording(_Strict):
         "The best route depends on your answer to “{question}”, which is still open."
     )
     short_case: str = "If it is {answer}, go for {path}."
-    short_any_case: str = "Whichever your answer to “{question}”, {path} fits best."
+    short_any_case: str = "Whatever you decide about {question}, {path} fits best."
     short_keep_open: str = "Until you know, {path} keeps the most doors open."
     short_flip: str = "If {change}, {path} would come first."
     change_single: str = "your answer to “{question}” were “{answer}” instead of “{current}”"
@@ -377,7 +377,10 @@ class Wording(_Strict):
     )
     reason_for: str = "It does well on {criterion}, which matters to you."
     reason_against: str = "It does less well on {criterion}."
-    verdict_rank: str = "For you it ranks number {rank} of the {count} routes I considered."
+    # After a named route's verdict: its place, said only where it tells something (the
+    # runner-up); "" leaves the place out ({rank}, {count}, {lead}: the recommended route).
+    verdict_second: str = "It comes second for you, after {lead}."
+    verdict_rank: str = ""
     verdict_top: str = "It is the route I recommend for you."
     step_cycle: str = "{text} (for the {month} {year} round)."
     heading_short: str = "In short"
@@ -413,18 +416,24 @@ class Playbook(_Strict):
     cues: list[Cue] = Field(default_factory=list)
 
     _by_id: dict[str, PlaybookQuestion] = PrivateAttr(default_factory=dict)
+    _paths_by_id: dict[str, Path] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         self._by_id = {q.id: q for q in self.questions}
+        self._paths_by_id = {}
+        for p in self.paths:
+            self._paths_by_id.setdefault(p.id, p)  # the first, as a scan would find it
 
+    # The advice looks questions and paths up thousands of times per recommendation: read
+    # the private dict directly (``self._by_id`` goes through pydantic's __getattr__).
     def question(self, question_id: str) -> PlaybookQuestion | None:
-        return self._by_id.get(question_id)
+        return self.__pydantic_private__["_by_id"].get(question_id)  # type: ignore[index]
 
     def question_index(self, question_id: str) -> int:
         return next(i for i, q in enumerate(self.questions) if q.id == question_id)
 
     def path(self, path_id: str) -> Path | None:
-        return next((p for p in self.paths if p.id == path_id), None)
+        return self.__pydantic_private__["_paths_by_id"].get(path_id)  # type: ignore[index]
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)

@@ -40,6 +40,8 @@ _u = User.__table__
 _p = PlanItem.__table__
 _t = TenantSettings.__table__
 _o = CheckInOutcome.__table__
+# The value of ``deliveries`` in the UPDATE that records a successful send.
+ONE_MORE_DELIVERY = _c.c.deliveries + 1
 
 
 def new_salt() -> str:
@@ -465,26 +467,31 @@ def checkin_owner(session: Session, checkin_id: int) -> tuple[str, str, str] | N
 
 
 def next_unanswered(session: Session, uid: int, after_id: int = 0) -> tuple[int, int] | None:
-    """(id, occurrence) of the person's first delivered, unanswered check-in after ``after_id``.
+    """(id, occurrence) of the person's next delivered, unanswered check-in after ``after_id``.
 
-    Typed replies answer delivered check-ins one at a time, in the order they were sent.
+    Typed replies answer delivered check-ins one at a time, in the order they were sent
+    (sent_at, then id); after the last one the queue starts again from the first still
+    unanswered, so one delivered out of id order (two workers, a retry) is never skipped.
     """
     answered = (
         select(_o.c.id)
         .where(_o.c.checkin_id == _c.c.id, _o.c.occurrence == _c.c.sent_occurrence)
         .exists()
     )
-    row = session.execute(
+    rows = session.execute(
         select(_c.c.id, _c.c.sent_occurrence)
         .where(
             _c.c.user_id == uid,
-            _c.c.id > after_id,
             _c.c.kind != "catchup",
             _c.c.sent_occurrence.is_not(None),
             _c.c.state.in_(("sent", "pending")),
             ~answered,
         )
-        .order_by(_c.c.id)
-        .limit(1)
-    ).first()
-    return (int(row[0]), int(row[1])) if row is not None else None
+        .order_by(_c.c.sent_at, _c.c.id)
+    ).all()
+    queue = [(int(r[0]), int(r[1])) for r in rows]
+    ids = [cid for cid, _ in queue]
+    if after_id in ids:
+        at = ids.index(after_id)
+        queue = queue[at + 1 :] + queue[:at]  # after it, then from the start; not itself
+    return queue[0] if queue else None

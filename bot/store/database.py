@@ -46,6 +46,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+__all__ = [
+    "BadInput",
+    "Database",
+    "StoreUnavailable",
+    "describe_outage",
+]
+
 log = logging.getLogger(__name__)
 # Set by run_unbounded for the task that runs a migration (not for the turns beside it).
 _UNBOUNDED: contextvars.ContextVar[bool] = contextvars.ContextVar("unbounded", default=False)
@@ -109,9 +116,15 @@ class Database:
                     Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             sqlite_url = parsed.set(drivername="sqlite")
             # Inline: never wait for a lock (busy_timeout 0) — on "locked", retry in the thread.
-            self.sync_engine = create_engine(sqlite_url, connect_args={"timeout": 0})
+            # hide_parameters: a statement logged (sqlalchemy.engine at INFO or DEBUG) or in an
+            # error never carries a person's answers or story.
+            self.sync_engine = create_engine(
+                sqlite_url, connect_args={"timeout": 0}, hide_parameters=True
+            )
             event.listen(self.sync_engine, "connect", _sqlite_pragmas(busy_ms=0))
-            self._waiting_engine = create_engine(sqlite_url, connect_args={"timeout": 30})
+            self._waiting_engine = create_engine(
+                sqlite_url, connect_args={"timeout": 30}, hide_parameters=True
+            )
             event.listen(self._waiting_engine, "connect", _sqlite_pragmas(busy_ms=30_000))
             self._inline_sessions = sessionmaker(self.sync_engine, expire_on_commit=False)
             self._waiting_sessions = sessionmaker(self._waiting_engine, expire_on_commit=False)
@@ -130,6 +143,7 @@ class Database:
                 max_overflow=pool_size,
                 pool_recycle=1800,
                 pool_timeout=timeout,
+                hide_parameters=True,
             )
             # The connect timeout follows self.timeout (read at each new connection).
             event.listen(self.async_engine.sync_engine, "do_connect", self._connect_timeout)

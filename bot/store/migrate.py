@@ -21,6 +21,14 @@ from bot.store.database import Database
 if TYPE_CHECKING:
     from alembic.config import Config
 
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]
+
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 _REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 _DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(None|['\"]([^'\"]+)['\"])\s*$", re.MULTILINE)

@@ -263,6 +263,9 @@ class CheckIn(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_occurrence: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Successful sends of this check-in, every occurrence counted once (a recurring one
+    # moves on when it is sent): the denominator of the admin statistics' reply rate.
+    deliveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     missed_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     missed_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -281,3 +284,123 @@ class CheckInOutcome(Base):
     occurrence: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# ---------------------------------------------------------------- mentor hand-off
+# docs/mentors.md: who sees what (docs/privacy.md), and how a request moves.
+
+MENTOR_OPEN = ("requested", "claimed", "released")
+"""States of a request that is still alive: on the board, with a mentor, or handed back."""
+
+
+class MentorChannel(Base):
+    """The channel of a server / workspace where mentor requests are posted (admin-set)."""
+
+    __tablename__ = "mentor_channels"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MentorTag(Base):
+    """A mentor of a server / workspace and the path families or topics they speak to."""
+
+    __tablename__ = "mentor_tags"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mentor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MentorRequest(Base):
+    """A person's request for a mentor, made with their consent after a recommendation.
+
+    ``summary`` is exactly what they agreed to share (shown to them before they said yes);
+    nothing else about them is ever posted. ``platform``/``tenant`` name the board (the
+    server or workspace whose mentors channel gets it). The claim is one conditional
+    UPDATE (state still requested or released), so of two mentors claiming at once one
+    wins; ``version`` is bumped by every change.
+    """
+
+    __tablename__ = "mentor_requests"
+    __table_args__ = (
+        # One live request per person: a double click on "share" posts once.
+        Index(
+            "uq_mentor_requests_open",
+            "user_id",
+            unique=True,
+            sqlite_where=text("state IN ('requested', 'claimed', 'released')"),
+            postgresql_where=text("state IN ('requested', 'claimed', 'released')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="requested")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Path families and topic ids of the request: mentors tagged with one are mentioned.
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    copy_checkins: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the introduction reached the mentor (Slack group DM, Discord DM): check-in
+    # copies go there.
+    mentor_channel: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MentorPost(Base):
+    """A message the bot posted about a request (the board card, introductions, notes):
+    edited when the request changes, deleted when it is withdrawn or forgotten."""
+
+    __tablename__ = "mentor_posts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("mentor_requests.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # board | intro | note
+    channel: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MentorJob(Base):
+    """Work for a platform's mentor board, claimed with a lease like a check-in.
+
+    kinds: ``post`` (the card, now), ``resurface`` (the card again, if still unclaimed when
+    due), ``intro`` (after a claim), ``sync`` (make every post match the request's state),
+    ``note`` (a check-in copy to the mentor), ``delete`` (one message: ``channel``/``ref``;
+    no request, so it outlives a forget and holds nothing about the person).
+    """
+
+    __tablename__ = "mentor_jobs"
+    __table_args__ = (Index("ix_mentor_jobs_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentor_requests.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

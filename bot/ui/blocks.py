@@ -28,11 +28,11 @@ from bot.ui.budgets import (
     units,
 )
 from bot.ui.cards import (
+    INTERACTIVE,
     Action,
     Actions,
     Bullets,
     Card,
-    Choices,
     Field,
     Fields,
     Option,
@@ -41,10 +41,23 @@ from bot.ui.cards import (
     Step,
     Steps,
     Style,
-    TextEntry,
     Tone,
+    lower,
     section_texts,
 )
+
+__all__ = [
+    "action",
+    "actions",
+    "bullets",
+    "due_words",
+    "fields",
+    "notice",
+    "option",
+    "pack",
+    "prose",
+    "steps",
+]
 
 
 def prose(text: str, heading: str = "") -> list[Section]:
@@ -131,26 +144,28 @@ def pack(title: str, sections: Sequence[Section], tone: Tone = Tone.INFO) -> lis
     cards: list[Card] = []
     current: list[Section] = []
     size = units(title)
-    interactive = 0
+    drawn = interactive = 0
 
     def flush() -> None:
-        nonlocal current, size, interactive
+        nonlocal current, size, drawn, interactive
         if current:
             cards.append(Card(title=title if not cards else "", tone=tone, sections=tuple(current)))
-        current, size, interactive = [], 0, 0
+        current, size, drawn, interactive = [], 0, 0, 0
 
     for section in sections:
+        parts = lower(section)  # budgets count what renderers draw
         cost = sum(units(t) for t in section_texts(section))
-        is_interactive = isinstance(section, (Choices, TextEntry, Actions))
+        controls = sum(isinstance(p, INTERACTIVE) for p in parts)
         if current and (
             size + cost > CARD_TEXT_MAX
-            or len(current) >= SECTIONS_MAX
-            or (is_interactive and interactive >= INTERACTIVE_MAX)
+            or drawn + len(parts) > SECTIONS_MAX
+            or (controls and interactive + controls > INTERACTIVE_MAX)
         ):
             flush()
         current.append(section)
         size += cost
-        interactive += is_interactive
+        drawn += len(parts)
+        interactive += controls
     flush()
     return cards or [Card(title=title, tone=tone)]
 

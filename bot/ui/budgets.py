@@ -31,6 +31,29 @@ from bot.ui.cards import (
     TextEntry,
 )
 
+__all__ = [
+    "ACTIONS_MAX",
+    "BLOCK_MAX",
+    "CARD_TEXT_MAX",
+    "CONTEXT_MAX",
+    "DESCRIPTION_MAX",
+    "ELLIPSIS",
+    "FIELDS_MAX",
+    "FIELD_NAME_MAX",
+    "HEADING_MAX",
+    "INTERACTIVE_MAX",
+    "ITEM_MAX",
+    "LABEL_MAX",
+    "OPTIONS_MAX",
+    "SECTIONS_MAX",
+    "STEPS_MAX",
+    "TITLE_MAX",
+    "check",
+    "clip",
+    "split",
+    "units",
+]
+
 TITLE_MAX = 150
 HEADING_MAX = 200
 BLOCK_MAX = 1000  # prose, a bullet list together, a field value, a plan together
@@ -141,12 +164,13 @@ def check(card: Card) -> list[str]:
     out: list[str] = []
     if units(card.title) > TITLE_MAX:
         out.append(f"title longer than {TITLE_MAX}")
-    if len(card.sections) > SECTIONS_MAX:
+    drawn = card.basic()
+    if len(drawn) > SECTIONS_MAX:
         out.append(f"more than {SECTIONS_MAX} sections")
     if len(card.interactive()) > INTERACTIVE_MAX:
         out.append(f"more than {INTERACTIVE_MAX} interactive sections")
     if sum(units(t) for t in card.texts()) > CARD_TEXT_MAX:
         out.append(f"more than {CARD_TEXT_MAX} units of text")
-    for i, s in enumerate(card.sections):
+    for i, s in enumerate(drawn):
         out += [f"section {i} ({type(s).__name__}): {p}" for p in _section_problems(s)]
     return out

@@ -19,6 +19,19 @@ from typing import Any
 
 from bot.ui.intents import REGISTRY, Intent
 
+__all__ = [
+    "MAX_ID",
+    "MAX_INT",
+    "MAX_TEXT_LENGTH",
+    "PREFIX",
+    "Opener",
+    "Unencodable",
+    "decode",
+    "decode_opener",
+    "encode",
+    "encode_opener",
+]
+
 PREFIX = "x2"
 MAX_ID = 100
 MAX_INT = (1 << 63) - 1

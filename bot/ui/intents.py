@@ -19,6 +19,30 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import ClassVar, Self
 
+__all__ = [
+    "REGISTRY",
+    "AnswerQuestion",
+    "AnyIntent",
+    "AskMentor",
+    "CatchUp",
+    "ChooseCheckIns",
+    "ClaimRequest",
+    "CloseRequest",
+    "Command",
+    "ConfirmAction",
+    "Intent",
+    "ManageCheckIn",
+    "OpenPath",
+    "ReleaseRequest",
+    "ReplyCheckIn",
+    "RescheduleCheckIn",
+    "Revisit",
+    "SetZone",
+    "ShareWithMentor",
+    "SkipQuestion",
+    "WithdrawRequest",
+]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Intent:
@@ -146,6 +170,60 @@ class SetZone(Intent):
     value: str = ""
 
 
+# ---------------------------------------------------------------- mentor hand-off
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskMentor(Intent):
+    """Show what a mentor would see, and ask (``consultation`` 0: the latest)."""
+
+    TAG: ClassVar[str] = "h"
+    consultation: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShareWithMentor(Intent):
+    """The answer to the consent card shown at ``step``: ``value`` is ``share``,
+    ``share_checkins`` (copy check-in answers too) or ``no``."""
+
+    TAG: ClassVar[str] = "s"
+    consultation: int
+    step: int
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimRequest(Intent):
+    """A mentor takes a request from the board."""
+
+    TAG: ClassVar[str] = "n"
+    request: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseRequest(Intent):
+    """The mentor hands a request back to the board."""
+
+    TAG: ClassVar[str] = "g"
+    request: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WithdrawRequest(Intent):
+    """The person withdraws their request."""
+
+    TAG: ClassVar[str] = "l"
+    request: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseRequest(Intent):
+    """The person or the mentor marks the hand-off as done."""
+
+    TAG: ClassVar[str] = "b"
+    request: int
+
+
 AnyIntent = (
     AnswerQuestion
     | SkipQuestion
@@ -159,6 +237,12 @@ AnyIntent = (
     | RescheduleCheckIn
     | CatchUp
     | SetZone
+    | AskMentor
+    | ShareWithMentor
+    | ClaimRequest
+    | ReleaseRequest
+    | WithdrawRequest
+    | CloseRequest
 )
 
 

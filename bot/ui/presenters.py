@@ -8,12 +8,16 @@ here (``bot/ui/budgets.py``), never by cutting in an adapter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.checkins import texts as checkin_texts
 from bot.core.reply import Reply
 from bot.core.result import Result
+from bot.mentors import texts as mentor_texts
 from bot.messages import (
+    Answerable,
     AnyMessage,
+    CheckInAsked,
     CheckInCatchUp,
     CheckInList,
     CheckInOffer,
@@ -21,8 +25,18 @@ from bot.messages import (
     CheckInView,
     Confirm,
     ExportFile,
+    Home,
     Level,
+    MentorAsked,
+    MentorBoardCard,
+    MentorConsent,
+    MentorIntro,
+    MentorNote,
+    MentorOffer,
+    MentorStatus,
+    MentorSummary,
     Notice,
+    OfferAsked,
     PathAdvice,
     PathDetail,
     Plan,
@@ -33,6 +47,8 @@ from bot.messages import (
     ReminderMessage,
     RescheduleQuestion,
     RevisitOffer,
+    RouteChart,
+    StatsReport,
     Status,
     Text,
     TimezoneQuestion,
@@ -63,6 +79,7 @@ from bot.ui.budgets import (
     clip,
 )
 from bot.ui.cards import (
+    Action,
     Actions,
     Attachment,
     Card,
@@ -73,6 +90,8 @@ from bot.ui.cards import (
     TextEntry,
     Tone,
 )
+from bot.ui.stats import route_chart
+from bot.ui.stats import stats as present_stats
 
 TONES = {
     Level.INFO: Tone.INFO,
@@ -81,6 +100,8 @@ TONES = {
     Level.ERROR: Tone.ERROR,
 }
 WHEN_FMT = "%a %d %b %Y, %H:%M"
+OFFER_TITLE = "Shall I check in with you on your plan?"
+CHECKIN_TITLE = "Check-in: how is it going?"
 
 
 # ---------------------------------------------------------------- consultation
@@ -155,6 +176,39 @@ def answered(q: Question, words: str) -> Card:
             Context(text=clip(f"Your answer: {words or 'skipped'}", CONTEXT_MAX)),
         ),
     )
+
+
+def receipt(asked: Answerable, words: str) -> Card:
+    """What a clicked message becomes once its click applied: what it asked, and the
+    answer, with nothing left to click (so it cannot be answered twice)."""
+    match asked:
+        case Question():
+            return answered(asked, words)
+        case CheckInAsked():
+            return Card(
+                title=CHECKIN_TITLE,
+                tone=Tone.SUCCESS,
+                sections=(
+                    *prose(asked.action),
+                    Context(text=clip(f"You answered: {words}", CONTEXT_MAX)),
+                ),
+            )
+        case OfferAsked():
+            return Card(
+                title=OFFER_TITLE,
+                tone=Tone.SUCCESS,
+                sections=(Context(text=clip(f"You chose: {words}", CONTEXT_MAX)),),
+            )
+        case Confirm():
+            return Card(
+                tone=Tone.SUCCESS,
+                sections=(
+                    *prose(asked.prompt),
+                    Context(text=clip(f"You chose: {words}", CONTEXT_MAX)),
+                ),
+            )
+        case MentorAsked():
+            return mentor_receipt(asked, words)
 
 
 def _path_sections(p: PathAdvice, *, full: bool) -> list[Section]:
@@ -245,7 +299,7 @@ def understood(u: Understood) -> list[Card]:
         Choices(
             intent=it.Revisit(consultation=u.consultation_id),
             options=tuple(
-                option(item.question_id, item.prompt.split(". ", 1)[-1])
+                replace(option(item.question_id, item.prompt), typed=item.prompt.split(".")[0])
                 for item in u.items[:OPTIONS_MAX]
             ),
             placeholder="Correct one of these",
@@ -323,7 +377,7 @@ def offer(o: CheckInOffer) -> Card:
         if c.id in _WHEN_TEXT
     ]
     return Card(
-        title="Shall I check in with you on your plan?",
+        title=OFFER_TITLE,
         sections=(
             *bullets(items),
             Context(text=clip(f"Times are in {zone}.", CONTEXT_MAX)),
@@ -337,7 +391,7 @@ def checkin_prompt(p: CheckInPrompt) -> Card:
     repeat = f" · every {p.repeat_days} days" if p.repeat_days else ""
     due = f"{p.due_local:{WHEN_FMT}} ({p.timezone})"
     return Card(
-        title="Check-in: how is it going?",
+        title=CHECKIN_TITLE,
         sections=(
             *prose(p.action),
             Context(text=clip(f"Check-in #{p.checkin_id} · due {due}{repeat}", CONTEXT_MAX)),
@@ -490,6 +544,190 @@ def revisit(r: RevisitOffer) -> Card:
     )
 
 
+# ---------------------------------------------------------------- the home overview
+
+HOME_NOTHING = (
+    "You have no consultation yet. Start one: I ask about your background and goals, "
+    "then weigh the routes open to you."
+)
+HOME_ROUTES = 3  # routes with a details button
+HOME_STEPS = 3  # open plan steps shown
+HOME_CHECKINS = 5
+
+
+def _home_routes(rec: Recommendation) -> list[Action]:
+    """A details button for each of the top routes, in rank order."""
+    if rec.advice is not None:
+        ranked = [(p.rank, p.title, p.path_id) for p in rec.advice.paths]
+    else:
+        ranked = [(p.rank, p.title, p.path_id) for p in rec.paths]
+    return [
+        action(
+            f"More on {rank}. {title}",
+            it.OpenPath(consultation=rec.consultation_id, path=path_id),
+            f"details {rank}",
+        )
+        for rank, title, path_id in ranked[:HOME_ROUTES]
+    ]
+
+
+def _home_advice(rec: Recommendation) -> list[Section]:
+    if rec.advice is not None and rec.advice.short_version:
+        return prose(" ".join(rec.advice.short_version), rec.advice.headings.short)
+    if rec.paths:
+        return prose(rec.top.summary, f"Best fit for you: {rec.top.title}")
+    return []
+
+
+def home(h: Home) -> list[Card]:
+    """The overview: where the consultation stands with a button to go on, the top of the
+    advice (details buttons for the first routes) and plan, then the check-ins."""
+    out: list[Card] = []
+    s = h.status
+    if s is None:
+        start = action("Start a consultation", it.Command(name="start"), "start", Style.PRIMARY)
+        out += pack("Your consultation", [*prose(HOME_NOTHING), *actions([start])])
+    else:
+        sections: list[Section] = []
+        buttons: list[Action] = []
+        if s.state == "active":
+            sections += prose(f"In progress: question {h.question} of {h.total}.")
+            resume = it.Command(name="resume")
+            buttons.append(action("Continue the consultation", resume, "resume", Style.PRIMARY))
+            if s.position:
+                buttons.append(action("Your answers so far", it.Command(name="status"), "status"))
+        else:
+            sections += prose(f"Complete: {s.position} of {s.total} questions answered.")
+            if h.recommendation is not None:
+                sections += _home_advice(h.recommendation)
+            buttons.append(action("Show the advice", it.Command(name="resume"), "resume"))
+        if h.plan is not None:
+            open_items = [i for i in h.plan.items if i.status == "open"]
+            shown = sorted(open_items, key=lambda i: (i.due is None, i.due))[:HOME_STEPS]
+            sections += plan_sections(shown)
+            if len(open_items) > len(shown):
+                more = len(open_items) - len(shown)
+                steps_word = "step" if more == 1 else "steps"
+                sections.append(Context(text=f"…and {more} more open {steps_word} in your plan."))
+        sections += actions(buttons)
+        if h.recommendation is not None:
+            sections += actions(_home_routes(h.recommendation))
+        out += pack(clip(s.playbook_title, TITLE_MAX), sections)
+    if h.checkins is not None and h.checkins.items:
+        listed = h.checkins.items[:HOME_CHECKINS]
+        rest = len(h.checkins.items) - len(listed)
+        manage = action("Manage your check-ins", it.Command(name="checkins"), "checkins")
+        listing: list[Section] = [
+            *fields(_list_line(v) for v in listed),
+            Context(text=clip(f"Time zone {h.checkins.timezone}", CONTEXT_MAX)),
+        ]
+        if rest > 0:
+            listing.append(Context(text=f"…and {rest} more."))
+        out += pack("Your check-ins", [*listing, *actions([manage])])
+    return out
+
+
+# ---------------------------------------------------------------- mentor hand-off
+
+MT = mentor_texts
+
+
+def mentor_offer(o: MentorOffer) -> Card:
+    ask = action(MT.OFFER_BUTTON, it.AskMentor(consultation=o.consultation_id), "mentor")
+    return Card(title=MT.OFFER_TITLE, sections=(*prose(MT.OFFER_TEXT), *actions([ask])))
+
+
+def summary_sections(summary: MentorSummary, *, yours: bool) -> list[Section]:
+    """What is shared, in the same words on the consent card (``yours``), the board and the
+    introduction: background answers, routes weighed, the short version, the questions."""
+    out: list[Section] = fields(((a.prompt, a.answer) for a in summary.background), MT.BACKGROUND)
+    out += bullets(summary.routes or (MT.NONE_GIVEN,), MT.YOUR_ROUTES if yours else MT.ROUTES)
+    out += prose(summary.short_version or MT.NONE_GIVEN, MT.SHORT)
+    questions = MT.YOUR_QUESTIONS if yours else MT.QUESTIONS
+    out += bullets(summary.questions or (MT.NONE_GIVEN,), questions)
+    return out
+
+
+def mentor_consent(c: MentorConsent) -> list[Card]:
+    buttons = [
+        action(
+            choice.label,
+            it.ShareWithMentor(consultation=c.consultation_id, step=c.step, value=choice.id),
+            f"mentor {choice.id}",
+            Style.PRIMARY if choice.id == MT.SHARE else Style.DEFAULT,
+        )
+        for choice in MT.CONSENT_CHOICES
+    ]
+    sections = [
+        *prose(MT.CONSENT_LEAD),
+        *summary_sections(c.summary, yours=True),
+        Context(text=clip(MT.CONSENT_NOTHING_ELSE, CONTEXT_MAX)),
+        *actions(buttons),
+    ]
+    return pack(MT.CONSENT_TITLE, sections, Tone.WARNING)
+
+
+def mentor_status(st: MentorStatus) -> Card:
+    words = MT.STATUS_WORDS.get(st.state, st.state)
+    if st.copy_checkins and st.state in ("requested", "released", "claimed"):
+        words += MT.SHARED_COPY
+    sections: list[Section] = [*prose(words)]
+    if st.state in ("requested", "released", "claimed"):
+        withdraw = it.WithdrawRequest(request=st.request_id)
+        sections += actions([action(MT.WITHDRAW_BUTTON, withdraw, "mentor withdraw")])
+    return Card(title=MT.STATUS_TITLE, sections=tuple(sections))
+
+
+def mentor_board(b: MentorBoardCard) -> list[Card]:
+    if b.state not in ("requested", "released"):
+        return [
+            Card(title=MT.BOARD_TAKEN_TITLE, tone=Tone.SUCCESS, sections=(*prose(MT.BOARD_TAKEN),))
+        ]
+    lead = MT.BOARD_LEAD.format(playbook=b.summary.playbook_title)
+    claim = action(MT.CLAIM_BUTTON, it.ClaimRequest(request=b.request_id), "", Style.PRIMARY)
+    sections: list[Section] = [*prose(lead)]
+    if b.resurfaced:
+        sections.append(Context(text=MT.BOARD_AGAIN))
+    sections += [*summary_sections(b.summary, yours=False), *actions([claim])]
+    return pack(MT.BOARD_TITLE, sections)
+
+
+def mentor_intro(i: MentorIntro) -> list[Card]:
+    if i.state != "claimed":
+        ended = MT.INTRO_ENDED.get(i.state, MT.INTRO_ENDED["requested"])
+        return [Card(title=MT.INTRO_TITLE, sections=(*prose(ended),))]
+    buttons = [
+        action(MT.RELEASE_BUTTON, it.ReleaseRequest(request=i.request_id)),
+        action(MT.WITHDRAW_INTRO_BUTTON, it.WithdrawRequest(request=i.request_id)),
+        action(MT.CLOSE_BUTTON, it.CloseRequest(request=i.request_id)),
+    ]
+    sections: list[Section] = [*prose(MT.INTRO_LEAD), *summary_sections(i.summary, yours=False)]
+    if i.copy_checkins:
+        sections.append(Context(text=MT.INTRO_COPY))
+    return pack(MT.INTRO_TITLE, [*sections, *actions(buttons)], Tone.SUCCESS)
+
+
+def mentor_note(n: MentorNote) -> Card:
+    answer = Context(text=clip(MT.NOTE_ANSWER.format(answer=n.answer), CONTEXT_MAX))
+    return Card(title=MT.NOTE_TITLE, sections=(*prose(n.action), answer))
+
+
+def mentor_receipt(asked: MentorAsked, words: str) -> Card:
+    """What a clicked hand-off message becomes once the click applied."""
+    if asked.where == "board":
+        return mentor_board(
+            MentorBoardCard(asked.ident, "claimed", MentorSummary("", (), (), "", ()))
+        )[0]
+    if asked.where == "intro":
+        return Card(title=MT.INTRO_TITLE, tone=Tone.SUCCESS, sections=(*prose(words),))
+    title = MT.CONSENT_TITLE if asked.where == "consent" else MT.STATUS_TITLE
+    return Card(
+        title=title,
+        tone=Tone.SUCCESS,
+        sections=(Context(text=clip(f"You chose: {words}", CONTEXT_MAX)),),
+    )
+
+
 # ---------------------------------------------------------------- any result
 
 
@@ -537,23 +775,43 @@ def present(messages: Sequence[AnyMessage]) -> list[Card]:
                 out.append(revisit(m))
             case RescheduleQuestion():
                 out.append(reschedule(m))
+            case Home():
+                out += home(m)
+            case StatsReport():
+                out += present_stats(m)
+            case RouteChart():
+                out.append(route_chart(m))
+            case MentorOffer():
+                out.append(mentor_offer(m))
+            case MentorConsent():
+                out += mentor_consent(m)
+            case MentorStatus():
+                out.append(mentor_status(m))
+            case MentorBoardCard():
+                out += mentor_board(m)
+            case MentorIntro():
+                out += mentor_intro(m)
+            case MentorNote():
+                out.append(mentor_note(m))
         skip_plan = False
     return out
 
 
 def reply(res: Result) -> Reply:
     """A feature's result as the Reply adapters render."""
-    receipt = answered(*res.answered) if res.answered is not None else None
+    shown_instead = receipt(*res.answered) if res.answered is not None else None
     awaiting = ""
     for m in res.messages:
         if isinstance(m, Question):
             awaiting = m.question_id
         elif isinstance(m, Confirm):
             awaiting = f"confirm:{m.action}"
+        elif isinstance(m, MentorConsent):
+            awaiting = "confirm:mentor"
     return Reply(
         outcome=res.outcome,
         cards=tuple(present(res.messages)),
-        receipt=receipt,
+        receipt=shown_instead,
         finished=any(isinstance(m, Recommendation) for m in res.messages),
         awaiting=awaiting,
     )

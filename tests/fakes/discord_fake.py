@@ -2203,9 +2203,18 @@ class FakeDiscord:
         )
 
     async def user_sends_message(
-        self, channel_id: int, content: str, *, user_id: int | None = None
+        self,
+        channel_id: int,
+        content: str,
+        *,
+        user_id: int | None = None,
+        message_type: int = 0,
     ) -> FakeMessage:
-        """A user (default alice) posts in a channel; dispatched as MESSAGE_CREATE."""
+        """A user (default alice) posts in a channel; dispatched as MESSAGE_CREATE.
+
+        ``message_type``: what Discord would create instead of a DEFAULT (0) message, e.g.
+        6 (CHANNEL_PINNED_MESSAGE) or 3 (CALL) for the system messages a DM can hold.
+        """
         uid = user_id or self.user_id
         guild = self.guild_of_channel(channel_id)
         if guild is not None and uid not in guild.members:
@@ -2213,14 +2222,20 @@ class FakeDiscord:
         msg = self._create_message(
             channel_id, {"content": content}, [], author_id=uid, source="user"
         )
+        if message_type:
+            msg.payload["type"] = message_type
         await self._dispatch_message("MESSAGE_CREATE", msg)
         return msg
 
-    async def user_sends_dm(self, content: str, *, user_id: int | None = None) -> FakeMessage:
+    async def user_sends_dm(
+        self, content: str, *, user_id: int | None = None, message_type: int = 0
+    ) -> FakeMessage:
         """A user (default alice) DMs the bot; dispatched as MESSAGE_CREATE."""
         uid = user_id or self.user_id
         channel = self.dm_channel_for(uid)
-        return await self.user_sends_message(int(channel["id"]), content, user_id=uid)
+        return await self.user_sends_message(
+            int(channel["id"]), content, user_id=uid, message_type=message_type
+        )
 
     # ------------------------------------------------------------------ interactions (REST)
 

@@ -182,6 +182,41 @@ class SlackDriver:
         ack = await self.fake.push_interactive(payload)
         return Ack(200, ack.payload)
 
+    async def event(self, payload: Mapping[str, Any], **sign: Any) -> Ack:
+        """An Events API request (``event_callback``), over HTTP or the socket."""
+        options: SignOptions = SignOptions(**sign)  # type: ignore[typeddict-item]
+        if self.mode == "http":
+            reply = await post_to_app(self.events_url, self.fake.signer.event(payload, **options))
+            return Ack(reply.status, _http_body(reply.text, reply.headers))
+        ack = await self.fake.push_event(payload)
+        return Ack(200, ack.payload)
+
+    async def dm(self, text: str, *, user_id: str, team_id: str | None = None) -> Ack:
+        """The person types ``text`` in their DM with the bot; returns once it was handled
+        (every reply posted), so the caller may look at the DM."""
+        payload = self.fake.payloads.message_im(text, user_id=user_id, team_id=team_id)
+        ack = await self.event(payload)
+        assert await self.service.drain()
+        return ack
+
+    async def home_opened(
+        self, *, user_id: str, team_id: str | None = None, tab: str = "home"
+    ) -> Ack:
+        """The person opens the app's Home (or Messages) tab; returns once handled."""
+        team = team_id or self.fake.team.id
+        user = self.fake.ensure_user(user_id, team)
+        channel = self.fake.dm_channel(user.id, team) or self.fake._open_dm(team, (user.id,))[0].id
+        event = {
+            "type": "app_home_opened",
+            "user": user.id,
+            "channel": channel,
+            "tab": tab,
+            "event_ts": self.fake._next_ts(),
+        }
+        ack = await self.event(self.fake.payloads.event_callback(event, team_id=team))
+        assert await self.service.drain()
+        return ack
+
     def payload_for(
         self, message: FakeMessage, element: Mapping[str, Any], *, user_id: str, **kwargs: Any
     ) -> JSON:
