@@ -474,7 +474,7 @@ async def test_restart_closes_only_this_persons_consultation_of_that_playbook(
     await two.run(ev.Start(user=ANN))
     await two.run(ev.Answer(user=ANN, value="worker"))
     await two.run(ev.Start(user=ANN, playbook_id="tiny2"))
-    await two.run(ev.Start(user=BOB))
+    await two.run(ev.Start(user=BOB, playbook_id="tiny2"))
     await two.run(ev.Answer(user=BOB, value="student"))
     await two.run(ev.Restart(user=ANN, playbook_id="tiny2"))
     rows = await two.db.run(
@@ -487,7 +487,7 @@ async def test_restart_closes_only_this_persons_consultation_of_that_playbook(
     assert [tuple(r) for r in rows] == [
         ("ann", "tiny", "active"),  # another playbook: left alone
         ("ann", "tiny2", "cancelled"),  # the one restarted
-        ("bob", "tiny", "active"),  # another person: left alone
+        ("bob", "tiny2", "active"),  # another person, the same playbook: left alone
         ("ann", "tiny2", "active"),  # the new one
     ]
     bob = await say(two, "resume", user=BOB)
