@@ -722,3 +722,80 @@ def test_a_step_counted_from_today_is_not_due_over_the_holidays() -> None:
     assert past_the_holidays(date(2028, 1, 3)) == date(2028, 1, 4)
     assert past_the_holidays(date(2032, 1, 2)) == date(2032, 1, 5)  # the 4th is a Sunday
     assert past_the_holidays(date(2027, 1, 4)) == date(2027, 1, 4)
+
+
+EDGES_YAML = """
+id: compose-edges
+version: 1
+title: Compose edges
+intro: Hi.
+close_margin: 1.0
+questions:
+  - {id: pay, kind: scale, short: pay, prompt: Pay?, scale_min: 1, scale_max: 5}
+  - id: tools
+    kind: multi_choice
+    short: tools
+    prompt: Tools?
+    choices: [{id: x, label: Tool X}, {id: "y", label: Tool Y}]
+  - id: routes
+    kind: multi_choice
+    role: routes
+    short: routes
+    prompt: Routes?
+    optional: true
+    choices:
+      - {id: a, label: Alpha, paths: [alpha]}
+      - {id: b, label: Beta, paths: [beta]}
+criteria:
+  - id: pay
+    label: Pay
+    weight: {question: pay, value: 2}
+paths:
+  - id: alpha
+    title: Alpha
+    summary: The alpha route.
+    ratings: {pay: 1}
+    pros:
+      - {text: Pro always.}
+      - {text: Pro with Y., when: {q: tools, has: "y"}}
+    cons:
+      - {text: Con with X., when: {q: tools, has: x}}
+  - id: beta
+    title: Beta
+    summary: The beta route.
+    base: 1.0
+    adjust:
+      - {when: {q: tools, has: "y"}, score: 0.5, because: Tool Y helps}
+"""
+
+
+def _edges():  # type: ignore[no-untyped-def]
+    from bot.playbook.loader import parse_playbook
+
+    return parse_playbook(EDGES_YAML, "compose-edges")
+
+
+def test_two_paths_a_lead_names_the_next_best_and_conditions_pick_pros_and_cons() -> None:
+    pb = _edges()
+    a = compose(pb, {"pay": 5, "tools": ["x"]}, TODAY)
+    assert a is not None and [p.path_id for p in a.paths] == ["alpha", "beta"]
+    assert a.short_version[-1] == "If that does not work out, beta is the next best fit."
+    alpha = a.path("alpha")
+    assert alpha is not None
+    assert alpha.pros == ("Pro always.",) and alpha.cons == ("Con with X.",)
+    other = compose(pb, {"pay": 5, "tools": ["y"]}, TODAY)
+    assert other is not None and other.path("alpha").pros == ("Pro always.", "Pro with Y.")  # type: ignore[union-attr]
+    assert other.path("alpha").cons == ()  # type: ignore[union-attr]
+
+
+def test_a_close_call_says_which_scale_change_would_tip_it() -> None:
+    pb = _edges()
+    a = compose(pb, {"pay": 4, "tools": ["x"]}, TODAY)  # 1.5 against 1.0: within the margin
+    assert a is not None and a.confidence is not None and a.confidence.level.value == "close"
+    assert "If you rated “pay” 2 instead of 4, beta would come first." in a.short_version
+
+
+def test_a_routes_answer_given_as_one_id_still_gets_its_verdict() -> None:
+    pb = _edges()
+    a = compose(pb, {"pay": 5, "tools": ["x"], "routes": "b"}, TODAY)
+    assert a is not None and [v.path_id for v in a.verdicts] == ["beta"]

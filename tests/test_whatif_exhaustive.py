@@ -386,6 +386,11 @@ def test_the_composed_advice_claims_hold_for_every_answer_set() -> None:
             assert (got.question_id, got.answer, got.path_id) == (want[0].id, want[1], want[2]), (
                 answers
             )
+            if want[0].kind == QuestionKind.MULTI_CHOICE:
+                words = (
+                    f"you changed your answer to “{want[0].label}” to “{want[0].describe(want[1])}”"
+                )
+                assert words in got.text, got.text
     assert saw_cases and saw_none and saw_flip
 
 
