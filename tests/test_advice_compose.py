@@ -525,6 +525,8 @@ paths:
         "It starts soon.",
     )
     assert reasons(pb, job, {"pay": 4}, against=job)[0] == reasons(pb, job, {"pay": 4})[0]
+    # Pay at the middle: no pay reason against the PhD either, only the authored one.
+    assert reasons(pb, study, {"pay": 3}) == ((), ("A PhD is unsteady.",))
 
 
 # ------------------------------------------------------------------ what the person is told
