@@ -352,7 +352,7 @@ class Wording(_Strict):
         "The best route depends on your answer to “{question}”, which is still open."
     )
     short_case: str = "If it is {answer}, go for {path}."
-    short_any_case: str = "Whatever you decide about {question}, {path} fits best."
+    short_any_case: str = "Whatever you decide about “{question}”, {path} fits best."
     short_keep_open: str = "Until you know, {path} keeps the most doors open."
     short_flip: str = "If {change}, {path} would come first."
     change_single: str = "your answer to “{question}” were “{answer}” instead of “{current}”"
