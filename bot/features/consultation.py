@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,8 @@ from bot.playbook.schema import Playbook, PlaybookQuestion
 from bot.progress import progress
 from bot.snapshots import payload_to_recommendation, ranking_to_payload
 from bot.store import repository as repo
+from bot.store import turns
+from bot.store.database import session_on
 from bot.store.repository import Conflict
 from bot.validation import Invalid, parse_answer, whole_number
 
@@ -87,6 +90,8 @@ class Consultations:
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._start, ev.Start, ev.Restart)
         dispatcher.register(self._answer, ev.Answer)
+        self.ctx.answer_on = self.apply_answer
+        self.ctx.stale_answer = self._stale
         dispatcher.register(self._run(self._back), ev.Back)
         dispatcher.register(self._run(self._edit), ev.Edit)
         dispatcher.register(self._run(self._resume), ev.Resume)
@@ -280,7 +285,7 @@ class Consultations:
 
     async def _answer(self, event: ev.Answer, now: datetime) -> Result:
         try:
-            return await self.ctx.db.run(self._answer_unit, event, now)
+            return await self.ctx.db.run_core(self._answer_unit, event, now)
         except Conflict:
             # Someone else (a second click, another process) moved this consultation on.
             return await self.ctx.db.run(self._stale, event.user, event.consultation_id, now)
@@ -297,14 +302,25 @@ class Consultations:
             *self.where_we_are(s, loaded, now),
         )
 
-    def _answer_unit(self, s: Session, event: ev.Answer, now: datetime) -> Result:
-        loaded = self.ctx.load(s, event.user, event.consultation_id)
+    def _answer_unit(self, c: Connection, event: ev.Answer, now: datetime) -> Result:
+        """One read (the consultation and its answers) and one write: bot/store/turns.py."""
+        loaded = self.ctx.load(c, event.user, event.consultation_id)
         if loaded is None:
             if event.consultation_id is not None:
                 return result(
                     Outcome.NOT_FOUND, Notice("That consultation is closed or no longer exists.")
                 )
             return self.nothing_yet(event.user)
+        return self.apply_answer(c, event, loaded, now)
+
+    def apply_answer(
+        self, c: Connection, event: ev.Answer, loaded: Loaded, now: datetime
+    ) -> Result:
+        """Apply ``event`` to ``loaded`` (read in this unit); raises Conflict on a lost race.
+
+        The common answer (a valid one, with a question after it) uses the Connection only;
+        the rarer branches (stale, a story, the final turn) open an ORM Session on it.
+        """
         state, pb = loaded.state, loaded.playbook
         stale = (
             state.status != "active"
@@ -312,24 +328,27 @@ class Consultations:
             or (event.question_id is not None and event.question_id != state.current_step)
         )
         if stale:
-            return result(
-                Outcome.STALE, Notice(pb.wording.stale), *self.where_we_are(s, loaded, now)
-            )
+            with session_on(c) as s:
+                return result(
+                    Outcome.STALE, Notice(pb.wording.stale), *self.where_we_are(s, loaded, now)
+                )
         q = pb.question(state.current_step or "")
         if q is None:
-            return Result(Outcome.SHOWN, self.where_we_are(s, loaded, now))
+            with session_on(c) as s:
+                return Result(Outcome.SHOWN, self.where_we_are(s, loaded, now))
         value = parse_answer(q, event.value, pb.wording, self.text_limit(q))
         if isinstance(value, Invalid):
             return result(Outcome.INVALID, self.question_message(loaded, q, error=value.reason))
         asked = self.question_message(loaded, q)
         if q.role == "story":
-            return self._story(s, event.user, loaded, q, value, now, asked)
+            with session_on(c) as s:
+                return self._story(s, event.user, loaded, q, value, now, asked)
         replaces = q.id in state.answers
         answers = {**state.answers, q.id: value}
         nxt = self._next_question(pb, answers)
         # The version check: a concurrent turn on the same step fails here, before any insert.
-        repo.advance_and_record(
-            s,
+        turns.write_answer(
+            c,
             state,
             now,
             q.id,
@@ -339,7 +358,11 @@ class Consultations:
             answers=answers,
         )
         words = q.describe(value) if value is not None else ""
-        out = self._finish(s, loaded, now) if nxt is None else [self.question_message(loaded, nxt)]
+        if nxt is None:
+            with session_on(c) as s:
+                out = self._finish(s, loaded, now)
+        else:
+            out = [self.question_message(loaded, nxt)]
         return Result(Outcome.APPLIED, out, answered=(asked, words))
 
     def _story(

@@ -31,13 +31,13 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -51,6 +51,7 @@ __all__ = [
     "Database",
     "StoreUnavailable",
     "describe_outage",
+    "session_on",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class Database:
                 sqlite_url, connect_args={"timeout": 30}, hide_parameters=True
             )
             event.listen(self._waiting_engine, "connect", _sqlite_pragmas(busy_ms=30_000))
+            self._inline_engine = self.sync_engine
             self._inline_sessions = sessionmaker(self.sync_engine, expire_on_commit=False)
             self._waiting_sessions = sessionmaker(self._waiting_engine, expire_on_commit=False)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="crossroads-sqlite")
@@ -156,21 +158,39 @@ class Database:
         self, unit: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``unit(session, ...)`` in one transaction: committed if it returns normally."""
+        return await self._run(False, unit, *args, **kwargs)
+
+    async def run_core(
+        self, unit: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run`` for a unit on a plain Core ``Connection`` (no ORM Session): the answer
+        turn's hot path (bot/store/turns.py). Same transaction, deadline, retry and error
+        mapping as ``run``; a branch that needs the ORM opens ``session_on(conn)``."""
+        return await self._run(True, unit, *args, **kwargs)
+
+    async def _run(self, core: bool, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             if self.is_sqlite:
                 if self.sqlite_inline:
                     try:
+                        if core:
+                            return _on_connection(self._inline_engine, unit, args, kwargs)
                         return _in_transaction(self._inline_sessions, unit, *args, **kwargs)
                     except exc.OperationalError as error:
                         if not _is_locked(error):
                             raise
                         log.debug("sqlite busy; waiting for the lock off the event loop")
                 loop = asyncio.get_running_loop()
+                if core:
+                    waiting = self._waiting_engine
+                    return await loop.run_in_executor(
+                        self._thread, lambda: _on_connection(waiting, unit, args, kwargs)
+                    )
                 return await loop.run_in_executor(
                     self._thread,
                     lambda: _in_transaction(self._waiting_sessions, unit, *args, **kwargs),
                 )
-            return await self._run_postgres(unit, *args, **kwargs)
+            return await self._run_postgres(core, unit, *args, **kwargs)
         except TimeoutError as error:
             log.warning("database did not answer within %.1f s", self.timeout)
             raise StoreUnavailable(describe_outage(self.url, error)) from error
@@ -224,11 +244,15 @@ class Database:
         rightly take minutes and must not be repeated half-way."""
         token = _UNBOUNDED.set(True)
         try:
+            if self.is_sqlite:
+                return await self.run(_without_turn_objects, unit, *args, **kwargs)
             return await self.run(unit, *args, **kwargs)
         finally:
             _UNBOUNDED.reset(token)
 
-    async def _run_postgres(self, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run_postgres(
+        self, core: bool, unit: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
         if _UNBOUNDED.get():
             return await self._unit_postgres(unit, args, kwargs)
         assert self.async_engine is not None
@@ -238,7 +262,7 @@ class Database:
             # the unit holds its connection: past it the server is not answering (queueing
             # in this process under load never cancels a healthy connection's work).
             conn = await self.async_engine.connect()
-            task = asyncio.ensure_future(self._unit_on(conn, unit, args, kwargs))
+            task = asyncio.ensure_future(self._unit_on(conn, core, unit, args, kwargs))
             try:
                 done, _ = await asyncio.wait((task,), timeout=self.timeout)
             except asyncio.CancelledError:
@@ -262,11 +286,15 @@ class Database:
     async def _unit_on(
         self,
         conn: AsyncConnection,
+        core: bool,
         unit: Callable[..., T],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
         try:
+            if core:
+                async with conn.begin():
+                    return await conn.run_sync(lambda c: unit(c, *args, **kwargs))
             async with self._async_sessions(bind=conn) as session, session.begin():
                 return await session.run_sync(lambda s: unit(s, *args, **kwargs))
         finally:
@@ -310,6 +338,30 @@ def _in_transaction(
 ) -> T:
     with sessions() as session, session.begin():
         return unit(session, *args, **kwargs)
+
+
+def _on_connection(
+    engine: Engine, unit: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> T:
+    with engine.connect() as conn, conn.begin():
+        return unit(conn, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def session_on(conn: Connection) -> Iterator[Session]:
+    """An ORM Session inside a ``run_core`` unit's transaction (it never commits it: the
+    unit does); what it added is flushed into that transaction."""
+    with Session(bind=conn, expire_on_commit=False) as session:
+        yield session
+        session.flush()
+
+
+def _without_turn_objects(session: Session, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    from bot.store.turns import drop_turn_objects
+
+    fairy = session.connection().connection
+    drop_turn_objects(fairy.dbapi_connection, fairy.info)
+    return unit(session, *args, **kwargs)
 
 
 def _is_bad_data(error: exc.DBAPIError) -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from bot.events import UserRef
@@ -171,15 +172,20 @@ def get_or_create_user_id(session: Session, ref: UserRef, now: datetime) -> int:
     return created
 
 
+def connection_of(s: Session | Connection) -> Connection:
+    """The Core connection of a unit of work (``Database.run`` or ``Database.run_core``)."""
+    return s if isinstance(s, Connection) else s.connection()
+
+
 def current_state(
-    session: Session, ref: UserRef, consultation_id: int | None = None
+    session: Session | Connection, ref: UserRef, consultation_id: int | None = None
 ) -> ConsultationState | None:
     """The consultation a command is about: the given one, else the latest open one."""
     params: dict[str, Any] = _user_params(ref)
     stmt = _LATEST_OPEN
     if consultation_id is not None:
         stmt, params["cid"] = _GIVEN_OPEN, consultation_id
-    row = session.connection().execute(stmt, params).first()
+    row = connection_of(session).execute(stmt, params).first()
     return ConsultationState(*row) if row is not None else None
 
 
