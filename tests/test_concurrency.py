@@ -12,6 +12,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.util import await_only
 
 from bot import events as ev
@@ -49,7 +50,8 @@ async def test_concurrent_answers_to_one_step_apply_once(
         state = real(session, user, consultation_id)
         calls += 1
         if calls <= 2:
-            if session.get_bind().dialect.name == "sqlite":
+            bind = session if isinstance(session, Connection) else session.get_bind()
+            if bind.dialect.name == "sqlite":
                 thread_barrier.wait()
             else:
                 await_only(asyncio.wait_for(loop_barrier.wait(), 10))

@@ -19,19 +19,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from bot import events as ev
 from bot.checkins import texts as checkin_texts
-from bot.core.context import CoreContext
+from bot.core.context import CoreContext, Loaded
 from bot.core.dispatcher import Dispatcher
 from bot.core.reply import Outcome
 from bot.core.result import Result, result
 from bot.core.when import WHEN_USAGE, NoCheckIns, parse_when
 from bot.mentors import texts as mentor_texts
 from bot.messages import CheckInChoice, Level, Notice, QuestionKind, Text
-from bot.store import checkins_repo
+from bot.store import checkins_repo, turns
 from bot.store import repository as repo
+from bot.store.repository import Conflict
 from bot.validation import clean_text, whole_number
 
 Run = Callable[[ev.InEvent, datetime], Awaitable[Result]]
@@ -113,12 +115,22 @@ class _Waiting:
     awaiting: str
     question_kind: QuestionKind | None  # of the current question, when one is waiting
     status: str  # of the latest consultation: active | completed | "" (none)
-    path_ids: tuple[str, ...]  # of the latest recommendation, in rank order
     current: Any = None  # the current question's earlier answer (Enter keeps it)
     # The consultation and its version when the line was read: the answer applies to the
     # question read here or not at all (a click that answered it meanwhile wins: STALE).
     consultation_id: int | None = None
     step: int | None = None
+
+
+def _checkin_choice(low: str, waiting: _Waiting) -> CheckInChoice | None:
+    """The reply a line gives to the delivered check-in (None: it is something else)."""
+    choice = CHECKIN_WORDS.get(low.rstrip(".!"))
+    number = whole_number(low)
+    if choice is None and number is not None and waiting.question_kind is None:
+        ids = [c.id for c in checkin_texts.PROMPT_CHOICES]
+        if 1 <= number <= len(ids):
+            choice = CheckInChoice(ids[number - 1])
+    return choice
 
 
 def _fail(text: str) -> Result:
@@ -133,12 +145,10 @@ class Conversation:
     def register(self, dispatcher: Dispatcher) -> None:
         dispatcher.register(self._typed, ev.Typed)
 
-    def _waiting(self, s: Session, user: ev.UserRef) -> _Waiting:
-        found = repo.awaiting_of(s, user)
-        uid, awaiting = found if found is not None else (None, None)
-        loaded = self.ctx.load(s, user)
+    @staticmethod
+    def _waiting_of(turn: turns.Turn, loaded: Loaded | None) -> _Waiting:
         kind: QuestionKind | None = None
-        status, paths, current = "", (), None
+        status, current = "", None
         consultation_id: int | None = None
         step: int | None = None
         if loaded is not None:
@@ -148,11 +158,59 @@ class Conversation:
             if status == "active" and q is not None:
                 kind = q.kind
                 current = loaded.answers.get(q.id)
-            snap = repo.latest_snapshot(s, loaded.state.id)
-            if snap is not None:
-                ranked = sorted(snap.payload.get("paths", []), key=lambda p: p.get("rank", 0))
-                paths = tuple(str(p["path_id"]) for p in ranked)
-        return _Waiting(uid, awaiting or "", kind, status, paths, current, consultation_id, step)
+        return _Waiting(turn.uid, turn.awaiting or "", kind, status, current, consultation_id, step)
+
+    def _typed_unit(
+        self,
+        c: Connection,
+        user: ev.UserRef,
+        text: str,
+        low: str,
+        now: datetime,
+        seen: tuple[int, int] | None = None,
+    ) -> _Waiting | Result:
+        """Read what the line answers (one statement) and, when it answers the current
+        question, apply it in the same transaction (one more); else what was read.
+
+        ``seen``: the consultation and version the person saw, when known from an earlier
+        read (tests/race_gate.py stages a click landing between that read and this one).
+        """
+        turn = turns.turn_state(c, user)
+        loaded = self.ctx.loaded(c, turn.state)
+        waiting = self._waiting_of(turn, loaded)
+        if loaded is None or self.ctx.answer_on is None or not self._answers(user, waiting, low):
+            return waiting
+        keep = text == "" and waiting.current is not None
+        cid, step = seen if seen is not None else (waiting.consultation_id, waiting.step)
+        answer = ev.Answer(
+            user=user, value=waiting.current if keep else text, consultation_id=cid, step=step
+        )
+        return self.ctx.answer_on(c, answer, loaded, now)
+
+    def _answers(self, user: ev.UserRef, waiting: _Waiting, low: str) -> bool:
+        """Whether the line is the answer to the current question (``_typed``'s order)."""
+        if waiting.awaiting.startswith("confirm:mentor:"):
+            if self._mentor_answer(user, low, waiting) is not None:
+                return False
+        elif waiting.awaiting.startswith("confirm:"):
+            return False
+        word, _, _ = low.partition(" ")
+        name = word.lstrip("/")
+        free_text = waiting.question_kind == QuestionKind.FREE_TEXT
+        if (word.startswith("/") or (name in BARE_COMMANDS and not free_text)) and name:
+            return False
+        if waiting.awaiting.startswith("checkin:") and _checkin_choice(low, waiting) is not None:
+            return False
+        return waiting.status == "active"
+
+    def _path_ids(self, s: Session, user: ev.UserRef) -> tuple[str, ...]:
+        """The latest recommendation's routes, in rank order (read for ``details N`` only)."""
+        loaded = self.ctx.load(s, user)
+        snap = repo.latest_snapshot(s, loaded.state.id) if loaded is not None else None
+        if snap is None:
+            return ()
+        ranked = sorted(snap.payload.get("paths", []), key=lambda p: p.get("rank", 0))
+        return tuple(str(p["path_id"]) for p in ranked)
 
     def _clear(self, s: Session, uid: int | None) -> None:
         if uid is not None:
@@ -161,8 +219,15 @@ class Conversation:
     async def _typed(self, event: ev.Typed, now: datetime) -> Result:
         text = clean_text(event.text)
         user = event.user
-        waiting = await self.ctx.db.run(self._waiting, user)
         low = " ".join(text.lower().split())
+        try:
+            read = await self.ctx.db.run_core(self._typed_unit, user, text, low, now)
+        except Conflict as lost:  # another turn moved the consultation between read and write
+            assert self.ctx.stale_answer is not None
+            return await self.ctx.db.run(self.ctx.stale_answer, user, lost.args[0], now)
+        if isinstance(read, Result):
+            return read
+        waiting = read
         if waiting.awaiting.startswith("confirm:mentor:"):
             shared = self._mentor_answer(user, low, waiting)
             if shared is not None:
@@ -232,12 +297,7 @@ class Conversation:
         self, user: ev.UserRef, low: str, waiting: _Waiting, now: datetime
     ) -> Result | None:
         _, checkin, occurrence = waiting.awaiting.split(":")
-        choice = CHECKIN_WORDS.get(low.rstrip(".!"))
-        number = whole_number(low)
-        if choice is None and number is not None and waiting.question_kind is None:
-            ids = [c.id for c in checkin_texts.PROMPT_CHOICES]
-            if 1 <= number <= len(ids):
-                choice = CheckInChoice(ids[number - 1])
+        choice = _checkin_choice(low, waiting)
         if choice is None:
             return None
         answer = ev.AnswerCheckIn(
@@ -323,13 +383,14 @@ class Conversation:
     async def _details(
         self, user: ev.UserRef, arg: str, waiting: _Waiting, now: datetime
     ) -> Result:
-        if not waiting.path_ids:
+        path_ids = await self.ctx.db.run(self._path_ids, user)
+        if not path_ids:
             return _fail("There is no recommendation yet: finish the questions first.")
         number = whole_number(arg)
-        if number is None or not 1 <= number <= len(waiting.path_ids):
-            count = len(waiting.path_ids)
+        if number is None or not 1 <= number <= len(path_ids):
+            count = len(path_ids)
             return _fail(f"Give a route number from the recommendation, from 1 to {count}.")
-        return await self.run(ev.ShowPath(user=user, path_id=waiting.path_ids[number - 1]), now)
+        return await self.run(ev.ShowPath(user=user, path_id=path_ids[number - 1]), now)
 
     async def _checkin_command(self, user: ev.UserRef, arg: str, now: datetime) -> Result:
         usage = "Use checkin N snooze [days], checkin N change WHEN or checkin N cancel."
