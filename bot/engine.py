@@ -187,14 +187,10 @@ class Engine:
     ) -> Reply:
         """A click, select or text box (decoded by ``bot.ui.codec``), for ``user``."""
         click = click or Click()
-        try:
-            refused = await self.db.run(lambda s: refusal(s, user, intent, click))
-        except StoreUnavailable as exc:
-            return presenters.reply(
-                result(
-                    Outcome.UNAVAILABLE, Notice(f"{exc} Please try again in a moment.", Level.ERROR)
-                )
-            )
+        # An answer finds its consultation by person and id, so another person's is never
+        # touched: it is checked for ownership only when not found (one transaction a click).
+        answering = isinstance(intent, it.AnswerQuestion | it.SkipQuestion)
+        refused = None if answering else await self._refusal(user, intent, click)
         if refused is not None:
             return presenters.reply(refused)
         planned = to_events(user, intent, click, playbook_id=playbook_id)
@@ -211,7 +207,19 @@ class Engine:
                 if res.outcome != Outcome.APPLIED:
                     combined.outcome = res.outcome
         assert combined is not None
+        if answering and combined.outcome == Outcome.NOT_FOUND:
+            refused = await self._refusal(user, intent, click)
+            if refused is not None:
+                return presenters.reply(refused)
         return presenters.reply(combined)
+
+    async def _refusal(self, user: ev.UserRef, intent: it.Intent, click: Click) -> Result | None:
+        try:
+            return await self.db.run(lambda s: refusal(s, user, intent, click))
+        except StoreUnavailable as exc:
+            return result(
+                Outcome.UNAVAILABLE, Notice(f"{exc} Please try again in a moment.", Level.ERROR)
+            )
 
     async def home(self, user: ev.UserRef) -> Reply:
         """The person's overview as cards: consultation state, top of the advice and plan,
