@@ -128,6 +128,9 @@ class Database:
             )
             event.listen(self._waiting_engine, "connect", _sqlite_pragmas(busy_ms=30_000))
             self._inline_engine = self.sync_engine
+            # Inline core units run one at a time on the event loop (a unit never awaits):
+            # they share one connection rather than check one out of the pool each turn.
+            self._inline_conn: Connection | None = None
             self._inline_sessions = sessionmaker(self.sync_engine, expire_on_commit=False)
             self._waiting_sessions = sessionmaker(self._waiting_engine, expire_on_commit=False)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="crossroads-sqlite")
@@ -151,6 +154,15 @@ class Database:
             event.listen(self.async_engine.sync_engine, "do_connect", self._connect_timeout)
             self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
 
+    def _inline_core(
+        self, unit: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> T:
+        conn = self._inline_conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._inline_conn = self._inline_engine.connect()
+        with conn.begin():
+            return unit(conn, *args, **kwargs)
+
     def _connect_timeout(self, _dialect: Any, _record: Any, _args: Any, cparams: Any) -> None:
         cparams["timeout"] = self.timeout
 
@@ -158,6 +170,8 @@ class Database:
         self, unit: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``unit(session, ...)`` in one transaction: committed if it returns normally."""
+        if isinstance(unit, _OnConnection):
+            return await self._run(True, unit.unit, *args, **kwargs)
         return await self._run(False, unit, *args, **kwargs)
 
     async def run_core(
@@ -165,8 +179,9 @@ class Database:
     ) -> T:
         """``run`` for a unit on a plain Core ``Connection`` (no ORM Session): the answer
         turn's hot path (bot/store/turns.py). Same transaction, deadline, retry and error
-        mapping as ``run``; a branch that needs the ORM opens ``session_on(conn)``."""
-        return await self._run(True, unit, *args, **kwargs)
+        mapping as ``run`` (through ``run``, so whatever wraps ``run`` wraps this too); a
+        branch that needs the ORM opens ``session_on(conn)``."""
+        return await self.run(_OnConnection(unit), *args, **kwargs)  # type: ignore[arg-type]
 
     async def _run(self, core: bool, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
@@ -174,7 +189,7 @@ class Database:
                 if self.sqlite_inline:
                     try:
                         if core:
-                            return _on_connection(self._inline_engine, unit, args, kwargs)
+                            return self._inline_core(unit, args, kwargs)
                         return _in_transaction(self._inline_sessions, unit, *args, **kwargs)
                     except exc.OperationalError as error:
                         if not _is_locked(error):
@@ -321,6 +336,9 @@ class Database:
                 await asyncio.wait(tuple(self._abandoned), timeout=self.timeout)
             await self.async_engine.dispose()
         if self.sync_engine is not None:
+            if self._inline_conn is not None:
+                self._inline_conn.close()
+                self._inline_conn = None
             self.sync_engine.dispose()
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._thread, self._waiting_engine.dispose)
@@ -338,6 +356,19 @@ def _in_transaction(
 ) -> T:
     with sessions() as session, session.begin():
         return unit(session, *args, **kwargs)
+
+
+class _OnConnection:
+    """A ``run_core`` unit on its way through ``run`` (named as the unit it carries)."""
+
+    __slots__ = ("__name__", "unit")
+
+    def __init__(self, unit: Callable[..., Any]) -> None:
+        self.unit = unit
+        self.__name__ = getattr(unit, "__name__", "unit")
+
+    def __call__(self, conn: Connection, *args: Any, **kwargs: Any) -> Any:
+        return self.unit(conn, *args, **kwargs)
 
 
 def _on_connection(

@@ -127,6 +127,7 @@ _PLAN = (
 )
 _checkins = CheckIn.__table__
 _INSERT_PLAN = insert(_plan)
+_INSERT_PLAN_RETURNING = _INSERT_PLAN.returning(_plan.c.id, sort_by_parameter_order=True)
 _settings = TenantSettings.__table__
 _TENANT_PLAYBOOK = select(_settings.c.default_playbook).where(
     _settings.c.platform == bindparam("platform"), _settings.c.tenant == bindparam("tenant")
@@ -403,16 +404,20 @@ def answer_history(session: Session, consultation_id: int) -> list[AnswerRecord]
     )
 
 
+_INSERT_SNAPSHOT = insert(RecommendationSnapshot.__table__)
+
+
 def add_snapshot(
     session: Session, consultation_id: int, version: int, payload: dict[str, Any], now: datetime
 ) -> None:
-    session.execute(
-        insert(RecommendationSnapshot).values(
-            consultation_id=consultation_id,
-            playbook_version=version,
-            payload=payload,
-            created_at=now,
-        )
+    session.connection().execute(
+        _INSERT_SNAPSHOT,
+        {
+            "consultation_id": consultation_id,
+            "playbook_version": version,
+            "payload": payload,
+            "created_at": now,
+        },
     )
 
 
@@ -442,13 +447,14 @@ def replace_open_plan(
     contains are deleted, and their check-ins with them (the FK cascades).
     """
     conn = session.connection()
-    rows = list(conn.execute(_PLAN, {"cid": consultation_id}))
+    rows = [PlanRow(*row) for row in conn.execute(_PLAN, {"cid": consultation_id})]
     touched = {row.action for row in rows if row.status != "open"}
-    reusable: dict[str, list[Any]] = {}
+    reusable: dict[str, list[PlanRow]] = {}
     for row in rows:
         if row.status == "open":
             reusable.setdefault(row.action, []).append(row)
     fresh: list[dict[str, Any]] = []
+    moved: dict[int, date | None] = {}
     for action, due in steps:
         if action in touched:
             continue
@@ -458,6 +464,7 @@ def replace_open_plan(
                 conn.execute(
                     update(_plan).where(_plan.c.id == row.id).values(due_date=due, updated_at=now)
                 )
+                moved[row.id] = due
             continue
         fresh.append(
             {
@@ -485,9 +492,21 @@ def replace_open_plan(
             ).scalars()
         )
         conn.execute(delete(_plan).where(_plan.c.id.in_(dropped)))
+    # What the plan now is, without reading it back: the rows kept (with their new due
+    # dates) and the new ones with the ids their INSERT returned, in id order.
+    gone = set(dropped)
+    items = [
+        row._replace(due_date=moved[row.id]) if row.id in moved else row
+        for row in rows
+        if row.id not in gone
+    ]
     if fresh:
-        conn.execute(_INSERT_PLAN, fresh)
-    return PlanChange(plan_items(session, consultation_id), cancelled)
+        ids = conn.execute(_INSERT_PLAN_RETURNING, fresh).scalars().all()
+        items += [
+            PlanRow(new_id, f["action"], f["due_date"], f["status"])
+            for new_id, f in zip(ids, fresh, strict=True)
+        ]
+    return PlanChange(sorted(items, key=lambda row: row.id), cancelled)
 
 
 def plan_items(session: Session, consultation_id: int) -> list[PlanRow]:
