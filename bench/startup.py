@@ -95,7 +95,11 @@ def _vm_rss(pid: int) -> float:
 def time_help(tree: Path, data: Path, out: Figures) -> None:
     start = time.perf_counter()
     proc = subprocess.Popen(
-        _cmd("--help"), env=_env(tree, data), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        _cmd("--help"),
+        env=_env(tree, data),
+        cwd=tree,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
     text, err = proc.stdout.read(), proc.stderr.read()
@@ -113,6 +117,7 @@ def time_console(tree: Path, data: Path, out: Figures, settle: float) -> None:
     proc = subprocess.Popen(
         _cmd("console", "--user", "a"),
         env=_env(tree, data),
+        cwd=tree,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -142,7 +147,25 @@ def time_console(tree: Path, data: Path, out: Figures, settle: float) -> None:
     out.add("console peak RSS MiB", peak)
 
 
+def imported_from(tree: Path) -> str:
+    """Where ``adapters`` is imported from when run as the timed commands are."""
+    probe = BOOT.replace("from adapters.cli import main\nmain()\n", "import adapters\n")
+    probe += "print(adapters.__file__)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_env(tree, tree),
+        cwd=tree,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
 def prepare(tree: Path, data: Path, bytecode: str) -> None:
+    where = imported_from(tree)
+    if not where.startswith(str(tree) + os.sep):
+        raise SystemExit(f"{tree}: the commands would import {where}")
     for pkg in ("bot", "adapters"):
         for cache in (tree / pkg).rglob("__pycache__"):
             shutil.rmtree(cache)
@@ -154,9 +177,11 @@ def prepare(tree: Path, data: Path, bytecode: str) -> None:
         )
     shutil.rmtree(data, ignore_errors=True)
     env = _env(tree, data)
-    subprocess.run(_cmd("db", "upgrade"), env=env, check=True, capture_output=True)
+    subprocess.run(_cmd("db", "upgrade"), env=env, cwd=tree, check=True, capture_output=True)
     # The consultation the timed runs resume (and, on this branch, the playbook cache).
-    subprocess.run(_cmd("console", "--user", "a"), env=env, check=True, capture_output=True)
+    subprocess.run(
+        _cmd("console", "--user", "a"), env=env, cwd=tree, check=True, capture_output=True
+    )
 
 
 def summary(values: list[float]) -> str:
