@@ -125,9 +125,10 @@ class RateGate:
 
     Sends are spaced 1/rate apart on a schedule. When the event loop was busy (a turn load
     in the same process) and a send starts late, the schedule is kept, not restarted from
-    the late send, so the next sends catch up, by at most CATCH_UP seconds' worth; and never
-    more than ``rate`` sends start within any WINDOW (the platform's own rule: at most the
-    limit in any one second), so catching up cannot exceed the limit. A global 429 pauses
+    the late send, so the next sends catch up, by at most CATCH_UP seconds' worth; and while
+    catching up, never more than ``rate`` sends start within any WINDOW (the platform's own
+    rule is at most the limit in any one second), so catching up cannot exceed the limit.
+    On time, sends are spaced 1/rate as before. A global 429 pauses
     every send of the sender until ``retry_after``, and cuts the rate (at most once per
     congestion episode); each success wins a little back. With several processes sharing
     one platform limit this settles near the limit without knowing how many processes
@@ -139,6 +140,7 @@ class RateGate:
     FLOOR = 0.1
     CATCH_UP = 0.25  # seconds of lateness a burst may recover
     WINDOW = 1.05  # a second, and a margin for the jitter of the requests on their way
+    TOLERANCE = 0.002  # seconds: lateness recovered without counting the window
 
     def __init__(self, max_rate: float | None, clock: Callable[[], float], sleep: Sleep) -> None:
         self.max_rate = max_rate
@@ -153,6 +155,13 @@ class RateGate:
         self._started: collections.deque[float] = collections.deque(
             maxlen=math.ceil(max_rate) if max_rate else 0
         )
+
+    def _catching_up(self, start: float) -> bool:
+        """A send closer than 1/rate after the previous one, by more than a wake-up's
+        usual lateness (a loop is always a little late; only real bursts count)."""
+        if not self._started or not self.rate:
+            return False
+        return start < self._started[-1] + 1.0 / self.rate - self.TOLERANCE
 
     def _window_opens(self) -> float:
         """When one more send fits in the window (at most ``rate`` per WINDOW)."""
@@ -169,7 +178,9 @@ class RateGate:
                 # schedule, catching up at most CATCH_UP seconds of it.
                 floor = now - self.CATCH_UP if self._next > -math.inf else now
                 self._next = max(self._next, floor, self._paused_until)
-                start = max(self._next, self._window_opens())
+                start = self._next
+                if self._catching_up(start):
+                    start = max(start, self._window_opens())
                 if start - now <= 1e-6:  # float timestamps: a microsecond is "now"
                     break
                 await self._sleep(start - now)
