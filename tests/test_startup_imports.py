@@ -27,11 +27,18 @@ HEAVY += ("slack_sdk", "aiohttp", "asyncpg", "yaml")
 # The console as `crossroads console`, writing the loaded top-level packages to a file as
 # the process exits.
 DUMP_MODULES = """
-import atexit, json, sys
+import atexit, gc, json, sys
 out = sys.argv.pop(1)
-atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+collector = []  # whether the garbage collector ran while each line was answered
+atexit.register(lambda: open(out, "w").write(json.dumps([sorted(sys.modules), collector])))
 sys.argv[0] = "crossroads"
 from adapters.cli import main
+import adapters.console.session as session
+step = session.ConsoleSession.step
+async def noted(self, line):
+    collector.append(gc.isenabled())
+    return await step(self, line)
+session.ConsoleSession.step = noted
 main()
 """
 
@@ -43,7 +50,9 @@ def console(tmp_path: Path) -> Console:
     return Console(root)
 
 
-def run_console_dumping(console: Console, dump: Path, *lines: str) -> tuple[str, list[str]]:
+def run_console_dumping(
+    console: Console, dump: Path, *lines: str
+) -> tuple[str, list[str], list[bool]]:
     done = subprocess.run(
         [sys.executable, "-c", DUMP_MODULES, str(dump), "console", "--user", "alice"],
         input="".join(f"{line}\n" for line in lines),
@@ -56,15 +65,18 @@ def run_console_dumping(console: Console, dump: Path, *lines: str) -> tuple[str,
     )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    return done.stdout, json.loads(dump.read_text())
+    modules, collector = json.loads(dump.read_text())
+    return done.stdout, modules, collector
 
 
 def test_a_console_turn_on_a_migrated_database_imports_no_heavy_package(
     console: Console, tmp_path: Path
 ) -> None:
     console.ok("1")  # migrates, caches the playbook, answers the first question
-    out, modules = run_console_dumping(console, tmp_path / "modules.json", "1")
+    out, modules, collector = run_console_dumping(console, tmp_path / "modules.json", "1")
     in_order(out, "Welcome back", q(2, 5, "Did you write a thesis?"), q(3, 5, "Which skills"))
+    # Start-up runs without the cyclic garbage collector; the consultation with it.
+    assert collector == [True]
     loaded = {m.split(".")[0] for m in modules}
     assert "sqlalchemy" in loaded  # the dump is of the process that held the consultation
     assert sorted(loaded & set(HEAVY)) == []
