@@ -829,3 +829,28 @@ async def test_snoozing_a_missed_check_in_replaces_the_newer_one_of_its_step(
     await eng.run(ev.SnoozeCheckIn(user=ANN, checkin_id=missed.id, days=1))
     of_step = [c for c in await checkins(eng) if c.plan_item_id == missed.plan_item_id]
     assert [c.id for c in of_step if c.state == "pending"] == [missed.id]
+
+
+async def test_the_next_typed_reply_skips_a_weekly_check_in_already_answered_by_button(
+    eng: Engine,
+) -> None:
+    await scheduled(eng, ANN, ev.When(kind="weekly"))
+    eng.clock.advance(days=7)  # type: ignore[attr-defined]
+    prompts = sorted(await deliver(eng, RecordingSender()), key=lambda p: p.checkin_id)
+    assert len(prompts) >= 3
+    _first, second, third = prompts[:3]
+    # The second is answered by its button; being weekly it stays pending (next cycle).
+    await eng.run(
+        ev.AnswerCheckIn(
+            user=ANN,
+            checkin_id=second.checkin_id,
+            occurrence=second.occurrence,
+            answer="in_progress",
+        )
+    )
+    assert {c.id: c.state for c in await checkins(eng)}[second.checkin_id] == "pending"
+    # A typed reply answers the first; the next one waiting is the third, not the second.
+    reply = await say(eng, "in progress")
+    assert reply.outcome == Outcome.APPLIED, reply
+    assert f"Next: check-in #{third.checkin_id} above." in reply.text()
+    assert f"#{second.checkin_id}" not in reply.text()
