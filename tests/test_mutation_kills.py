@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import events as ev
 from bot.checkins.delivery import DeliveryConfig, DeliveryWorker
@@ -854,3 +854,74 @@ async def test_the_next_typed_reply_skips_a_weekly_check_in_already_answered_by_
     assert reply.outcome == Outcome.APPLIED, reply
     assert f"Next: check-in #{third.checkin_id} above." in reply.text()
     assert f"#{second.checkin_id}" not in reply.text()
+
+
+async def test_a_backlog_larger_than_a_batch_goes_out_most_overdue_first(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    rows = await checkins(eng)
+    assert len(rows) >= 3
+    # The newest check-in is made the most overdue, the oldest the least.
+    base = FIXED_NOW + timedelta(days=1)
+    for n, row in enumerate(reversed(rows)):
+        await eng.db.run(
+            lambda s, r=row, n=n: s.execute(
+                update(CheckIn).where(CheckIn.id == r.id).values(due_at=base + timedelta(minutes=n))
+            )
+        )
+    eng.clock.advance(days=1, minutes=len(rows))  # type: ignore[attr-defined]
+    sender = RecordingSender()
+    clock = eng.clock
+    assert isinstance(clock, FakeClock)
+    one_at_a_time = DeliveryWorker(
+        eng.db,
+        DeliveryConfig.from_settings(eng.settings, batch_size=1),
+        {sender.platform: sender},
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    await one_at_a_time.drain()
+    sent = [s.message.checkin_id for s in sender.sends if hasattr(s.message, "checkin_id")]
+    assert sent == [r.id for r in reversed(rows)]
+
+
+async def test_a_worker_for_one_person_sends_only_that_persons_check_ins(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    await scheduled(eng, BOB, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    sender = RecordingSender()
+    clock = eng.clock
+    assert isinstance(clock, FakeClock)
+    console = DeliveryWorker(
+        eng.db,
+        DeliveryConfig.from_settings(eng.settings),
+        {sender.platform: sender},
+        clock=clock,
+        sleep=clock.sleep,
+        only_user=ANN,
+    )
+    assert await console.next_wake() is not None
+    await console.drain()
+    assert sender.sends and {s.user for s in sender.sends} == {ANN}
+    states = {c.id: (c.user_id, c.state) for c in await checkins(eng)}
+    assert len({uid for uid, state in states.values() if state == "sent"}) == 1
+    assert {state for _, state in states.values()} == {"sent", "pending"}  # Bob's wait
+
+
+async def test_a_check_in_leased_by_one_worker_is_not_taken_by_another(eng: Engine) -> None:
+    from bot.store import checkins_repo as repo
+
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    now = eng.clock()
+    lease = now + timedelta(minutes=2)
+
+    def first(s):  # type: ignore[no-untyped-def]
+        ids = [r.id for r in repo.lock_due(s, now, 10, ["discord"])]
+        return ids, repo.claim(s, ids, "w1", lease, now)
+
+    ids, taken = await eng.db.run(first)
+    assert ids and taken == ids
+    # A second worker that read the same rows before the lease was taken gets none.
+    assert await eng.db.run(lambda s: repo.claim(s, ids, "w2", lease, now)) == []
+    holders = {c.id: c.claimed_by for c in await checkins(eng)}
+    assert {holders[i] for i in ids} == {"w1"}
