@@ -925,3 +925,37 @@ async def test_a_check_in_leased_by_one_worker_is_not_taken_by_another(eng: Engi
     assert await eng.db.run(lambda s: repo.claim(s, ids, "w2", lease, now)) == []
     holders = {c.id: c.claimed_by for c in await checkins(eng)}
     assert {holders[i] for i in ids} == {"w1"}
+
+
+async def test_delivery_on_postgresql_skips_rows_another_worker_has_locked(
+    pg_url: str, settings: Settings
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from bot.store import checkins_repo as repo
+
+    engine = await make_engine(pg_url, settings.model_copy(update={"default_playbook": "tiny"}))
+    engine.clock = FakeClock(FIXED_NOW)
+    try:
+        await scheduled(engine, ANN, ev.When(kind="in_days", days=1))
+        engine.clock.advance(days=1)
+        now = engine.clock()
+        total = len(await checkins(engine))
+        db = engine.db.async_engine
+        assert db is not None and total >= 2
+
+        def due(limit: int):  # type: ignore[no-untyped-def]
+            return lambda c: [r.id for r in repo.lock_due(Session(bind=c), now, limit, ["discord"])]
+
+        async with db.connect() as first, db.connect() as second:
+            mine = await first.run_sync(due(1))  # holds its row until it commits
+            # The second worker does not wait for that row (a lock wait would fail here):
+            # it takes the others.
+            await second.exec_driver_sql("SET lock_timeout = '30s'")
+            theirs = await second.run_sync(due(total))
+            assert len(mine) == 1 and len(theirs) == total - 1
+            assert not set(mine) & set(theirs)
+            await first.rollback()
+            await second.rollback()
+    finally:
+        await engine.db.dispose()
