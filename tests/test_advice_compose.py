@@ -923,3 +923,80 @@ paths:
     # not a reason for it, and nothing speaks against it.
     assert reasons(pb, job, {"pay": 3}) == ((), ())
     assert reasons(pb, study, {"pay": 3}) == ((), ())
+
+
+SHOWN_YAML = """
+id: shown
+version: 1
+title: Shown
+intro: Hi.
+close_margin: 0.1
+wording:
+  verdict_rank: "It comes {rank} of {count} for you, after {lead}."
+questions:
+  - {id: pay, kind: scale, short: pay, prompt: Pay?, scale_min: 1, scale_max: 5}
+  - id: routes
+    kind: multi_choice
+    role: routes
+    short: routes
+    prompt: Routes?
+    optional: true
+    choices:
+      - {id: a, label: Alpha, paths: [alpha]}
+      - {id: c, label: Gamma, paths: [gamma]}
+paths:
+  - id: alpha
+    title: Alpha
+    summary: The alpha route.
+    base: 3.0
+    variants:
+      - {when: {q: pay, gte: 4}, title: Alpha for the well paid}
+      - {when: {q: pay, lte: 1}, summary: The frugal alpha route.}
+    risks:
+      - {text: It may be dull., remedy: Find a hobby.}
+      - {text: It pays badly at first., when: {q: pay, gte: 4}}
+  - {id: beta, title: Beta, summary: The beta route., base: 2.0}
+  - id: gamma
+    title: Gamma
+    summary: The gamma route.
+    base: 1.0
+"""
+
+
+def _shown(answers: dict[str, Any]) -> Advice:
+    from bot.playbook.loader import parse_playbook
+
+    a = compose(parse_playbook(SHOWN_YAML, "shown"), answers, TODAY)
+    assert a is not None
+    return a
+
+
+def test_the_top_route_shows_its_risks_those_whose_condition_holds() -> None:
+    calm = _shown({"pay": 3})
+    assert [(r.text, r.remedy) for r in calm.top[0].risks] == [("It may be dull.", "Find a hobby.")]
+    keen = _shown({"pay": 5})
+    assert [(r.text, r.remedy) for r in keen.top[0].risks] == [
+        ("It may be dull.", "Find a hobby."),
+        ("It pays badly at first.", ""),
+    ]
+
+
+def test_a_variant_changes_the_title_or_the_summary_and_keeps_the_rest() -> None:
+    # A variant with a title only keeps the path's summary; one with a summary only keeps
+    # the path's title.
+    keen = _shown({"pay": 5}).path("alpha")
+    assert keen is not None
+    assert (keen.title, keen.summary) == ("Alpha for the well paid", "The alpha route.")
+    frugal = _shown({"pay": 1}).path("alpha")
+    assert frugal is not None
+    assert (frugal.title, frugal.summary) == ("Alpha", "The frugal alpha route.")
+
+
+def test_a_named_route_further_down_says_its_rank_after_the_lead() -> None:
+    a = _shown({"pay": 3, "routes": ["c"]})
+    (verdict,) = a.verdicts
+    assert verdict.path_id == "gamma" and verdict.rank == 3
+    assert verdict.text == "The gamma route. It comes 3 of 3 for you, after alpha."
+    # The lead was not named, has no verdict text of its own: it is recommended as such.
+    assert a.unnamed is not None and a.unnamed.path_id == "alpha"
+    assert a.unnamed.text == "It is the route I recommend for you."
