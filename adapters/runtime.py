@@ -141,7 +141,11 @@ async def open_runtime(settings: Settings, *, log_to_stderr: bool = False) -> Ru
         for handler in logging.getLogger().handlers:
             handler.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
     try:
-        registry = PlaybookRegistry.from_directory(settings.playbooks_dir)
+        # Cached per file in the data directory: a restart with the same playbooks skips
+        # the YAML parse and the cross-reference checks (bot/playbook/loader.py).
+        registry = PlaybookRegistry.from_directory(
+            settings.playbooks_dir, cache_dir=settings.resolved_data_dir / "cache" / "playbooks"
+        )
     except PlaybookError as exc:
         raise StartupError(f"refusing to start: a playbook is invalid:\n{exc}") from None
     if registry.get(settings.default_playbook) is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -23,8 +24,16 @@ def _console_ref(name: str | None) -> UserRef:
     return UserRef("console", "local", chosen[:64])
 
 
+def _collector_on() -> None:
+    """Start-up is over (adapters/cli.py turned the cyclic collector off for it): what
+    exists now lives as long as the process, so it is kept out of the collector's scans."""
+    gc.freeze()
+    gc.enable()
+
+
 async def serve_console(settings: Settings, user: str | None, playbook: str | None) -> int:
     rt = await open_runtime(settings)
+    _collector_on()
     try:
         if playbook is not None and rt.engine.playbooks.get(playbook) is None:
             raise StartupError(
@@ -58,6 +67,7 @@ async def serve(
     if not (settings.discord_enabled or settings.slack_enabled):
         return await serve_console(settings, console_user, console_playbook)
     rt = await open_runtime(settings)
+    _collector_on()
     services: list[Coroutine[Any, Any, None]] = []
     tasks: list[asyncio.Task[None]] = []
     stop = asyncio.Event()

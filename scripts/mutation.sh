@@ -4,6 +4,9 @@
 #   scripts/mutation.sh            run (or resume) mutmut, then print the score per module
 #   scripts/mutation.sh --score    only print the score of the last run
 #   scripts/mutation.sh --fresh    forget earlier results and start again
+#   scripts/mutation.sh --sample FILE   run (again) only the mutants named in FILE (one a
+#                                  line, or the second column of docs/mutation-sample.tsv),
+#                                  then print the score over them
 #
 # What is mutated and which tests judge the mutants: [tool.mutmut] in pyproject.toml.
 # Parallelism: MUTATION_JOBS (default 1: the machine is shared; 2 when it is idle).
@@ -18,6 +21,13 @@ if ! "$PY" -c "import mutmut" 2>/dev/null; then
 fi
 
 mode="${1:-run}"
+names=()
+if [[ "$mode" == "--sample" ]]; then
+    sample="${2:?usage: $0 --sample FILE}"
+    # A named mutant is tested again even if it has a result (new tests may kill it).
+    mapfile -t names < <(awk '{print $NF}' "$sample")
+    mode=run
+fi
 if [[ "$mode" == "--fresh" ]]; then
     rm -rf mutants
     mode=run
@@ -27,10 +37,14 @@ if [[ "$mode" == "run" ]]; then
     # Each surviving mutant runs every test that covers it: fewer property-test examples
     # (40 instead of 150) keep that to seconds; the default test run keeps 150.
     CI=true CROSSROADS_PROPERTY_EXAMPLES="${CROSSROADS_PROPERTY_EXAMPLES:-40}" \
-        "$PY" -m mutmut run --max-children "${MUTATION_JOBS:-1}" || true
+        "$PY" -m mutmut run --max-children "${MUTATION_JOBS:-1}" "${names[@]}" || true
 elif [[ "$mode" != "--score" ]]; then
-    echo "usage: $0 [--score | --fresh]" >&2
+    echo "usage: $0 [--score | --fresh | --sample FILE]" >&2
     exit 2
 fi
 
-"$PY" -m mutmut results --all true | "$PY" scripts/mutation_score.py
+if [[ -n "${sample:-}" ]]; then
+    "$PY" -m mutmut results --all true | "$PY" scripts/mutation_score.py --only <(awk '{print $NF}' "$sample")
+else
+    "$PY" -m mutmut results --all true | "$PY" scripts/mutation_score.py
+fi

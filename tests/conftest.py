@@ -16,6 +16,7 @@ from bot.engine import Engine
 from bot.events import UserRef
 from bot.playbook.loader import PlaybookRegistry, load_playbook
 from bot.settings import REPO_ROOT, Settings, load_settings
+from bot.store import database
 from bot.store.database import Database
 from bot.store.migrate import upgrade
 
@@ -79,9 +80,27 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+# A unit's database deadline in tests: a loaded test machine is slow, not a silent server
+# (a PostgreSQL unit once took over 5 s under a CPU hog and was refused as unavailable).
+# The outage tests set their own short deadline right before they cut the network.
+TEST_DB_TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def roomy_database_deadline() -> Iterator[None]:
+    saved = database.DEFAULT_TIMEOUT
+    database.DEFAULT_TIMEOUT = TEST_DB_TIMEOUT
+    yield
+    database.DEFAULT_TIMEOUT = saved
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    return load_settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        db_timeout_seconds=TEST_DB_TIMEOUT,
+    )
 
 
 def make_registry(*names: str) -> PlaybookRegistry:

@@ -801,3 +801,202 @@ def test_a_routes_answer_given_as_one_id_still_gets_its_verdict() -> None:
     pb = _edges()
     a = compose(pb, {"pay": 5, "tools": ["x"], "routes": "b"}, TODAY)
     assert a is not None and [v.path_id for v in a.verdicts] == ["beta"]
+
+
+FOUR_CASES_YAML = """
+id: four-cases
+version: 1
+title: Four cases
+intro: Hi.
+close_margin: 0.5
+questions:
+  - id: aim
+    kind: single_choice
+    short: aim
+    prompt: Aim?
+    key: true
+    undecided: [unsure]
+    choices:
+      - {id: a, label: Aim A}
+      - {id: b, label: Aim B}
+      - {id: c, label: Aim C}
+      - {id: d, label: Aim D}
+      - {id: unsure, label: Not sure}
+paths:
+  - id: pa
+    title: Route A
+    summary: The A route.
+    base: 0.2
+    adjust: [{when: {q: aim, is: a}, score: 2, because: A fits}]
+  - id: pb
+    title: Route B
+    summary: The B route.
+    base: 0.1
+    adjust: [{when: {q: aim, is: b}, score: 2, because: B fits}]
+  - id: pc
+    title: Route C
+    summary: The C route.
+    adjust: [{when: {q: aim, is: c}, score: 2, because: C fits}]
+  - id: pd
+    title: Route D
+    summary: The D route.
+    adjust: [{when: {q: aim, is: d}, score: 2, because: D fits}]
+"""
+
+
+def test_four_open_cases_keep_the_first_three_and_the_route_that_keeps_doors_open() -> None:
+    from bot.playbook.loader import parse_playbook
+
+    pb = parse_playbook(FOUR_CASES_YAML, "four-cases")
+    a = compose(pb, {"aim": "unsure"}, TODAY)
+    assert a is not None and [c.path_id for c in a.cases] == ["pa", "pb", "pc", "pd"]
+    # Six lines would be too many: the opening goes, then the fourth case; at most four.
+    assert a.short_version == (
+        "If it is “Aim A”, go for route A.",
+        "If it is “Aim B”, go for route B.",
+        "If it is “Aim C”, go for route C.",
+        "Until you know, route A keeps the most doors open.",
+    )
+
+
+TIE_YAML = """
+id: flip-tie
+version: 1
+title: Flip tie
+intro: Hi.
+close_margin: 1.0
+questions:
+  - {id: pay, kind: scale, short: pay, prompt: Pay?, scale_min: 1, scale_max: 5}
+paths:
+  - {id: alpha, title: Alpha, summary: The alpha route., base: 1.5}
+  - id: beta
+    title: Beta
+    summary: The beta route.
+    base: 1.0
+    adjust:
+      - {when: {q: pay, lte: 2}, score: 1.0, because: Low pay suits it}
+      - {when: {q: pay, gte: 4}, score: 1.0, because: High pay suits it}
+"""
+
+
+def test_a_close_call_tipped_either_way_names_the_lower_rating_first_considered() -> None:
+    from bot.playbook.loader import parse_playbook
+
+    pb = parse_playbook(TIE_YAML, "flip-tie")
+    # 2 and 4 are both one step from 3 and both put beta first: the nearest-first order
+    # of the alternatives (lower first) decides which one the person is told.
+    a = compose(pb, {"pay": 3}, TODAY)
+    assert a is not None and a.confidence.level.value == "close"
+    assert "If you rated “pay” 2 instead of 3, beta would come first." in a.short_version
+    assert not any("4 instead of 3" in s for s in a.short_version)
+
+
+def test_a_good_rating_on_a_criterion_of_negative_weight_is_no_reason_either_way() -> None:
+    from bot.advice.compose import reasons
+    from bot.playbook.loader import parse_playbook
+
+    pb = parse_playbook(
+        """
+id: negative
+version: 1
+title: Negative
+intro: Hi.
+questions:
+  - {id: pay, kind: scale, short: pay, prompt: Pay?, scale_min: 1, scale_max: 5}
+criteria:
+  - id: travel
+    label: Travel
+    weight: {value: -1}
+    reason_for: "{path} lets you travel."
+    reason_against: "{path} keeps you at home."
+paths:
+  - {id: job, title: A job, summary: Work., ratings: {travel: 0.5}}
+  - {id: study, title: A PhD, summary: Study., ratings: {travel: -0.5}}
+""",
+        "negative",
+    )
+    job, study = pb.path("job"), pb.path("study")
+    assert job is not None and study is not None
+    # The job rates well on travel (0.5), but the weight is negative, so it costs the job
+    # 0.5: that is neither "lets you travel" (it lost points) nor "keeps you at home" (it
+    # does not). The PhD rates badly (-0.5) and gains 0.5 from it: "keeps you at home" is
+    # not a reason for it, and nothing speaks against it.
+    assert reasons(pb, job, {"pay": 3}) == ((), ())
+    assert reasons(pb, study, {"pay": 3}) == ((), ())
+
+
+SHOWN_YAML = """
+id: shown
+version: 1
+title: Shown
+intro: Hi.
+close_margin: 0.1
+wording:
+  verdict_rank: "It comes {rank} of {count} for you, after {lead}."
+questions:
+  - {id: pay, kind: scale, short: pay, prompt: Pay?, scale_min: 1, scale_max: 5}
+  - id: routes
+    kind: multi_choice
+    role: routes
+    short: routes
+    prompt: Routes?
+    optional: true
+    choices:
+      - {id: a, label: Alpha, paths: [alpha]}
+      - {id: c, label: Gamma, paths: [gamma]}
+paths:
+  - id: alpha
+    title: Alpha
+    summary: The alpha route.
+    base: 3.0
+    variants:
+      - {when: {q: pay, gte: 4}, title: Alpha for the well paid}
+      - {when: {q: pay, lte: 1}, summary: The frugal alpha route.}
+    risks:
+      - {text: It may be dull., remedy: Find a hobby.}
+      - {text: It pays badly at first., when: {q: pay, gte: 4}}
+  - {id: beta, title: Beta, summary: The beta route., base: 2.0}
+  - id: gamma
+    title: Gamma
+    summary: The gamma route.
+    base: 1.0
+"""
+
+
+def _shown(answers: dict[str, Any]) -> Advice:
+    from bot.playbook.loader import parse_playbook
+
+    a = compose(parse_playbook(SHOWN_YAML, "shown"), answers, TODAY)
+    assert a is not None
+    return a
+
+
+def test_the_top_route_shows_its_risks_those_whose_condition_holds() -> None:
+    calm = _shown({"pay": 3})
+    assert [(r.text, r.remedy) for r in calm.top[0].risks] == [("It may be dull.", "Find a hobby.")]
+    keen = _shown({"pay": 5})
+    assert [(r.text, r.remedy) for r in keen.top[0].risks] == [
+        ("It may be dull.", "Find a hobby."),
+        ("It pays badly at first.", ""),
+    ]
+
+
+def test_a_variant_changes_the_title_or_the_summary_and_keeps_the_rest() -> None:
+    # A variant with a title only keeps the path's summary; one with a summary only keeps
+    # the path's title.
+    keen = _shown({"pay": 5}).path("alpha")
+    assert keen is not None
+    assert (keen.title, keen.summary) == ("Alpha for the well paid", "The alpha route.")
+    frugal = _shown({"pay": 1}).path("alpha")
+    assert frugal is not None
+    assert (frugal.title, frugal.summary) == ("Alpha", "The frugal alpha route.")
+
+
+def test_a_named_route_further_down_says_its_rank_after_the_lead() -> None:
+    a = _shown({"pay": 3, "routes": ["c"]})
+    (verdict,) = a.verdicts
+    assert verdict.path_id == "gamma" and verdict.rank == 3
+    assert verdict.text == "The gamma route. It comes 3 of 3 for you, after alpha."
+    # The lead was not named, has no verdict text of its own: it is recommended as such.
+    assert a.unnamed is not None and a.unnamed.path_id == "alpha"
+    assert a.unnamed.text == "It is the route I recommend for you."

@@ -32,7 +32,7 @@ from bot.ui import budgets
 from bot.ui import intents as it
 from bot.ui.cards import Actions, Card
 from tests.conftest import FIXED_NOW, make_engine
-from tests.mentor_support import SECRET, FakeBoard, finish, plain
+from tests.mentor_support import ANSWERS, SECRET, FakeBoard, finish, plain
 
 TEAM = "T0MENTOR"
 PERSON = ev.UserRef("slack", TEAM, "U0PERSON")
@@ -553,3 +553,33 @@ async def test_the_largest_summary_of_the_default_playbook_is_one_message_everyw
             assert len(slack_render(cards)) == 1
     finally:
         await engine.db.dispose()
+
+
+def offers_mentor(reply: Reply) -> bool:
+    return any(isinstance(i, it.AskMentor) for i in buttons(reply.cards))
+
+
+async def test_no_second_offer_while_a_request_is_open(
+    world: tuple[Engine, FakeBoard, MentorWorker],
+) -> None:
+    engine, _board, worker = world
+    await share(engine, worker)
+    again = await finish(engine, PERSON)
+    assert not offers_mentor(again), "a person with an open request is offered a second one"
+
+
+async def test_the_offer_follows_the_server_the_consultation_started_in(
+    world: tuple[Engine, FakeBoard, MentorWorker],
+) -> None:
+    engine, _board, _worker = world
+    # Discord keys people by user: their own tenant has no mentor channel here; a
+    # consultation started from the server that has one carries the offer, one started
+    # without that server does not.
+    stranger = ev.UserRef("slack", "T0ELSEWHERE", "U0STRANGER")
+    assert not offers_mentor(await finish(engine, stranger))
+    await engine.handle(ev.Restart(user=stranger, playbook_id="advice-test", origin_tenant=TEAM))
+    reply = None
+    for value in ANSWERS:
+        reply = await engine.handle(ev.Answer(user=stranger, value=value))
+    assert reply is not None and reply.finished
+    assert offers_mentor(reply)

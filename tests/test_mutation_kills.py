@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import events as ev
 from bot.checkins.delivery import DeliveryConfig, DeliveryWorker
@@ -829,3 +829,133 @@ async def test_snoozing_a_missed_check_in_replaces_the_newer_one_of_its_step(
     await eng.run(ev.SnoozeCheckIn(user=ANN, checkin_id=missed.id, days=1))
     of_step = [c for c in await checkins(eng) if c.plan_item_id == missed.plan_item_id]
     assert [c.id for c in of_step if c.state == "pending"] == [missed.id]
+
+
+async def test_the_next_typed_reply_skips_a_weekly_check_in_already_answered_by_button(
+    eng: Engine,
+) -> None:
+    await scheduled(eng, ANN, ev.When(kind="weekly"))
+    eng.clock.advance(days=7)  # type: ignore[attr-defined]
+    prompts = sorted(await deliver(eng, RecordingSender()), key=lambda p: p.checkin_id)
+    assert len(prompts) >= 3
+    _first, second, third = prompts[:3]
+    # The second is answered by its button; being weekly it stays pending (next cycle).
+    await eng.run(
+        ev.AnswerCheckIn(
+            user=ANN,
+            checkin_id=second.checkin_id,
+            occurrence=second.occurrence,
+            answer="in_progress",
+        )
+    )
+    assert {c.id: c.state for c in await checkins(eng)}[second.checkin_id] == "pending"
+    # A typed reply answers the first; the next one waiting is the third, not the second.
+    reply = await say(eng, "in progress")
+    assert reply.outcome == Outcome.APPLIED, reply
+    assert f"Next: check-in #{third.checkin_id} above." in reply.text()
+    assert f"#{second.checkin_id}" not in reply.text()
+
+
+async def test_a_backlog_larger_than_a_batch_goes_out_most_overdue_first(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    rows = await checkins(eng)
+    assert len(rows) >= 3
+    # The newest check-in is made the most overdue, the oldest the least.
+    base = FIXED_NOW + timedelta(days=1)
+    for n, row in enumerate(reversed(rows)):
+        await eng.db.run(
+            lambda s, r=row, n=n: s.execute(
+                update(CheckIn).where(CheckIn.id == r.id).values(due_at=base + timedelta(minutes=n))
+            )
+        )
+    eng.clock.advance(days=1, minutes=len(rows))  # type: ignore[attr-defined]
+    sender = RecordingSender()
+    clock = eng.clock
+    assert isinstance(clock, FakeClock)
+    one_at_a_time = DeliveryWorker(
+        eng.db,
+        DeliveryConfig.from_settings(eng.settings, batch_size=1),
+        {sender.platform: sender},
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    await one_at_a_time.drain()
+    sent = [s.message.checkin_id for s in sender.sends if hasattr(s.message, "checkin_id")]
+    assert sent == [r.id for r in reversed(rows)]
+
+
+async def test_a_worker_for_one_person_sends_only_that_persons_check_ins(eng: Engine) -> None:
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    await scheduled(eng, BOB, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    sender = RecordingSender()
+    clock = eng.clock
+    assert isinstance(clock, FakeClock)
+    console = DeliveryWorker(
+        eng.db,
+        DeliveryConfig.from_settings(eng.settings),
+        {sender.platform: sender},
+        clock=clock,
+        sleep=clock.sleep,
+        only_user=ANN,
+    )
+    assert await console.next_wake() is not None
+    await console.drain()
+    assert sender.sends and {s.user for s in sender.sends} == {ANN}
+    states = {c.id: (c.user_id, c.state) for c in await checkins(eng)}
+    assert len({uid for uid, state in states.values() if state == "sent"}) == 1
+    assert {state for _, state in states.values()} == {"sent", "pending"}  # Bob's wait
+
+
+async def test_a_check_in_leased_by_one_worker_is_not_taken_by_another(eng: Engine) -> None:
+    from bot.store import checkins_repo as repo
+
+    await scheduled(eng, ANN, ev.When(kind="in_days", days=1))
+    eng.clock.advance(days=1)  # type: ignore[attr-defined]
+    now = eng.clock()
+    lease = now + timedelta(minutes=2)
+
+    def first(s):  # type: ignore[no-untyped-def]
+        ids = [r.id for r in repo.lock_due(s, now, 10, ["discord"])]
+        return ids, repo.claim(s, ids, "w1", lease, now)
+
+    ids, taken = await eng.db.run(first)
+    assert ids and taken == ids
+    # A second worker that read the same rows before the lease was taken gets none.
+    assert await eng.db.run(lambda s: repo.claim(s, ids, "w2", lease, now)) == []
+    holders = {c.id: c.claimed_by for c in await checkins(eng)}
+    assert {holders[i] for i in ids} == {"w1"}
+
+
+async def test_delivery_on_postgresql_skips_rows_another_worker_has_locked(
+    pg_url: str, settings: Settings
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from bot.store import checkins_repo as repo
+
+    engine = await make_engine(pg_url, settings.model_copy(update={"default_playbook": "tiny"}))
+    engine.clock = FakeClock(FIXED_NOW)
+    try:
+        await scheduled(engine, ANN, ev.When(kind="in_days", days=1))
+        engine.clock.advance(days=1)
+        now = engine.clock()
+        total = len(await checkins(engine))
+        db = engine.db.async_engine
+        assert db is not None and total >= 2
+
+        def due(limit: int):  # type: ignore[no-untyped-def]
+            return lambda c: [r.id for r in repo.lock_due(Session(bind=c), now, limit, ["discord"])]
+
+        async with db.connect() as first, db.connect() as second:
+            mine = await first.run_sync(due(1))  # holds its row until it commits
+            # The second worker does not wait for that row (a lock wait would fail here):
+            # it takes the others.
+            await second.exec_driver_sql("SET lock_timeout = '30s'")
+            theirs = await second.run_sync(due(total))
+            assert len(mine) == 1 and len(theirs) == total - 1
+            assert not set(mine) & set(theirs)
+            await first.rollback()
+            await second.rollback()
+    finally:
+        await engine.db.dispose()

@@ -169,3 +169,58 @@ def test_the_cue_reader_reads_what_re_reads(pb: Playbook) -> None:
 def test_generated_texts_are_read_as_re_reads_them(words: list[str], pb: Playbook) -> None:
     text = " ".join(words)
     assert cues._read(pb, cues._Text(text)) == reference_read(pb, text)
+
+
+# What the reader takes from a pattern: the strings every match must contain (one of each
+# group: word prefixes, else substrings of the spaced text) and the word starts every match
+# begins at. A text without them is skipped, so each group must be truly required; and a
+# group the reader fails to find (a pattern run everywhere) is a shortcut lost.
+PLANS = [
+    (
+        r"\bphysics (degree|major)",
+        [([], (" physics ",)), ([], ("degree", "major"))],
+        (" physics ",),
+    ),
+    (r"\bph\.?d in physics", [([], ("d in physics",)), (["ph"], ())], (" ph",)),
+    (r"\bai\b", [(["ai"], ())], (" ai",)),
+    (r"(?a)\bai\b", [([], ("ai",))], None),  # ASCII \b: no word starts
+    (
+        r"\b(?:quant|trading) firm",
+        [(["quant", "trading"], ()), (["firm"], ())],
+        (" quant", " trading"),
+    ),
+    (r"\bdeep[- ]learning", [([], ("learning",)), (["deep"], ())], (" deep",)),
+    (r"\b(?:x|yy)+z", [([], ("z",)), (["x", "yy"], ())], (" x", " yy")),
+    # Repeated at least once counts, at least twice too; optional or starred parts do not.
+    (r"(?:ab)+c", [([], ("ab",)), ([], ("c",))], None),
+    (r"x(?:yz){2,}w", [([], ("yz",)), ([], ("w",)), ([], ("x",))], None),
+    (r"(?:xy)?z", [([], ("z",))], None),
+    (r"(?:xy)*z", [([], ("z",))], None),
+    (r"safe(ty)? (job|route)", [([], ("safe",)), ([], ("job", "route"))], None),
+    # A class is skipped; each branch gives its strongest group (longest, then fewest).
+    (r"[ab]cd", [([], ("cd",))], None),
+    (r"(?:ab[0-9]cdef|gh)x", [([], ("cdef", "gh")), ([], ("x",))], None),
+    (r"(?:ab[0-9]cdef|ghij[0-9]kl)", [([], ("cdef", "ghij"))], None),
+    (r"(?:quant|trad(?:ing|er)s?) firm", [(["firm"], ()), ([], ("quant", "trad"))], None),
+    # A non-ASCII letter ends a string; an anchor or \s is no string.
+    ("caf\u00e9 job", [(["job"], ()), ([], ("caf",))], None),
+    (r"^\s*master", [([], ("master",))], None),
+    (
+        r"not (interested|keen) in (becoming )?a professor",
+        [([], ("a professor",)), ([], ("interested", "keen")), ([], ("not ",)), ([], (" in ",))],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("pattern", "checks", "starts"), PLANS)
+def test_the_reader_finds_what_every_match_must_contain(
+    pattern: str, checks: list[tuple[list[str], tuple[str, ...]]], starts: tuple[str, ...] | None
+) -> None:
+    p = plan(pattern)
+    # (groups of the same strength come in no set order)
+    assert sorted((sorted(c.prefixes), c.anywhere) for c in p.checks) == sorted(checks)
+    assert p.starts == starts
+    # And the texts it then skips are those re finds nothing in.
+    for text in ("A physics degree", "a PhD in physics", "AI-based", "quant firms", "xyzyzw"):
+        assert bool(list(Scanned(text).finditer(pattern))) == bool(spans(pattern, text))

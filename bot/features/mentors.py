@@ -120,11 +120,7 @@ class Mentors:
     def offer(self, s: Session, state: ConsultationState) -> list[AnyMessage]:
         """After a recommendation: the mentor offer, where mentors are set up and the person
         has no open request."""
-        user = s.get(User, state.user_id)
-        if user is None or mrepo.open_request(s, user.id) is not None:
-            return []
-        tenant = state.origin_tenant or user.tenant
-        if mrepo.channel(s, user.platform, tenant) is None:
+        if not mrepo.may_offer(s, state.user_id, state.origin_tenant or None):
             return []
         return [MentorOffer(state.id)]
 

@@ -1,18 +1,37 @@
-"""Reading playbook files, with every error reported at its file, key path and line."""
+"""Reading playbook files, with every error reported at its file, key path and line.
+
+Start-up reads the same files every time, and parsing the YAML and checking every
+cross-reference (compiling each cue's regular expressions) was most of a console's first
+second. So a process that runs the bot (``PlaybookRegistry.from_directory(..., cache_dir=)``)
+keeps, per file, the parsed document as JSON in its data directory, named by a hash of the
+file's bytes and of the code that judges a playbook (this module, the schema, the
+conditions, pydantic's version). A later start with the same file and the same code reads
+the JSON (no YAML, no regular expressions) and still validates it with the schema; any
+other file, or an edited one, is read and checked in full, and an invalid playbook is
+never cached, so its errors keep their line numbers. ``crossroads playbook check`` and
+``lint`` never use the cache.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
+from bot.playbook import conditions, schema
 from bot.playbook.schema import Loc, Playbook, validate_references
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "PlaybookError",
@@ -54,6 +73,8 @@ def _key_path(loc: Loc) -> str:
 
 def _line_of(node: yaml.Node | None, loc: Loc) -> int | None:
     """Walk the composed YAML tree along ``loc``; the deepest node found gives the line."""
+    import yaml
+
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -80,16 +101,21 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
     return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and p[:1].islower()))
 
 
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def parse_playbook(text: str, source: str) -> Playbook:
     """Validate one playbook document, raising PlaybookError with every problem in it."""
+    return _parse(text, source)[0]
+
+
+def _parse(text: str, source: str) -> tuple[Playbook, Any]:
+    """The playbook and the document it was validated from (plain YAML data)."""
+    import yaml  # only here: a start-up that finds its playbooks cached never imports it
+
+    fast_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         # libyaml's C parser when present (ten times faster); the node tree with line
         # numbers is composed only when there is a problem to point at.
         try:
-            data = yaml.load(text, Loader=_FAST_LOADER)
+            data = yaml.load(text, Loader=fast_loader)
         except yaml.YAMLError:
             data = yaml.safe_load(text)  # the pure-Python parser words its errors better
     except yaml.YAMLError as exc:
@@ -120,7 +146,7 @@ def parse_playbook(text: str, source: str) -> Playbook:
                 for loc, msg in problems
             ]
         )
-    return playbook
+    return playbook, data
 
 
 def _unique(issues: Iterable[PlaybookIssue]) -> list[PlaybookIssue]:
@@ -130,12 +156,71 @@ def _unique(issues: Iterable[PlaybookIssue]) -> list[PlaybookIssue]:
     return list(seen.values())
 
 
-def load_playbook(path: FsPath) -> Playbook:
+def load_playbook(path: FsPath, *, cache_dir: FsPath | None = None) -> Playbook:
+    """The playbook in ``path``; with ``cache_dir``, through the validated-document cache
+    (see the module's docstring): the same playbook, or the same PlaybookError, either way."""
+    if cache_dir is not None:
+        with contextlib.suppress(OSError):
+            entry = cache_dir / f"{path.stem}-{_cache_key(path.read_bytes())}.json"
+            cached = _read_cached(entry)
+            if cached is not None:
+                return cached
+            playbook, data = _parse(_read_text(path), str(path))
+            _write_cached(entry, data)
+            return playbook
+    return parse_playbook(_read_text(path), str(path))
+
+
+def _read_text(path: FsPath) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PlaybookError([PlaybookIssue(str(path), "", None, f"cannot read: {exc}")]) from None
-    return parse_playbook(text, str(path))
+
+
+@cache
+def _code_fingerprint() -> bytes:
+    """What decides whether a document is a valid playbook, besides the document."""
+    import pydantic
+
+    digest = hashlib.sha256(f"{sys.version}|{pydantic.VERSION}".encode())
+    for module in (sys.modules[__name__], schema, conditions):
+        if module.__file__ is not None:
+            with contextlib.suppress(OSError):
+                digest.update(FsPath(module.__file__).read_bytes())
+    return digest.digest()
+
+
+def _cache_key(raw: bytes) -> str:
+    return hashlib.sha256(_code_fingerprint() + raw).hexdigest()
+
+
+def _read_cached(entry: FsPath) -> Playbook | None:
+    try:
+        data = json.loads(entry.read_bytes())
+        # The schema's own checks run as always; the cross-references passed for these
+        # very bytes under this very code when the entry was written.
+        return Playbook.model_validate(data)
+    except (OSError, ValueError):  # absent, unreadable, or not what we wrote: read the file
+        return None
+
+
+def _write_cached(entry: FsPath, data: Any) -> None:
+    """Keep the document for the next start, if JSON holds it exactly (best effort)."""
+    try:
+        blob = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if json.loads(blob) != data:  # YAML dates, non-string keys: not worth caching
+            return
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        tmp.write_text(blob, encoding="utf-8")
+        os.replace(tmp, entry)  # a concurrent starter reads the whole entry or none
+        stem = entry.name.rpartition("-")[0]
+        for old in entry.parent.glob(f"{stem}-*.json"):  # the file's earlier versions
+            if old != entry and len(old.name) == len(entry.name):
+                old.unlink(missing_ok=True)
+    except (OSError, TypeError, ValueError):
+        return
 
 
 def playbook_digest(playbook: Playbook) -> str:
@@ -153,7 +238,10 @@ class PlaybookRegistry:
             self._by_id[pb.id] = pb
 
     @classmethod
-    def from_directory(cls, directory: FsPath) -> PlaybookRegistry:
+    def from_directory(
+        cls, directory: FsPath, *, cache_dir: FsPath | None = None
+    ) -> PlaybookRegistry:
+        """Every playbook in ``directory``; ``cache_dir``: see the module's docstring."""
         files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
         if not files:
             raise PlaybookError(
@@ -164,7 +252,7 @@ class PlaybookRegistry:
         seen: dict[str, FsPath] = {}
         for file in files:
             try:
-                pb = load_playbook(file)
+                pb = load_playbook(file, cache_dir=cache_dir)
             except PlaybookError as exc:
                 issues.extend(exc.issues)
                 continue

@@ -93,6 +93,12 @@ def describe_outage(url: str, error: BaseException) -> str:
     return f"The PostgreSQL server at {host} cannot be reached right now."
 
 
+# Seconds a unit may hold its connection before the server counts as not answering, unless
+# the caller says otherwise (settings.db_timeout_seconds). The test suite raises it: a busy
+# test machine is not a silent server.
+DEFAULT_TIMEOUT = 5.0
+
+
 class Database:
     """One per process: owns the engine (and, for SQLite, the thread that talks to it)."""
 
@@ -102,10 +108,10 @@ class Database:
         *,
         pool_size: int = 10,
         sqlite_inline: bool = True,
-        timeout: float = 5.0,
+        timeout: float | None = None,
     ) -> None:
         self.url = url
-        self.timeout = timeout
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self._abandoned: set[asyncio.Task[Any]] = set()
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"

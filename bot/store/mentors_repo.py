@@ -96,6 +96,25 @@ def request(s: Session, request_id: int) -> MentorRequest | None:
     return s.get(MentorRequest, request_id)
 
 
+def may_offer(s: Session, uid: int, origin_tenant: str | None) -> bool:
+    """Whether a recommendation may carry the mentor offer: the person's server or workspace
+    (the one the consultation started in, else their own) has a mentor channel and they have
+    no open request. One statement: it runs on every final turn."""
+    u, ch, r = User.__table__, MentorChannel.__table__, _r
+    open_request = select(r.c.id).where(r.c.user_id == u.c.id, r.c.state.in_(MENTOR_OPEN))
+    found = s.execute(
+        select(ch.c.channel_id)
+        .select_from(u.join(ch, ch.c.platform == u.c.platform))
+        .where(
+            u.c.id == uid,
+            ch.c.tenant == func.coalesce(origin_tenant, u.c.tenant),
+            ~open_request.exists(),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def open_request(s: Session, uid: int) -> MentorRequest | None:
     return s.scalar(
         select(MentorRequest).where(
