@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, String, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.store.models import (
@@ -96,22 +96,30 @@ def request(s: Session, request_id: int) -> MentorRequest | None:
     return s.get(MentorRequest, request_id)
 
 
+def _may_offer_statement() -> Select[tuple[str]]:
+    u, ch, r = User.__table__, MentorChannel.__table__, _r
+    open_request = select(r.c.id).where(r.c.user_id == u.c.id, r.c.state.in_(MENTOR_OPEN))
+    return (
+        select(ch.c.channel_id)
+        .select_from(u.join(ch, ch.c.platform == u.c.platform))
+        .where(
+            u.c.id == bindparam("uid"),
+            ch.c.tenant == func.coalesce(bindparam("origin", type_=String), u.c.tenant),
+            ~open_request.exists(),
+        )
+        .limit(1)
+    )
+
+
+# Built once: composing the statement cost more than running it, on every final turn.
+_MAY_OFFER = _may_offer_statement()
+
+
 def may_offer(s: Session, uid: int, origin_tenant: str | None) -> bool:
     """Whether a recommendation may carry the mentor offer: the person's server or workspace
     (the one the consultation started in, else their own) has a mentor channel and they have
     no open request. One statement: it runs on every final turn."""
-    u, ch, r = User.__table__, MentorChannel.__table__, _r
-    open_request = select(r.c.id).where(r.c.user_id == u.c.id, r.c.state.in_(MENTOR_OPEN))
-    found = s.execute(
-        select(ch.c.channel_id)
-        .select_from(u.join(ch, ch.c.platform == u.c.platform))
-        .where(
-            u.c.id == uid,
-            ch.c.tenant == func.coalesce(origin_tenant, u.c.tenant),
-            ~open_request.exists(),
-        )
-        .limit(1)
-    ).first()
+    found = s.execute(_MAY_OFFER, {"uid": uid, "origin": origin_tenant}).first()
     return found is not None
 
 
