@@ -7,8 +7,9 @@ each, the tests mutmut's stats map to the mutated function run in ``mutants/`` w
 ``MUTANT_UNDER_TEST`` set, fastest first, stopping at the first failure: what mutmut's own
 runner does, but in a new process instead of a fork of one that has already run tests (in
 this project mutmut 3.8's forks reported mutants as surviving that these runs, and the
-same tests with the mutant applied to the source by hand, kill). Prints ``name: verdict``
-lines (killed, survived, timeout, no tests), which ``mutation_score.py`` reads.
+same tests with the mutant applied to the source by hand, kill). The covering tests of the
+fastest test file go first, alone; a survivor of those then runs all of them. Prints
+``name: verdict`` lines (killed, survived, timeout, no tests), which ``mutation_score.py`` reads.
 Run ``scripts/mutation.sh`` first: it makes ``mutants/`` and the stats.
 """
 
@@ -31,9 +32,22 @@ def mangled(mutant: str) -> str:
     return mutant.split("__mutmut_")[0]
 
 
-def check(mutant: str, tests: list[str], timeout: float) -> str:
+def check(mutant: str, tests: list[str], timeout: float, durations: dict[str, float]) -> str:
+    """The mutant's verdict: first its fastest test file alone (collecting every covering
+    file costs most of a run), then, if that kills nothing, every covering test."""
     if not tests:
         return "no tests"
+    tests = sorted(tests, key=lambda t: durations.get(t, 0.0))
+    first_file = tests[0].split("::")[0]
+    quick = [t for t in tests if t.startswith(first_file + "::")]
+    if len(quick) < len(tests):
+        verdict = _run(mutant, quick, timeout)
+        if verdict != "survived":
+            return verdict
+    return _run(mutant, tests, timeout)
+
+
+def _run(mutant: str, tests: list[str], timeout: float) -> str:
     env = {
         **os.environ,
         "MUTANT_UNDER_TEST": mutant,
@@ -66,7 +80,8 @@ def main() -> int:
     by_function: dict[str, list[str]] = stats["tests_by_mangled_function_name"]
 
     def one(name: str) -> str:
-        verdict = check(name, sorted(by_function.get(mangled(name), [])), args.timeout)
+        tests = sorted(by_function.get(mangled(name), []))
+        verdict = check(name, tests, args.timeout, stats["duration_by_test"])
         line = f"    {name}: {verdict}"
         print(line, flush=True)
         return line
