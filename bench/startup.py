@@ -6,9 +6,10 @@ Per run, from outside the process:
   console   `crossroads console --user a` resuming a consultation on a migrated data
             folder (one per checkout, set up untimed, which also fills this branch's
             playbook cache): wall time from spawn until the question card is printed
-            whole ("first question"), the RSS while it then waits for input (VmRSS,
-            "idle RSS"), then stdin is closed and the process's user+sys CPU and peak RSS
-            are read from wait4 when it exits.
+            whole ("first question"; its user+sys CPU so far from /proc, in 10 ms
+            steps), the RSS while it then waits for input (VmRSS, "idle RSS"), then stdin
+            is closed and the process's user+sys CPU (to exit) and peak RSS are read from
+            wait4 when it exits.
 
 Both checkouts run with this venv's interpreter and packages, PYTHONPATH set to the
 checkout and the editable install's import hook taken out (so each imports its own
@@ -85,6 +86,12 @@ def _wait(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def _cpu_so_far(pid: int) -> float:
+    """user+sys CPU seconds of a running process (/proc, clock ticks: 10 ms steps)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _vm_rss(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -134,6 +141,7 @@ def time_console(tree: Path, data: Path, out: Figures, settle: float) -> None:
         if at >= 0 and b"\n\n" in seen[at:]:
             break
     first = time.perf_counter() - start
+    first_cpu = _cpu_so_far(proc.pid)
     time.sleep(settle)  # waiting for input now; let it settle before reading its RSS
     idle = _vm_rss(proc.pid)
     proc.stdin.close()
@@ -142,6 +150,7 @@ def time_console(tree: Path, data: Path, out: Figures, settle: float) -> None:
     if proc.returncode != 0 or b"Goodbye" not in rest:
         raise SystemExit(f"{tree}: console did not end cleanly: {proc.stderr.read()!r}")
     out.add("console first question wall s", first)
+    out.add("console first question cpu s", first_cpu)
     out.add("console cpu to exit s", cpu)
     out.add("console idle RSS MiB", idle)
     out.add("console peak RSS MiB", peak)
