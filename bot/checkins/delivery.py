@@ -19,7 +19,6 @@ Discord's ``enforce_nonce`` turns into a no-op for a message that did go out.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import math
 import os
@@ -123,24 +122,15 @@ class DeliveryConfig:
 class RateGate:
     """Paces one sender's sends, and backs off when the platform says 429.
 
-    Sends are spaced 1/rate apart on a schedule. When the event loop was busy (a turn load
-    in the same process) and a send starts late, the schedule is kept, not restarted from
-    the late send, so the next sends catch up, by at most CATCH_UP seconds' worth; and while
-    catching up, never more than ``rate`` sends start within any WINDOW (the platform's own
-    rule is at most the limit in any one second), so catching up cannot exceed the limit.
-    On time, sends are spaced 1/rate as before. A global 429 pauses
-    every send of the sender until ``retry_after``, and cuts the rate (at most once per
-    congestion episode); each success wins a little back. With several processes sharing
-    one platform limit this settles near the limit without knowing how many processes
-    there are.
+    Sends are spaced 1/rate apart. A global 429 pauses every send of the sender until
+    ``retry_after``, and cuts the rate (at most once per congestion episode); each success
+    wins a little back. With several processes sharing one platform limit this settles
+    near the limit without knowing how many processes there are.
     """
 
     DECREASE = 0.85
     INCREASE = 1.0  # requests/s gained per second of success
     FLOOR = 0.1
-    CATCH_UP = 0.25  # seconds of lateness a burst may recover
-    WINDOW = 1.05  # a second, and a margin for the jitter of the requests on their way
-    TOLERANCE = 0.002  # seconds: lateness recovered without counting the window
 
     def __init__(self, max_rate: float | None, clock: Callable[[], float], sleep: Sleep) -> None:
         self.max_rate = max_rate
@@ -151,42 +141,17 @@ class RateGate:
         self._paused_until = -math.inf
         self._no_cut_until = -math.inf
         self._lock = asyncio.Lock()
-        # When the latest sends started (as many as the rate allows in a window).
-        self._started: collections.deque[float] = collections.deque(
-            maxlen=math.ceil(max_rate) if max_rate else 0
-        )
-
-    def _catching_up(self, start: float) -> bool:
-        """A send closer than 1/rate after the previous one, by more than a wake-up's
-        usual lateness (a loop is always a little late; only real bursts count)."""
-        if not self._started or not self.rate:
-            return False
-        return start < self._started[-1] + 1.0 / self.rate - self.TOLERANCE
-
-    def _window_opens(self) -> float:
-        """When one more send fits in the window (at most ``rate`` per WINDOW)."""
-        room = max(1, int(self.rate or 0))
-        if not self.rate or len(self._started) < room:
-            return -math.inf
-        return self._started[-room] + self.WINDOW
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
                 now = self._clock()
-                # Late (first send, a pause just ended, or the loop was busy): keep the
-                # schedule, catching up at most CATCH_UP seconds of it.
-                floor = now - self.CATCH_UP if self._next > -math.inf else now
-                self._next = max(self._next, floor, self._paused_until)
-                start = self._next
-                if self._catching_up(start):
-                    start = max(start, self._window_opens())
+                start = max(self._next, self._paused_until)
                 if start - now <= 1e-6:  # float timestamps: a microsecond is "now"
                     break
                 await self._sleep(start - now)
             if self.rate:
-                self._next += 1.0 / self.rate
-                self._started.append(now)
+                self._next = max(self._next, now) + 1.0 / self.rate
 
     def paused_for(self) -> float:
         """Seconds until a global 429 pause ends (0 when not paused)."""
