@@ -449,3 +449,15 @@ async def test_a_server_started_consultation_brings_its_servers_defaults_to_the_
     assert listing.quiet_hours == "22:00-07:00"  # type: ignore[attr-defined]
     (row, *_) = await rows(eng, CheckIn.state == "pending")
     assert row.due_at == datetime(2026, 3, 4, 9, tzinfo=UTC)  # 10:00 in Berlin
+
+
+async def test_the_offer_names_the_workspaces_default_zone_until_the_person_gives_theirs(
+    eng: Engine,
+) -> None:
+    person = ev.UserRef("slack", "T0BERLIN", "U0PIA")
+    await eng.set_tenant_checkin_defaults("slack", "T0BERLIN", timezone="Europe/Berlin")
+    offer = one(await finish(eng, person), CheckInOffer)
+    assert isinstance(offer, CheckInOffer)
+    assert offer.timezone == "Europe/Berlin" and not offer.timezone_known
+    elsewhere = one(await finish(eng, ev.UserRef("slack", "T0OTHER", "U0OLA")), CheckInOffer)
+    assert isinstance(elsewhere, CheckInOffer) and elsewhere.timezone == "UTC"

@@ -157,17 +157,28 @@ class CheckIns:
     # ------------------------------------------------------------------ helpers
 
     def prefs(self, s: Session, user: User) -> Prefs:
+        return self._prefs(
+            repo.PrefsRow(
+                user.timezone,
+                user.quiet_start,
+                user.quiet_end,
+                user.timezone_source,
+                repo.tenant_defaults(s, user.platform, user.tenant),
+            )
+        )
+
+    def _prefs(self, row: repo.PrefsRow) -> Prefs:
         cfg = self.ctx.settings
         prefs = resolve_prefs(
-            user.timezone,
-            user.quiet_start,
-            user.quiet_end,
-            repo.tenant_defaults(s, user.platform, user.tenant),
+            row.timezone,
+            row.quiet_start,
+            row.quiet_end,
+            row.tenant_defaults,
             cfg.default_timezone,
             QuietHours(cfg.quiet_hours_start, cfg.quiet_hours_end),
         )
         # A zone copied from a server default is a fallback, not the person's own.
-        return replace(prefs, tz_known=user.timezone_source in KNOWN_SOURCES)
+        return replace(prefs, tz_known=row.timezone_source in KNOWN_SOURCES)
 
     def _cadence(self, s: Session, user: User, server: str | None = None) -> int:
         defaults = repo.tenant_defaults(s, user.platform, server or user.tenant) or {}
@@ -224,10 +235,12 @@ class CheckIns:
         views = tuple(
             PlanItemView(i.id, i.action, i.due_date, i.status) for i in items if i.status != "done"
         )
-        user = repo.user_row(s, user_id)
-        if not views or user is None:
+        if not views:
             return None
-        prefs = self.prefs(s, user)
+        row = repo.prefs_row(s, user_id)
+        if row is None:
+            return None
+        prefs = self._prefs(row)
         return CheckInOffer(
             consultation_id, views, texts.OFFER_CHOICES, prefs.tz_name, prefs.tz_known
         )

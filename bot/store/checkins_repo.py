@@ -14,9 +14,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -214,6 +214,30 @@ def set_due(session: Session, checkin_id: int, due_at: datetime, now: datetime) 
 
 def user_row(session: Session, uid: int) -> User | None:
     return session.get(User, uid)
+
+
+class PrefsRow(NamedTuple):
+    timezone: str | None
+    quiet_start: Any
+    quiet_end: Any
+    timezone_source: str | None
+    tenant_defaults: dict[str, Any] | None
+
+
+_PREFS_OF = (
+    select(
+        _u.c.timezone, _u.c.quiet_start, _u.c.quiet_end, _u.c.timezone_source, _t.c.checkin_defaults
+    )
+    .select_from(_u.outerjoin(_t, and_(_t.c.platform == _u.c.platform, _t.c.tenant == _u.c.tenant)))
+    .where(_u.c.id == bindparam("uid"))
+)
+
+
+def prefs_row(session: Session, uid: int) -> PrefsRow | None:
+    """A person's check-in preferences and their server's defaults, in one statement (the
+    final turn's check-in offer reads them)."""
+    row = session.execute(_PREFS_OF, {"uid": uid}).first()
+    return PrefsRow(*row) if row is not None else None
 
 
 def tenant_defaults(session: Session, platform: str, tenant: str) -> dict[str, Any] | None:
