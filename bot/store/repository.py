@@ -246,6 +246,24 @@ def advance(session: Session, state: ConsultationState, now: datetime, **values:
             setattr(state, key, value)
 
 
+def advance_and_record_params(
+    state: ConsultationState, now: datetime, question_id: str, value: Any, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The bind parameters of PostgreSQL's one-statement advance and record (the ORM and
+    the Core hot path both run it)."""
+    return {
+        "b_id": state.id,
+        "b_version": state.version,
+        "version": state.version + 1,
+        "updated_at": now,
+        "a_qid": question_id,
+        "a_value": value,
+        "a_source": "asked",
+        "a_now": now,
+        **values,
+    }
+
+
 def advance_and_record(
     session: Session,
     state: ConsultationState,
@@ -267,17 +285,7 @@ def advance_and_record(
         advance(session, state, now, **values)
         record_answer(session, state.id, question_id, value, now, replaces=replaces)
         return
-    params = {
-        "b_id": state.id,
-        "b_version": state.version,
-        "version": state.version + 1,
-        "updated_at": now,
-        "a_qid": question_id,
-        "a_value": value,
-        "a_source": "asked",
-        "a_now": now,
-        **values,
-    }
+    params = advance_and_record_params(state, now, question_id, value, values)
     stmt = _advance_and_record_stmt(tuple(sorted(values)), replaces)
     if session.connection().execute(stmt, params).rowcount != 1:
         raise Conflict(state.id)

@@ -164,18 +164,9 @@ def write_answer(
     """Advance ``state`` to ``current_step`` with ``answers`` and record the answer: one
     statement, version-checked (``Conflict`` when another turn moved it first)."""
     if conn.dialect.name == "postgresql":
-        params = {
-            "b_id": state.id,
-            "b_version": state.version,
-            "version": state.version + 1,
-            "updated_at": now,
-            "a_qid": question_id,
-            "a_value": value,
-            "a_source": "asked",
-            "a_now": now,
-            "answers": answers,
-            "current_step": current_step,
-        }
+        params = repo.advance_and_record_params(
+            state, now, question_id, value, {"answers": answers, "current_step": current_step}
+        )
         stmt = repo._advance_and_record_stmt(("answers", "current_step"), replaces)
         if conn.execute(stmt, params).rowcount != 1:
             raise Conflict(state.id)
